@@ -1,0 +1,82 @@
+"""``python -m autograder``: the command line.  One verb per module (grade.py, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import CourseConfigError, load_course
+
+
+def _table(graded) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=sys.stdout, soft_wrap=True)
+    by_assignment: dict[str, list] = {}
+    for g in graded:
+        by_assignment.setdefault(g.assignment, []).append(g)
+    for assignment, group in by_assignment.items():
+        functions = list(group[0].functions())
+        table = Table(title=f"{assignment}: score per function", title_justify="left")
+        table.add_column("student")
+        for f in functions:
+            table.add_column(f, justify="right")
+        table.add_column("total", justify="right", style="bold")
+        for g in group:
+            scores = g.functions()
+            table.add_row(
+                g.student,
+                *[f"{scores[f][0]:g}/{scores[f][1]:g}" for f in functions],
+                f"{g.score:g}/{g.max_score:g}",
+            )
+        console.print(table)
+
+
+def cmd_grade(args) -> int:
+    from rich.progress import Progress
+
+    from .grade import UsageError, discover, grade_all
+
+    course = load_course(args.course)
+    try:
+        targets = discover(args.paths, course, args.assignment)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out_dir = Path(args.out)
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task("grading", total=len(targets))
+        graded = grade_all(targets, course, out_dir, jobs=args.jobs,
+                           progress=lambda g: progress.advance(task))
+    _table(graded)
+    print(f"wrote {len(graded)} results.json under {out_dir}/ and {out_dir / 'grades.csv'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade gd-course notebooks.")
+    parser.add_argument("--course", default=None, help="course.yml to use (default: found from the current folder)")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    grade = verbs.add_parser("grade", help="grade notebooks with the hidden suites, out of process")
+    grade.add_argument("paths", nargs="+", metavar="PATH",
+                       help="a notebook, an assignment folder, or an nbgrader submitted/ tree")
+    grade.add_argument("--out", default="graded", help="where results go (default: graded/)")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default: 1)")
+    grade.add_argument("--assignment", default=None, help="assignment id, when notebook names do not tell")
+    grade.set_defaults(run=cmd_grade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "jobs", 1) < 1:
+        parser.error("--jobs must be at least 1")
+    try:
+        return args.run(args)
+    except CourseConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,82 @@
+"""Run an assignment's hidden checks against one submission and score them.
+
+Shared by both front ends (the command line's sandbox and nbgrader's in-kernel cells), so
+the same submission gets the same verdicts either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import Assignment
+from .suites import SUITES
+from .suites.framework import Check, Fail
+
+#: verdicts after which the function's remaining checks are not worth running
+_STOP_VERDICTS = {"missing", "not_implemented", "timeout", "crashed", "unreadable"}
+
+
+@dataclass
+class TestResult:
+    """One hidden check's outcome, in the words of Gradescope's results format."""
+
+    name: str
+    function: str
+    score: float
+    max_score: float
+    verdict: str  # passed, failed, error, timeout, crashed, missing, not_implemented
+    output: str
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.verdict == "passed" else "failed"
+
+
+def _standin_note(check: Check) -> str:
+    if not check.standins:
+        return ""
+    names = ", ".join(f"`{n}`" for n in check.standins)
+    return f" (Checked with our own {names}, so a mistake there does not cost points here.)"
+
+
+def run_function(sub, function: str, points: float, checks: list[Check]) -> list[TestResult]:
+    """Run ``checks`` of one function; its ``points`` are shared in proportion to check weights."""
+    total_weight = sum(c.weight for c in checks)
+    results: list[TestResult] = []
+    stopped: Fail | None = None
+    for c in checks:
+        max_score = round(points * c.weight / total_weight, 6)
+        if stopped is not None:
+            results.append(TestResult(c.name, function, 0.0, max_score, stopped.verdict, str(stopped)))
+            continue
+        try:
+            c.run(sub)
+        except Fail as fail:
+            results.append(TestResult(c.name, function, 0.0, max_score, fail.verdict, str(fail) + _standin_note(c)))
+            if fail.verdict in _STOP_VERDICTS:
+                stopped = fail
+            continue
+        except Exception as exc:  # noqa: BLE001 - odd return values must cost points, not crash the grader
+            message = f"`{function}` returned something we could not check ({type(exc).__name__}). See its docstring for what to return."
+            results.append(TestResult(c.name, function, 0.0, max_score, "failed", message))
+            continue
+        results.append(TestResult(c.name, function, max_score, max_score, "passed", "Passed."))
+    return results
+
+
+def run_assignment(sub, assignment: Assignment, functions: list[str] | None = None) -> list[TestResult]:
+    suite = SUITES[assignment.id]
+    results: list[TestResult] = []
+    for function in functions or assignment.functions:
+        checks = [c for c in suite.checks if c.function == function]
+        results += run_function(sub, function, assignment.points[function], checks)
+    return results
+
+
+def function_scores(results: list[TestResult]) -> dict[str, tuple[float, float]]:
+    """{function: (score, max_score)} in the order the results came."""
+    scores: dict[str, tuple[float, float]] = {}
+    for r in results:
+        got, out_of = scores.get(r.function, (0.0, 0.0))
+        scores[r.function] = (got + r.score, out_of + r.max_score)
+    return {k: (round(v[0], 4), round(v[1], 4)) for k, v in scores.items()}

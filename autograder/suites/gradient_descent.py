@@ -1,0 +1,262 @@
+"""Hidden checks for 02_gradient_descent: the update, the loop, the stable step size, restarts.
+
+The loop is checked with a spy ``grad_f`` that lives in the grading process and records
+every point the student's code asks about; landscapes have known minima.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import reference
+from ..landscapes import Quadratic, random_spd, tilted_well
+from .framework import (
+    Fail,
+    Registry,
+    as_array,
+    as_float,
+    call,
+    call_keeping_args,
+    close,
+    expect_close,
+    expect_unchanged,
+    seeded,
+)
+
+suite = Registry()
+check = suite.check
+
+
+# ----------------------------------------------------------------------------------- gd_step
+
+
+@check("gd_step", "moves against the gradient by lr * grad", weight=3)
+def test_gd_step_values(sub):
+    for d, lr in ((3, 0.1), (1, 0.5), (6, 0.013)):
+        rng = seeded("gd_step", d)
+        w, grad = rng.normal(size=d), rng.normal(size=d)
+        got = as_array("gd_step", call(sub, "gd_step", w, grad, lr), (d,))
+        expect_close(
+            "gd_step",
+            got,
+            w - lr * grad,
+            {
+                "Your step moves uphill: it adds the gradient. Step against it: w - lr * grad.": w + lr * grad,
+                "Your step ignores the learning rate: multiply the gradient by lr.": w - grad,
+                "It returns only the step lr * grad; return the new weights w - lr * grad.": -lr * grad,
+                "It returns only the step lr * grad; return the new weights w - lr * grad. ": lr * grad,
+                "It divides by the learning rate; multiply instead.": w - grad / lr,
+            },
+            what="for random weights and gradients",
+        )
+
+
+@check("gd_step", "returns a new array and leaves w unchanged", weight=2)
+def test_gd_step_pure(sub):
+    rng = seeded("gd_step-pure")
+    w, grad = rng.normal(size=4), rng.normal(size=4)
+    _, after = call_keeping_args(sub, "gd_step", w, grad, 0.1)
+    expect_unchanged("gd_step", (w, grad), after, ("w", "grad"))
+
+
+@check("gd_step", "works with float32 weights")
+def test_gd_step_float32(sub):
+    rng = seeded("gd_step-f32")
+    w, grad = rng.normal(size=5).astype(np.float32), rng.normal(size=5).astype(np.float32)
+    got = as_array("gd_step", call(sub, "gd_step", w, grad, 0.25), (5,))
+    expect_close("gd_step", got, w.astype(float) - 0.25 * grad.astype(float), what="for float32 inputs", rtol=1e-5, atol=1e-6)
+
+
+# -------------------------------------------------------------------------- gradient_descent
+
+
+class PointSpy:
+    """A gradient that remembers where it was asked: the student cannot edit this record."""
+
+    def __init__(self, grad):
+        self.grad = grad
+        self.points: list[np.ndarray] = []
+
+    def __call__(self, w):
+        w = np.array(w, dtype=float)
+        self.points.append(w)
+        return self.grad(w)
+
+
+def _quadratic(d: int, tag: str) -> Quadratic:
+    rng = seeded("quadratic", tag, d)
+    return Quadratic(random_spd(d, rng, cond=8.0), rng.normal(size=d))
+
+
+def _descend(sub, grad, w0, lr, n_steps) -> tuple[np.ndarray, PointSpy]:
+    spy = PointSpy(grad)
+    path = call(sub, "gradient_descent", spy, w0, lr, n_steps, standins=("gd_step",))
+    return as_array("gradient_descent", path, (n_steps + 1, w0.size), " (n_steps + 1 rows: w0, then one row per step)"), spy
+
+
+def _path_shape_hint(sub, w0, n_steps) -> None:
+    raw = call(sub, "gradient_descent", lambda w: 0 * np.asarray(w, dtype=float), w0, 0.1, n_steps, standins=("gd_step",))
+    shape = np.shape(raw)
+    if shape == (n_steps, w0.size):
+        raise Fail("`gradient_descent` returns one row too few: row 0 must be the starting point w0, then one row per step.")
+    if shape == (w0.size,):
+        raise Fail("`gradient_descent` returns only the final weights; return the whole path, shape (n_steps + 1, d).")
+
+
+@check("gradient_descent", "returns the path: w0, then one row per step", weight=2, standins=("gd_step",))
+def test_gradient_descent_shape(sub):
+    w0 = np.array([1.0, -2.0, 0.5])
+    _path_shape_hint(sub, w0, 7)
+    q = _quadratic(3, "shape")
+    path, _ = _descend(sub, q.grad, w0, 0.05, 7)
+    if not np.array_equal(path[0], w0):
+        raise Fail("`gradient_descent`: row 0 of the path must be the starting point w0.")
+    path0, _ = _descend(sub, q.grad, w0, 0.05, 0)
+    if not np.array_equal(path0[0], w0):
+        raise Fail("`gradient_descent` with n_steps=0 should return just w0 (one row).")
+
+
+@check("gradient_descent", "each step uses the gradient at the current weights", weight=3, standins=("gd_step",))
+def test_gradient_descent_steps(sub):
+    for d, lr, n_steps in ((2, 0.1, 12), (4, 0.03, 25)):
+        q = _quadratic(d, "steps")
+        w0 = seeded("w0", d).normal(size=d)
+        path, spy = _descend(sub, q.grad, w0, lr, n_steps)
+        if len(spy.points) != n_steps:
+            raise Fail(
+                f"`gradient_descent` should ask for the gradient once per step ({'more' if len(spy.points) > n_steps else 'fewer'} "
+                "calls of grad_f than steps were made)."
+            )
+        if n_steps > 1 and all(np.array_equal(p, w0) for p in spy.points):
+            raise Fail("`gradient_descent` always evaluates the gradient at w0; evaluate it at the current weights.")
+        if n_steps > 1 and np.all(path[1:] == path[-1]):
+            raise Fail(
+                "`gradient_descent`: all rows of the path after w0 are the same array. You probably appended the "
+                "same array object and then changed it in place; append a copy (or build a new array each step)."
+            )
+        for k, point in enumerate(spy.points):
+            if not close(point, path[k], rtol=1e-12, atol=1e-14):
+                raise Fail("`gradient_descent`: row k of the path must be the weights at which step k+1 evaluates the gradient.")
+        expect_close("gradient_descent", path[1:], path[:-1] - lr * np.array([q.grad(p) for p in path[:-1]]),
+                     what="along the path (each row should be gd_step of the previous one)", rtol=1e-10, atol=1e-12)
+
+
+@check("gradient_descent", "converges to the minimum of a convex quadratic", weight=2, standins=("gd_step",))
+def test_gradient_descent_converges(sub):
+    q = _quadratic(3, "converge")
+    lr = 0.9 * reference.max_stable_lr(q.H) / 2
+    path, _ = _descend(sub, q.grad, np.zeros(3) + 3.0, lr, 300)
+    if not close(path[-1], q.c, rtol=1e-6, atol=1e-6):
+        raise Fail("`gradient_descent` does not reach the minimum of a convex bowl with a safe learning rate.")
+
+
+@check("gradient_descent", "does not modify w0", standins=("gd_step",))
+def test_gradient_descent_pure(sub):
+    q = _quadratic(2, "pure")
+    w0 = np.array([1.5, -0.5])
+    _, after = call_keeping_args(sub, "gradient_descent", q.grad, w0, 0.1, 5, standins=("gd_step",))
+    expect_unchanged("gradient_descent", (None, w0), after, ("grad_f", "w0"))
+
+
+# ----------------------------------------------------------------------------- max_stable_lr
+
+
+@check("max_stable_lr", "is 2 / (largest eigenvalue) for symmetric positive definite matrices", weight=3)
+def test_max_stable_lr_values(sub):
+    for d in (1, 2, 5):
+        H = random_spd(d, seeded("spd", d), cond=12.0)
+        eig = np.linalg.eigvalsh(H)
+        got = as_float("max_stable_lr", call(sub, "max_stable_lr", H))
+        expect_close(
+            "max_stable_lr",
+            got,
+            2.0 / eig[-1],
+            {
+                "It looks like 1 / largest eigenvalue; the threshold is 2 / largest eigenvalue.": 1.0 / eig[-1],
+                "It uses the smallest eigenvalue; the largest eigenvalue (steepest direction) limits the step.": 2.0 / eig[0],
+                "It uses the diagonal of H; for a rotated bowl the diagonal is not the eigenvalues (use np.linalg.eigvalsh).": 2.0 / np.max(np.diag(H)),
+                "It uses the trace (sum of eigenvalues); use the largest eigenvalue.": 2.0 / np.trace(H),
+                "It uses the Frobenius norm; use the largest eigenvalue (or the 2-norm, np.linalg.norm(H, 2)).": 2.0 / np.linalg.norm(H),
+            },
+            what="for a random rotated bowl",
+            rtol=1e-6,
+        )
+
+
+@check("max_stable_lr", "descent converges just below it and diverges just above it")
+def test_max_stable_lr_meaning(sub):
+    q = _quadratic(4, "meaning")
+    lr_max = as_float("max_stable_lr", call(sub, "max_stable_lr", q.H))
+    start = q.c + 1.0
+    below = reference.gradient_descent(q.grad, start, 0.95 * lr_max, 400)[-1]
+    above = reference.gradient_descent(q.grad, start, 1.05 * lr_max, 400)[-1]
+    converges = np.linalg.norm(below - q.c) < 1e-3
+    diverges = np.linalg.norm(above - q.c) > 1.0
+    if not (converges and diverges):
+        raise Fail(
+            "`max_stable_lr` is not the threshold between converging and diverging: with learning rates just "
+            f"below it gradient descent should converge, just above it diverge ({'it did not converge below' if not converges else 'it did not diverge above'})."
+        )
+
+
+@check("max_stable_lr", "does not modify H")
+def test_max_stable_lr_pure(sub):
+    H = random_spd(3, seeded("spd-pure"))
+    _, after = call_keeping_args(sub, "max_stable_lr", H)
+    expect_unchanged("max_stable_lr", (H,), after, ("H",))
+
+
+# ------------------------------------------------------------------------ find_global_minimum
+
+
+def _well_case(d: int, tag: str, global_first: bool):
+    well = tilted_well(d, seeded("well", tag, d), tilt=0.5)
+    glob, loc = well.minima()
+    u = well.direction
+    rng = seeded("starts", tag, d)
+    near_local = [loc + 0.3 * rng.normal(size=d) * 0.3 + 0.2 * u for _ in range(2)]
+    near_global = [glob + 0.3 * rng.normal(size=d) * 0.3 - 0.2 * u]
+    starts = np.array(near_global + near_local if global_first else near_local + near_global)
+    return well, starts, glob
+
+
+@check("find_global_minimum", "finds the global minimum of a landscape with a local one", weight=4,
+       standins=("gradient_descent",))
+def test_find_global_minimum(sub):
+    for d, global_first in ((1, False), (2, True), (3, False)):
+        well, starts, glob = _well_case(d, "global", global_first)
+        lr, n_steps = 0.05, 300
+        got = as_array(
+            "find_global_minimum",
+            call(sub, "find_global_minimum", well.f, well.grad, starts, lr, n_steps, standins=("gradient_descent",)),
+            (d,),
+        )
+        ends = [reference.gradient_descent(well.grad, s, lr, n_steps)[-1] for s in starts]
+        local_end = max(ends, key=well.f)
+        if close(got, glob, rtol=1e-4, atol=1e-4):
+            continue
+        hints = {
+            "It returned an end point in the local minimum: compare f at the end of each run and keep the lowest.": local_end,
+            "It returned a starting point; return where gradient descent ended.": starts[int(np.argmin([well.f(s) for s in starts]))],
+            "It returned the result of the first start only; try every start.": ends[0],
+            "It returned the result of the last start only; keep the best of all starts.": ends[-1],
+        }
+        expect_close("find_global_minimum", got, glob, hints, what="on a landscape with a local and a global minimum",
+                     rtol=1e-4, atol=1e-4)
+
+
+@check("find_global_minimum", "returns the end point, shape (d,), not the loss or the path", standins=("gradient_descent",))
+def test_find_global_minimum_shape(sub):
+    well, starts, _ = _well_case(2, "shape", True)
+    raw = call(sub, "find_global_minimum", well.f, well.grad, starts, 0.05, 50, standins=("gradient_descent",))
+    if np.ndim(raw) == 0:
+        raise Fail("`find_global_minimum` returned a single number; return the weights (shape (d,)) where the loss is lowest.")
+    as_array("find_global_minimum", raw, (2,))
+
+
+@check("find_global_minimum", "does not modify starts", standins=("gradient_descent",))
+def test_find_global_minimum_pure(sub):
+    well, starts, _ = _well_case(2, "pure", False)
+    _, after = call_keeping_args(sub, "find_global_minimum", well.f, well.grad, starts, 0.05, 30,
+                                 standins=("gradient_descent",))
+    expect_unchanged("find_global_minimum", (None, None, starts), after, ("f", "grad_f", "starts"))

@@ -1,0 +1,447 @@
+"""Hidden checks for 01_gradients: losses, their gradients, numerical gradients, gradient checking.
+
+Oracles are independent of the reference solution: norms for the MSE, ``logaddexp`` for
+the logistic loss, closed forms for the gradients.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..landscapes import classification, regression
+from .framework import (
+    Fail,
+    Registry,
+    as_array,
+    as_float,
+    call,
+    call_keeping_args,
+    expect_close,
+    expect_unchanged,
+    seeded,
+)
+
+suite = Registry()
+check = suite.check
+
+SHAPES = [(7, 3), (40, 5), (1, 1), (25, 1)]
+
+
+def _mse_data(n: int, d: int, tag: str):
+    rng = seeded("mse", tag, n, d)
+    X, y = regression(n, d, rng)
+    return rng.normal(size=d), X, y
+
+
+def _mse_oracle(w, X, y) -> float:
+    return float(np.linalg.norm(X @ w - y) ** 2 / X.shape[0])
+
+
+def _mse_grad_oracle(w, X, y) -> np.ndarray:
+    return 2.0 * (X.T @ X @ w - X.T @ y) / X.shape[0]
+
+
+# ---------------------------------------------------------------------------------- mse_loss
+
+
+@check("mse_loss", "returns one number, the loss over all samples")
+def test_mse_loss_scalar(sub):
+    w, X, y = _mse_data(9, 3, "scalar")
+    as_float("mse_loss", call(sub, "mse_loss", w, X, y))
+
+
+@check("mse_loss", "matches the mean squared error on random data of several shapes", weight=3)
+def test_mse_loss_values(sub):
+    for n, d in SHAPES:
+        w, X, y = _mse_data(n, d, "values")
+        got = as_float("mse_loss", call(sub, "mse_loss", w, X, y))
+        r = X @ w - y
+        expect_close(
+            "mse_loss",
+            got,
+            _mse_oracle(w, X, y),
+            {
+                "It looks like the sum of squared errors: divide by the number of samples (take the mean).": np.sum(r**2),
+                "It looks like half the mean squared error; this course's MSE has no 1/2.": 0.5 * np.mean(r**2),
+                "It looks like the square root of the MSE (RMSE); do not take the root.": np.sqrt(np.mean(r**2)),
+                "It looks like you squared the mean error; square each error first, then average.": np.mean(r) ** 2,
+                "It looks like you averaged absolute errors; the errors must be squared.": np.mean(np.abs(r)),
+                "It looks like you divided by the number of features instead of the number of samples.": np.sum(r**2) / d,
+            },
+            what="on random data",
+        )
+
+
+@check("mse_loss", "works with float32 inputs")
+def test_mse_loss_float32(sub):
+    w, X, y = _mse_data(30, 4, "f32")
+    w, X, y = w.astype(np.float32), X.astype(np.float32), y.astype(np.float32)
+    got = as_float("mse_loss", call(sub, "mse_loss", w, X, y))
+    expect_close("mse_loss", got, _mse_oracle(*(a.astype(float) for a in (w, X, y))), what="for float32 inputs", rtol=1e-4)
+
+
+@check("mse_loss", "does not modify its inputs")
+def test_mse_loss_pure(sub):
+    w, X, y = _mse_data(12, 3, "pure")
+    _, after = call_keeping_args(sub, "mse_loss", w, X, y)
+    expect_unchanged("mse_loss", (w, X, y), after, ("w", "X", "y"))
+
+
+# ------------------------------------------------------------------------------ mse_gradient
+
+
+@check("mse_gradient", "returns an array of shape (d,)")
+def test_mse_gradient_shape(sub):
+    for n, d in [(8, 3), (5, 1)]:
+        w, X, y = _mse_data(n, d, "shape")
+        as_array("mse_gradient", call(sub, "mse_gradient", w, X, y), (d,))
+
+
+@check("mse_gradient", "matches the analytic gradient on random data", weight=3)
+def test_mse_gradient_values(sub):
+    for n, d in SHAPES:
+        w, X, y = _mse_data(n, d, "grad")
+        got = as_array("mse_gradient", call(sub, "mse_gradient", w, X, y), (d,))
+        g = _mse_grad_oracle(w, X, y)
+        expect_close(
+            "mse_gradient",
+            got,
+            g,
+            {
+                "It points the opposite way: check the sign of the residual (X @ w - y, not y - X @ w).": -g,
+                "It is half the gradient: the derivative of r**2 is 2*r, so a factor 2 is missing.": g / 2,
+                "It is n times too large: average over samples (divide by n) instead of summing.": g * n,
+                "It is twice too large: the factor is 2/n, not 4/n.": 2 * g,
+                "It is off by a factor of n/2: the gradient is (2/n) * X.T @ (X @ w - y).": g * n / 2,
+            },
+            what="on random data",
+        )
+
+
+@check("mse_gradient", "is the slope of mse_loss: a small step against it lowers the loss")
+def test_mse_gradient_descends(sub):
+    w, X, y = _mse_data(20, 4, "descends")
+    got = as_array("mse_gradient", call(sub, "mse_gradient", w, X, y), (4,))
+    step = 1e-3 * got
+    if not _mse_oracle(w - step, X, y) < _mse_oracle(w, X, y):
+        raise Fail(
+            "`mse_gradient` points downhill: stepping against it makes the loss larger. "
+            "The gradient must point towards increasing loss; check its sign."
+        )
+
+
+@check("mse_gradient", "works with float32 inputs")
+def test_mse_gradient_float32(sub):
+    w, X, y = _mse_data(30, 4, "f32")
+    w32, X32, y32 = w.astype(np.float32), X.astype(np.float32), y.astype(np.float32)
+    got = as_array("mse_gradient", call(sub, "mse_gradient", w32, X32, y32), (4,))
+    expect_close("mse_gradient", got, _mse_grad_oracle(w32.astype(float), X32.astype(float), y32.astype(float)),
+                 what="for float32 inputs", rtol=1e-3, atol=1e-4)
+
+
+@check("mse_gradient", "does not modify its inputs")
+def test_mse_gradient_pure(sub):
+    w, X, y = _mse_data(12, 3, "pure")
+    _, after = call_keeping_args(sub, "mse_gradient", w, X, y)
+    expect_unchanged("mse_gradient", (w, X, y), after, ("w", "X", "y"))
+
+
+# ----------------------------------------------------------------------------- logistic loss
+
+
+def _logistic_data(n: int, d: int, tag: str, scale: float = 1.0):
+    rng = seeded("logistic", tag, n, d)
+    X, y = classification(n, d, rng, scale=scale)
+    return rng.normal(size=d), X, y
+
+
+def _logistic_oracle(w, X, y, l2=0.0) -> float:
+    z = X @ w
+    # -[y log s(z) + (1-y) log(1-s(z))] = log(1 + e^z) - y z
+    return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.dot(w, w))
+
+
+def _logistic_grad_oracle(w, X, y, l2=0.0) -> np.ndarray:
+    z = X @ w
+    p = np.exp(-np.logaddexp(0.0, -z))  # sigmoid, computed without overflow
+    return X.T @ (p - y) / X.shape[0] + l2 * w
+
+
+def _logistic_loss_mistakes(w, X, y, l2):
+    z = X @ w
+    p = 1 / (1 + np.exp(-np.clip(z, -500, 500)))
+    ce = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+    ww = np.dot(w, w)
+    return {
+        "The regularisation term looks wrong: it is l2/2 * w @ w (no other factor, not on the mean).": np.mean(ce) + l2 * ww,
+        "The regularisation term l2/2 * w @ w seems to be missing.": np.mean(ce),
+        "The regularisation term has the wrong sign: the penalty l2/2 * w @ w is added to the loss.": np.mean(ce) - 0.5 * l2 * ww,
+        "It looks like a sum over samples; take the mean.": np.sum(ce) + 0.5 * l2 * ww,
+        "It looks like the loss with the labels swapped: it should be -[y log p + (1 - y) log(1 - p)].": np.mean(-(1 - y) * np.log(p) - y * np.log1p(-p)) + 0.5 * l2 * ww,
+        "Cross-entropy is -[y log p + (1-y) log(1-p)]: check the minus sign.": -np.mean(ce) + 0.5 * l2 * ww,
+    }
+
+
+@check("logistic_loss", "matches the mean cross-entropy on random data", weight=3)
+def test_logistic_loss_values(sub):
+    for n, d in SHAPES:
+        w, X, y = _logistic_data(n, d, "values")
+        got = as_float("logistic_loss", call(sub, "logistic_loss", w, X, y))
+        expect_close("logistic_loss", got, _logistic_oracle(w, X, y), _logistic_loss_mistakes(w, X, y, 0.0),
+                     what="without regularisation")
+
+
+@check("logistic_loss", "adds the L2 penalty l2/2 * w @ w", weight=2)
+def test_logistic_loss_l2(sub):
+    for l2 in (0.1, 2.5):
+        w, X, y = _logistic_data(30, 4, f"l2-{l2}")
+        got = as_float("logistic_loss", call(sub, "logistic_loss", w, X, y, l2=l2))
+        expect_close("logistic_loss", got, _logistic_oracle(w, X, y, l2), _logistic_loss_mistakes(w, X, y, l2),
+                     what="with l2 > 0")
+
+
+@check("logistic_loss", "stays finite when abs(X @ w) is huge", weight=2)
+def test_logistic_loss_stable(sub):
+    w, X, y = _logistic_data(20, 3, "stable", scale=300.0)
+    got = as_float("logistic_loss", call(sub, "logistic_loss", w, X, y))
+    if not np.isfinite(got):
+        raise Fail(
+            "`logistic_loss` returns inf or nan when abs(X @ w) is large: np.exp overflows, or log(0) appears "
+            "when the sigmoid rounds to exactly 0 or 1. Rewrite the loss without computing log(sigmoid(z)) "
+            "directly (for example with np.logaddexp(0, z) - y * z), or clip the probabilities away from 0 and 1."
+        )
+    if got < 0:
+        raise Fail("`logistic_loss` is negative for large abs(X @ w); cross-entropy is never negative.")
+
+
+@check("logistic_loss", "works with float32 inputs")
+def test_logistic_loss_float32(sub):
+    w, X, y = (a.astype(np.float32) for a in _logistic_data(30, 4, "f32"))
+    got = as_float("logistic_loss", call(sub, "logistic_loss", w, X, y, l2=0.5))
+    expect_close("logistic_loss", got, _logistic_oracle(*(a.astype(float) for a in (w, X, y)), 0.5),
+                 what="for float32 inputs", rtol=1e-4)
+
+
+@check("logistic_loss", "does not modify its inputs")
+def test_logistic_loss_pure(sub):
+    w, X, y = _logistic_data(12, 3, "pure")
+    _, after = call_keeping_args(sub, "logistic_loss", w, X, y, l2=0.3)
+    expect_unchanged("logistic_loss", (w, X, y), after, ("w", "X", "y"))
+
+
+# ------------------------------------------------------------------------- logistic gradient
+
+
+def _logistic_grad_mistakes(w, X, y, l2):
+    n = X.shape[0]
+    p = np.exp(-np.logaddexp(0.0, -(X @ w)))
+    g0 = X.T @ (p - y) / n
+    return {
+        "It points the opposite way: the gradient is X.T @ (sigmoid(X @ w) - y) / n, prediction minus label.": -g0 + l2 * w,
+        "It is n times too large: divide by the number of samples.": X.T @ (p - y) + l2 * w,
+        "The L2 part of the gradient seems to be missing: add l2 * w.": g0,
+        "The L2 part of the gradient should be l2 * w (the derivative of l2/2 * w @ w).": g0 + 0.5 * l2 * w,
+        "It uses sigmoid(-X @ w): the prediction is sigmoid(X @ w).": X.T @ (1 - p - y) / n + l2 * w,
+    }
+
+
+@check("logistic_gradient", "returns an array of shape (d,)")
+def test_logistic_gradient_shape(sub):
+    w, X, y = _logistic_data(9, 4, "shape")
+    as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y), (4,))
+
+
+@check("logistic_gradient", "matches the analytic gradient on random data", weight=3)
+def test_logistic_gradient_values(sub):
+    for n, d in SHAPES:
+        w, X, y = _logistic_data(n, d, "values")
+        got = as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y), (d,))
+        expect_close("logistic_gradient", got, _logistic_grad_oracle(w, X, y), _logistic_grad_mistakes(w, X, y, 0.0),
+                     what="without regularisation")
+
+
+@check("logistic_gradient", "adds l2 * w for the L2 penalty", weight=2)
+def test_logistic_gradient_l2(sub):
+    for l2 in (0.1, 2.5):
+        w, X, y = _logistic_data(30, 4, f"l2-{l2}")
+        got = as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y, l2=l2), (4,))
+        expect_close("logistic_gradient", got, _logistic_grad_oracle(w, X, y, l2), _logistic_grad_mistakes(w, X, y, l2),
+                     what="with l2 > 0")
+
+
+@check("logistic_gradient", "is correct when abs(X @ w) is huge")
+def test_logistic_gradient_stable(sub):
+    w, X, y = _logistic_data(20, 3, "stable", scale=300.0)
+    got = as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y, l2=0.1), (3,))
+    expect_close("logistic_gradient", got, _logistic_grad_oracle(w, X, y, 0.1),
+                 what="when abs(X @ w) is large (the sigmoid saturates at 0 or 1; the gradient must stay finite)")
+
+
+@check("logistic_gradient", "works with float32 inputs")
+def test_logistic_gradient_float32(sub):
+    w, X, y = (a.astype(np.float32) for a in _logistic_data(30, 4, "f32"))
+    got = as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y, l2=0.5), (4,))
+    expect_close("logistic_gradient", got, _logistic_grad_oracle(*(a.astype(float) for a in (w, X, y)), 0.5),
+                 what="for float32 inputs", rtol=1e-3, atol=1e-5)
+
+
+@check("logistic_gradient", "does not modify its inputs")
+def test_logistic_gradient_pure(sub):
+    w, X, y = _logistic_data(12, 3, "pure")
+    _, after = call_keeping_args(sub, "logistic_gradient", w, X, y, l2=0.3)
+    expect_unchanged("logistic_gradient", (w, X, y), after, ("w", "X", "y"))
+
+
+# ------------------------------------------------------------------------ numerical gradient
+
+
+class _Smooth:
+    """f(w) = sum(sin(a * w)) + 0.5 * w @ A @ w + (b @ w)^3: curved in every direction."""
+
+    def __init__(self, d: int, tag: str):
+        rng = seeded("smooth", tag, d)
+        self.a = rng.uniform(0.5, 2.0, size=d)
+        M = rng.normal(size=(d, d))
+        self.A = M @ M.T
+        self.b = rng.normal(size=d) / np.sqrt(d)
+        self.d = d
+
+    def f(self, w) -> float:
+        w = np.asarray(w, dtype=float)
+        if w.shape != (self.d,):
+            raise ValueError(f"f expects an array of shape ({self.d},), got {w.shape}")
+        return float(np.sum(np.sin(self.a * w)) + 0.5 * w @ self.A @ w + (self.b @ w) ** 3)
+
+    def grad(self, w) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
+        return self.a * np.cos(self.a * w) + self.A @ w + 3 * (self.b @ w) ** 2 * self.b
+
+
+def _cubic(w) -> float:
+    w = np.asarray(w, dtype=float)
+    return float(np.sum(w**3))
+
+
+@check("numerical_gradient", "returns an array of shape (d,)")
+def test_numerical_gradient_shape(sub):
+    fun = _Smooth(3, "shape")
+    as_array("numerical_gradient", call(sub, "numerical_gradient", fun.f, np.array([0.1, -0.4, 0.8])), (3,))
+
+
+@check("numerical_gradient", "approximates the true gradient of smooth functions", weight=3)
+def test_numerical_gradient_values(sub):
+    for d in (1, 4, 7):
+        fun = _Smooth(d, "values")
+        w = seeded("ng-w", d).normal(size=d)
+        got = as_array("numerical_gradient", call(sub, "numerical_gradient", fun.f, w), (d,))
+        expect_close("numerical_gradient", got, fun.grad(w), what="for a smooth function", rtol=1e-5, atol=1e-6)
+
+
+@check("numerical_gradient", "uses central differences with the given eps", weight=2)
+def test_numerical_gradient_eps(sub):
+    # For f = sum(w^3): (f(w + e) - f(w - e)) / 2e = 3 w^2 + e^2 exactly, so eps is visible.
+    w = seeded("ng-eps").normal(size=4)
+    for eps in (0.1, 0.05):
+        got = as_array("numerical_gradient", call(sub, "numerical_gradient", _cubic, w, eps=eps), (4,))
+        central = 3 * w**2 + eps**2
+        expect_close(
+            "numerical_gradient",
+            got,
+            central,
+            {
+                "It looks like a forward difference (f(w + eps) - f(w)) / eps; use the central difference (f(w + eps) - f(w - eps)) / (2 eps).": 3 * w**2 + 3 * w * eps + eps**2,
+                "It looks like a backward difference; use the central difference (f(w + eps) - f(w - eps)) / (2 eps).": 3 * w**2 - 3 * w * eps + eps**2,
+                "It is twice too large: divide by 2 * eps, the distance between w - eps and w + eps.": 2 * central,
+                "It ignores the eps argument: use the eps it is given, not a fixed step.": 3 * w**2 + 1e-12,
+            },
+            what="with a large eps (it should use the eps it is given, and central differences)",
+            rtol=1e-6,
+            atol=1e-8,
+        )
+
+
+@check("numerical_gradient", "does not modify w")
+def test_numerical_gradient_pure(sub):
+    fun = _Smooth(3, "pure")
+    w = np.array([0.3, -1.2, 2.0])
+    _, after = call_keeping_args(sub, "numerical_gradient", fun.f, w)
+    # perturbing w in place and putting it back may leave the last bit changed: allow that much
+    expect_unchanged("numerical_gradient", (None, w), after, ("f", "w"), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------- gradient check
+
+
+def _rel_error(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))
+
+
+@check("gradient_check", "is tiny for a correct gradient", weight=2, standins=("numerical_gradient",))
+def test_gradient_check_correct(sub):
+    for d in (2, 5):
+        fun = _Smooth(d, "gc-correct")
+        w = seeded("gc-w", d).normal(size=d)
+        got = as_float("gradient_check", call(sub, "gradient_check", fun.f, fun.grad, w, standins=("numerical_gradient",)))
+        if not 0 <= got < 1e-6:
+            raise Fail(
+                "`gradient_check` reports a large error for a correct gradient. It should be the maximum over "
+                "coordinates of abs(a - b) / max(abs(a) + abs(b), 1e-12), with a = grad_f(w) and "
+                "b = numerical_gradient(f, w, eps)."
+            )
+
+
+@check("gradient_check", "measures the relative error of a wrong gradient exactly", weight=3,
+       standins=("numerical_gradient",))
+def test_gradient_check_wrong(sub):
+    fun = _Smooth(4, "gc-wrong")
+    w = seeded("gc-wrong-w").normal(size=4)
+    wrong_grads = {
+        "doubled": lambda v: 2 * fun.grad(v),
+        "flipped": lambda v: -fun.grad(v),
+        # one bad coordinate: max over coordinates differs from a norm-based or mean error
+        "one coordinate": lambda v: fun.grad(v) + np.array([0.0, 0.0, 0.7, 0.0]),
+    }
+    for name, bad in wrong_grads.items():
+        got = as_float("gradient_check", call(sub, "gradient_check", fun.f, bad, w, standins=("numerical_gradient",)))
+        a, b = bad(w), fun.grad(w)
+        oracle = _rel_error(a, b)
+        hints = {
+            "It looks like the mean over coordinates; the check reports the maximum.": np.mean(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)),
+            "It looks like a norm-based error; this check is per coordinate: max of abs(a - b) / max(abs(a) + abs(b), 1e-12).": np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)),
+            "The denominator should be abs(a) + abs(b) (floored at 1e-12), not the larger of the two.": np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)),
+            "It looks like the absolute error; divide by abs(a) + abs(b) to make it relative.": np.max(np.abs(a - b)),
+        }
+        expect_close("gradient_check", got, oracle, hints, what=f"for a gradient that is wrong ({name})", rtol=1e-5, atol=1e-9)
+
+
+@check("gradient_check", "is 0, not nan, where both gradients are exactly 0", standins=("numerical_gradient",))
+def test_gradient_check_zero(sub):
+    def f(w):
+        w = np.asarray(w, dtype=float)
+        return float(w @ w)
+
+    def grad(w):
+        return 2 * np.asarray(w, dtype=float)
+
+    w = np.array([0.0, 1.5, 0.0])
+    got = as_float("gradient_check", call(sub, "gradient_check", f, grad, w, standins=("numerical_gradient",)))
+    if not np.isfinite(got):
+        raise Fail(
+            "`gradient_check` returns nan when both gradients are 0 in some coordinate: 0 / 0. "
+            "Floor the denominator: max(abs(a) + abs(b), 1e-12)."
+        )
+    if not got < 1e-6:
+        raise Fail("`gradient_check` reports a large error for a correct gradient with zero coordinates.")
+
+
+@check("gradient_check", "passes its eps on to the numerical gradient", standins=("numerical_gradient",))
+def test_gradient_check_eps(sub):
+    def grad(w):
+        return 3 * np.asarray(w, dtype=float) ** 2
+
+    w = np.array([0.5, -1.0, 2.0])
+    eps = 0.2
+    got = as_float("gradient_check", call(sub, "gradient_check", _cubic, grad, w, eps=eps, standins=("numerical_gradient",)))
+    oracle = _rel_error(grad(w), 3 * w**2 + eps**2)
+    expect_close("gradient_check", got, oracle, what="when given eps (pass eps on to numerical_gradient)", rtol=1e-5, atol=1e-9)

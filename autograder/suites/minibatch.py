@@ -1,0 +1,396 @@
+"""Hidden checks for 03_minibatch: batching, and the full-batch, stochastic and mini-batch loops.
+
+The loops are checked with an instrumented oracle: ``BatchSpy`` is the ``grad_fn`` we
+hand to the student's loop.  It lives in the grading process (the student's code reaches
+it only through the sandbox's callback), identifies every batch it is given by its rows,
+and records the weights of every call, so each rule of the algorithm can be checked
+exactly: updates per epoch, batches that partition the data, a fresh order each epoch,
+rows and labels that belong together, steps of ``lr * grad`` from the current weights,
+and a history of copies taken after each epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import reference
+from ..landscapes import regression
+from .framework import (
+    Fail,
+    Registry,
+    Rng,
+    as_array,
+    call,
+    call_keeping_args,
+    close,
+    expect_unchanged,
+    seeded,
+)
+
+suite = Registry()
+check = suite.check
+
+
+def lsq_gradient(w, X, y) -> np.ndarray:
+    """Mean gradient of the squared error over a batch."""
+    return 2.0 / X.shape[0] * X.T @ (X @ w - y)
+
+
+def lsq_loss(w, X, y) -> float:
+    return float(np.mean((X @ w - y) ** 2))
+
+
+@dataclass
+class SpyCall:
+    w: np.ndarray
+    rows: np.ndarray  # indices into X; -1 for a row that is not in X
+    labels_match: bool
+    grad: np.ndarray
+
+
+class BatchSpy:
+    """A ``grad_fn(w, X_batch, y_batch)`` that records which samples each call used."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray):
+        self.X, self.y = X, y
+        self.row_of = {X[i].tobytes(): i for i in range(X.shape[0])}
+        self.calls: list[SpyCall] = []
+
+    def _index(self, row: np.ndarray) -> int:
+        i = self.row_of.get(np.asarray(row, dtype=float).tobytes())
+        if i is not None:
+            return i
+        distance = np.abs(self.X - row).max(axis=1)  # float32 copies of a row still count
+        i = int(np.argmin(distance))
+        return i if distance[i] <= 1e-6 * (1 + np.abs(row).max()) else -1
+
+    def __call__(self, w, X_batch, y_batch):
+        d = self.X.shape[1]
+        w = np.array(w, dtype=float)
+        X_batch = np.asarray(X_batch, dtype=float)
+        y_batch = np.asarray(y_batch, dtype=float)
+        if X_batch.ndim == 1 and X_batch.shape == (d,):  # one sample passed as a row: a batch of one
+            X_batch, y_batch = X_batch[None, :], y_batch.reshape(1)
+        if X_batch.ndim != 2 or X_batch.shape[1] != d or y_batch.shape != (X_batch.shape[0],) or w.shape != (d,):
+            raise ValueError(
+                "grad_fn expects w of shape (d,), X_batch of shape (batch, d) and y_batch of shape (batch,); "
+                f"it got shapes {w.shape}, {X_batch.shape}, {y_batch.shape}"
+            )
+        rows = np.array([self._index(r) for r in X_batch], dtype=int)
+        labels_match = bool(np.all(rows >= 0)) and bool(np.allclose(y_batch, self.y[rows], rtol=1e-6, atol=1e-9))
+        grad = lsq_gradient(w, X_batch, y_batch)
+        self.calls.append(SpyCall(w, rows, labels_match, grad))
+        return grad
+
+
+@dataclass
+class Problem:
+    X: np.ndarray
+    y: np.ndarray
+    w0: np.ndarray
+    lr: float
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+
+def problem(n: int, d: int, tag: str, lr: float = 0.05) -> Problem:
+    rng = seeded("minibatch-problem", tag, n, d)
+    X, y = regression(n, d, rng)
+    return Problem(X, y, rng.normal(size=d), lr)
+
+
+# ---------------------------------------------------------------------------- verification
+
+
+def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_size: int, shuffled: bool) -> None:
+    """Check one run of a loop, call by call.  Raise ``Fail`` at the first broken rule."""
+    n, d = p.n, p.X.shape[1]
+    per_epoch = math.ceil(n / batch_size)
+    shape = np.shape(history)
+    if len(shape) == 2 and shape[1] == d and shape[0] == epochs * per_epoch + 1 and per_epoch > 1:
+        raise Fail(f"`{fn}` records a row after every update; the history has one row per epoch (plus w0).")
+    if len(shape) == 2 and shape[0] == epochs and shape[1] == d:
+        raise Fail(f"`{fn}`: the history is missing its first row; row 0 must be w0, then one row per epoch.")
+    history = as_array(fn, history, (epochs + 1, d), " (epochs + 1 rows: w0, then the weights after each epoch)")
+    if not np.array_equal(history[0], p.w0):
+        raise Fail(f"`{fn}`: row 0 of the history must be the starting weights w0.")
+    calls = spy.calls
+    if any(np.any(c.rows < 0) for c in calls):
+        raise Fail(f"`{fn}` passes grad_fn rows that are not rows of X; pass X[batch] for a batch of sample indices.")
+    if not all(c.labels_match for c in calls):
+        raise Fail(
+            f"`{fn}` passes labels that do not belong to the rows: X_batch and y_batch must be taken with the "
+            "same indices (X[batch], y[batch]). Shuffling X and y separately breaks the pairs."
+        )
+    expected = epochs * per_epoch
+    if len(calls) != expected:
+        if len(calls) == epochs * (n // batch_size) and n % batch_size:
+            why = "the last, smaller batch seems to be dropped; it must be used too."
+        elif len(calls) == epochs and per_epoch > 1:
+            why = "it makes one update per epoch; it should make one per batch."
+        elif len(calls) > expected:
+            why = "it makes more updates per epoch than there are batches (one grad_fn call per update)."
+        else:
+            why = "it makes fewer updates per epoch than there are batches."
+        raise Fail(f"`{fn}` should call grad_fn once per update, ceil(n / batch_size) times per epoch; {why}")
+
+    orders = []
+    for e in range(epochs):
+        epoch_calls = calls[e * per_epoch : (e + 1) * per_epoch]
+        order = np.concatenate([c.rows for c in epoch_calls])
+        if sorted(order.tolist()) != list(range(n)):
+            raise Fail(
+                f"`{fn}`: an epoch must use every sample exactly once. Some samples were used twice and others "
+                "not at all: draw a random order (a permutation) rather than sampling with replacement."
+            )
+        sizes = [len(c.rows) for c in epoch_calls]
+        if sizes[:-1] != [batch_size] * (per_epoch - 1):
+            raise Fail(
+                f"`{fn}`: batches should hold batch_size samples each; only the last one may be smaller "
+                "(cut one random order into consecutive slices of batch_size)."
+            )
+        orders.append(order)
+    if shuffled and n >= 6 and batch_size < n:
+        if np.array_equal(orders[0], np.arange(n)):
+            raise Fail(f"`{fn}` goes through the samples in their original order; shuffle them (with rng) every epoch.")
+        if epochs >= 2 and any(np.array_equal(orders[0], o) for o in orders[1:]):
+            raise Fail(f"`{fn}` uses the same order in every epoch; draw a fresh random order at the start of each epoch.")
+
+    if not np.array_equal(calls[0].w, p.w0):
+        raise Fail(f"`{fn}`: the first gradient must be taken at w0.")
+    for prev, nxt in zip(calls, calls[1:]):
+        expected_w = prev.w - p.lr * prev.grad
+        if close(nxt.w, expected_w, rtol=1e-9, atol=1e-12):
+            continue
+        if close(nxt.w, prev.w + p.lr * prev.grad, rtol=1e-9, atol=1e-12):
+            raise Fail(f"`{fn}` steps uphill: it adds the gradient. Update with w - lr * grad.")
+        if close(nxt.w, prev.w - prev.grad, rtol=1e-9, atol=1e-12):
+            raise Fail(f"`{fn}` ignores the learning rate: update with w - lr * grad.")
+        if all(np.array_equal(c.w, p.w0) for c in calls):
+            raise Fail(f"`{fn}` always takes the gradient at w0: use the current weights for every update.")
+        if np.array_equal(nxt.w, prev.w):
+            raise Fail(
+                f"`{fn}` takes several gradients at the same weights: update w after every batch, "
+                "not once at the end of the epoch."
+            )
+        raise Fail(f"`{fn}`: each update should be w - lr * grad_fn(w, X_batch, y_batch), with the current w.")
+
+    after = [calls[(e + 1) * per_epoch - 1] for e in range(epochs)]
+    after_w = np.array([c.w - p.lr * c.grad for c in after])
+    if not close(history[1:], after_w, rtol=1e-9, atol=1e-12):
+        if epochs >= 2 and np.all(history[1:] == history[-1]):
+            raise Fail(
+                f"`{fn}`: every row of the history is the same array. Append a copy of w (w.copy()), "
+                "not w itself, when you change w in place."
+            )
+        raise Fail(f"`{fn}`: row k of the history must be the weights at the end of epoch k.")
+
+
+def run_spied(sub, fn: str, p: Problem, epochs: int, *extra, standins=()) -> tuple[BatchSpy, object]:
+    spy = BatchSpy(p.X, p.y)
+    history = call(sub, fn, spy, p.X, p.y, p.w0, p.lr, epochs, *extra, standins=standins)
+    return spy, history
+
+
+def check_randomness(sub, fn: str, p: Problem, epochs: int, *extra, standins=()) -> None:
+    """Same rng seed -> same history (whatever np.random's global state); another seed -> another."""
+
+    def run(seed: int, global_seed: int):
+        return call(sub, fn, reference_grad, p.X, p.y, p.w0, p.lr, epochs, *extra, Rng(seed),
+                    standins=standins, global_seed=global_seed)
+
+    first, again, other = run(7, 1), run(7, 2), run(8, 1)
+    if not close(first, again, rtol=0, atol=0):
+        raise Fail(
+            f"`{fn}` gives different results for the same rng: take all randomness from the rng argument "
+            "(rng.permutation, rng.shuffle...), never from np.random.* or the random module."
+        )
+    if close(first, other, rtol=0, atol=0):
+        raise Fail(f"`{fn}` gives the same result for different rngs: the order of samples should come from rng.")
+
+
+def reference_grad(w, X, y):
+    return lsq_gradient(np.asarray(w, dtype=float), np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+
+
+# ------------------------------------------------------------------------------- minibatches
+
+
+def _batches(sub, n: int, batch_size: int, seed: int, global_seed: int = 0) -> list:
+    raw = call(sub, "minibatches", n, batch_size, Rng(seed), global_seed=global_seed)
+    if not isinstance(raw, (list, tuple)):
+        raise Fail("`minibatches` should return a list of index arrays, one per batch.")
+    try:
+        return [np.asarray(b).reshape(-1) for b in raw]
+    except (TypeError, ValueError):
+        raise Fail("`minibatches` should return a list of index arrays, one per batch.") from None
+
+
+@check("minibatches", "every index exactly once, in batches of batch_size (the last may be smaller)", weight=3)
+def test_minibatches_partition(sub):
+    for n, batch_size in ((10, 3), (12, 4), (7, 7), (5, 10), (9, 1), (33, 8)):
+        batches = _batches(sub, n, batch_size, seed=n)
+        flat = np.concatenate(batches) if batches else np.array([])
+        sizes = [b.size for b in batches]
+        if flat.size == n - n % batch_size and n % batch_size:
+            raise Fail("`minibatches` drops the last, smaller batch; every index must appear in some batch.")
+        if sorted(flat.tolist()) != list(range(n)):
+            raise Fail(
+                "`minibatches`: every index of range(n) must appear exactly once. Shuffle one permutation and cut "
+                "it, rather than drawing indices at random (with replacement)."
+            )
+        expected = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
+        if sizes != expected:
+            raise Fail(
+                "`minibatches`: each batch should hold batch_size indices, and only the last one fewer. "
+                "(np.array_split balances the sizes instead: slice [i:i + batch_size] in steps of batch_size.)"
+            )
+
+
+@check("minibatches", "a fresh random order, drawn from rng", weight=2)
+def test_minibatches_random(sub):
+    n = 40
+    first = np.concatenate(_batches(sub, n, 8, seed=3, global_seed=1))
+    if np.array_equal(first, np.arange(n)):
+        raise Fail("`minibatches` keeps the samples in order; shuffle them with rng first.")
+    again = np.concatenate(_batches(sub, n, 8, seed=3, global_seed=2))
+    if not np.array_equal(first, again):
+        raise Fail(
+            "`minibatches` gives different batches for the same rng: use the rng argument "
+            "(rng.permutation(n)), not np.random or the random module."
+        )
+    other = np.concatenate(_batches(sub, n, 8, seed=4, global_seed=1))
+    if np.array_equal(first, other):
+        raise Fail("`minibatches` gives the same order for different rngs: the order must come from rng.")
+
+
+@check("minibatches", "returns a list of integer arrays")
+def test_minibatches_types(sub):
+    raw = call(sub, "minibatches", 10, 4, Rng(0))
+    if not isinstance(raw, list) or not all(isinstance(b, np.ndarray) for b in raw):
+        raise Fail("`minibatches` should return a Python list of numpy arrays (one array of indices per batch).")
+    if not all(b.dtype.kind in "iu" for b in raw):
+        raise Fail("`minibatches`: the index arrays should hold integers (they are used as X[batch]).")
+
+
+# ----------------------------------------------------------------------------- full_batch_gd
+
+
+@check("full_batch_gd", "one update per epoch on all the data, w - lr * grad", weight=4)
+def test_full_batch_gd_steps(sub):
+    for n, d, epochs in ((12, 3, 5), (7, 1, 3)):
+        p = problem(n, d, "full")
+        spy, history = run_spied(sub, "full_batch_gd", p, epochs)
+        verify_run("full_batch_gd", spy, history, p, epochs, batch_size=n, shuffled=False)
+
+
+@check("full_batch_gd", "reaches the least-squares solution", weight=2)
+def test_full_batch_gd_converges(sub):
+    p = problem(30, 3, "full-converge", lr=0.1)
+    history = as_array("full_batch_gd", call(sub, "full_batch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 300), (301, 3))
+    w_star = np.linalg.lstsq(p.X, p.y, rcond=None)[0]
+    if not close(history[-1], w_star, rtol=1e-6, atol=1e-6):
+        raise Fail("`full_batch_gd` does not reach the least-squares solution on a well-conditioned problem.")
+
+
+@check("full_batch_gd", "does not modify its inputs")
+def test_full_batch_gd_pure(sub):
+    p = problem(8, 2, "full-pure")
+    _, after = call_keeping_args(sub, "full_batch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 3)
+    expect_unchanged("full_batch_gd", (None, p.X, p.y, p.w0), after, ("grad_fn", "X", "y", "w0"))
+
+
+# --------------------------------------------------------------------------------------- sgd
+
+
+@check("sgd", "one update per sample, each sample once per epoch", weight=4, standins=("minibatches",))
+def test_sgd_steps(sub):
+    for n, d, epochs in ((10, 2, 3), (6, 3, 2)):
+        p = problem(n, d, "sgd", lr=0.02)
+        spy, history = run_spied(sub, "sgd", p, epochs, Rng(n), standins=("minibatches",))
+        verify_run("sgd", spy, history, p, epochs, batch_size=1, shuffled=True)
+
+
+@check("sgd", "randomness only from rng", weight=2, standins=("minibatches",))
+def test_sgd_random(sub):
+    check_randomness(sub, "sgd", problem(12, 2, "sgd-random", lr=0.02), 2, standins=("minibatches",))
+
+
+@check("sgd", "does not modify its inputs", standins=("minibatches",))
+def test_sgd_pure(sub):
+    p = problem(8, 2, "sgd-pure")
+    _, after = call_keeping_args(sub, "sgd", reference_grad, p.X, p.y, p.w0, p.lr, 2, Rng(0), standins=("minibatches",))
+    expect_unchanged("sgd", (None, p.X, p.y, p.w0), after, ("grad_fn", "X", "y", "w0"))
+
+
+# ------------------------------------------------------------------------------ minibatch_gd
+
+
+@check("minibatch_gd", "one update per batch; batches partition the data each epoch", weight=4,
+       standins=("minibatches",))
+def test_minibatch_gd_steps(sub):
+    for n, d, batch_size, epochs in ((10, 2, 3, 3), (16, 3, 4, 2), (9, 2, 1, 2)):
+        p = problem(n, d, "mb", lr=0.03)
+        spy, history = run_spied(sub, "minibatch_gd", p, epochs, batch_size, Rng(n + batch_size), standins=("minibatches",))
+        verify_run("minibatch_gd", spy, history, p, epochs, batch_size=batch_size, shuffled=True)
+
+
+@check("minibatch_gd", "batch_size = n (or more) is full-batch descent", weight=2, standins=("minibatches",))
+def test_minibatch_gd_full(sub):
+    p = problem(14, 3, "mb-full", lr=0.05)
+    expected = reference.full_batch_gd(reference_grad, p.X, p.y, p.w0, p.lr, 6)
+    for batch_size in (p.n, 3 * p.n):
+        got = as_array("minibatch_gd", call(sub, "minibatch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 6, batch_size, Rng(1),
+                                            standins=("minibatches",)), (7, 3))
+        if not close(got, expected, rtol=1e-9, atol=1e-12):
+            raise Fail("`minibatch_gd` with batch_size >= n should be exactly full-batch descent: one update per epoch on all samples.")
+
+
+@check("minibatch_gd", "randomness only from rng", weight=2, standins=("minibatches",))
+def test_minibatch_gd_random(sub):
+    check_randomness(sub, "minibatch_gd", problem(12, 2, "mb-random", lr=0.03), 2, 4, standins=("minibatches",))
+
+
+#: Measured with tests/measure_batch_noise.py over valid shuffles: see the margins there.
+NOISE_SEEDS = range(10)
+NOISE_BATCHES = (1, 4, 16)
+NOISE_MARGIN = 1.5
+
+
+@check("minibatch_gd", "larger batches give less noisy results (spread across seeds shrinks)", weight=2,
+       standins=("minibatches",))
+def test_minibatch_gd_noise(sub):
+    spreads = batch_noise(lambda *args, global_seed=0: call(sub, "minibatch_gd", *args, standins=("minibatches",),
+                                                            global_seed=global_seed))
+    for small, large in zip(spreads, spreads[1:]):
+        if not small > NOISE_MARGIN * large:
+            raise Fail(
+                "`minibatch_gd`: the final loss should vary less across random seeds as the batch grows "
+                "(averaging more samples gives a less noisy gradient). Yours does not; check that each update "
+                "averages the gradient over its batch and uses a fresh random batch order."
+            )
+
+
+def batch_noise(run) -> list[float]:
+    """Spread (std over seeds) of the final training loss, for each batch size in NOISE_BATCHES."""
+    p = problem(48, 3, "noise", lr=0.05)
+    spreads = []
+    for batch_size in NOISE_BATCHES:
+        finals = []
+        for seed in NOISE_SEEDS:
+            history = as_array("minibatch_gd", run(reference_grad, p.X, p.y, p.w0, p.lr, 3, batch_size, Rng(seed)), (4, 3))
+            finals.append(lsq_loss(history[-1], p.X, p.y))
+        spreads.append(float(np.std(finals)))
+    return spreads
+
+
+@check("minibatch_gd", "does not modify its inputs", standins=("minibatches",))
+def test_minibatch_gd_pure(sub):
+    p = problem(8, 2, "mb-pure")
+    _, after = call_keeping_args(sub, "minibatch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 2, 3, Rng(0), standins=("minibatches",))
+    expect_unchanged("minibatch_gd", (None, p.X, p.y, p.w0), after, ("grad_fn", "X", "y", "w0"))
