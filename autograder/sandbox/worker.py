@@ -384,7 +384,15 @@ def _answer_call(namespace, request, make_proxy, reference) -> dict:
 
 
 def _without_callables(args):
-    return [None if callable(a) else a for a in args]
+    """The arguments as plain data; what cannot be sent (callables, Generators) becomes None."""
+    plain = []
+    for a in args:
+        try:
+            encode(a)
+            plain.append(a)
+        except (TypeError, ValueError):
+            plain.append(None)
+    return plain
 
 
 class _BlockGrader:

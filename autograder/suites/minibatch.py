@@ -356,10 +356,12 @@ def test_minibatch_gd_random(sub):
     check_randomness(sub, "minibatch_gd", problem(12, 2, "mb-random", lr=0.03), 2, 4, standins=("minibatches",))
 
 
-#: Measured with tests/measure_batch_noise.py over valid shuffles: see the margins there.
+#: Starting at the minimum, any spread of the final loss is the noise of the updates.
+#: benchmarks/measure_batch_noise.py measures the ratios of successive spreads over five valid
+#: ways to shuffle: the smallest seen is 19, so requiring 4 leaves a wide margin.
 NOISE_SEEDS = range(10)
 NOISE_BATCHES = (1, 4, 16)
-NOISE_MARGIN = 1.5
+NOISE_MARGIN = 4.0
 
 
 @check("minibatch_gd", "larger batches give less noisy results (spread across seeds shrinks)", weight=2,
@@ -377,13 +379,15 @@ def test_minibatch_gd_noise(sub):
 
 
 def batch_noise(run) -> list[float]:
-    """Spread (std over seeds) of the final training loss, for each batch size in NOISE_BATCHES."""
+    """Spread (std over seeds) of the final training loss after one epoch started at the
+    least-squares solution, for each batch size in NOISE_BATCHES."""
     p = problem(48, 3, "noise", lr=0.05)
+    w_star = np.linalg.lstsq(p.X, p.y, rcond=None)[0]
     spreads = []
     for batch_size in NOISE_BATCHES:
         finals = []
         for seed in NOISE_SEEDS:
-            history = as_array("minibatch_gd", run(reference_grad, p.X, p.y, p.w0, p.lr, 3, batch_size, Rng(seed)), (4, 3))
+            history = as_array("minibatch_gd", run(reference_grad, p.X, p.y, w_star, p.lr, 1, batch_size, Rng(seed)), (2, 3))
             finals.append(lsq_loss(history[-1], p.X, p.y))
         spreads.append(float(np.std(finals)))
     return spreads

@@ -1,0 +1,39 @@
+"""nbgrader configuration, read from course.yml (the one course config).
+
+solutions/ holds the source notebooks, assignments/ the student release.  Feedback never
+shows hidden tests.  A bad course.yml stops every nbgrader command with one line.
+"""
+
+import sys
+from pathlib import Path
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from autograder.config import CourseConfigError, load_course  # noqa: E402
+
+try:
+    course = load_course(HERE / "course.yml")
+except CourseConfigError as exc:
+    sys.stderr.write(f"error: {exc}\n")
+    raise SystemExit(2) from None
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.root = str(HERE)
+c.CourseDirectory.course_id = course.id
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# Students are graded in the kernel named python3; one cell may run at most cell_seconds.
+c.ExecutePreprocessor.kernel_name = "python3"
+c.ExecutePreprocessor.timeout = int(max(a.limits.cell_seconds for a in course.assignments))
+c.Autograde.create_student = True
+
+# Feedback shows the student's cells and scores, never the hidden tests' code.
+c.ClearHiddenTests.enforce_metadata = False
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

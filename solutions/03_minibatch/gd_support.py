@@ -1,0 +1,1 @@
+../../support/gd_support.py
