@@ -48,8 +48,7 @@ def cmd_grade(args) -> int:
     out_dir = Path(args.out)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("grading", total=len(targets))
-        graded = grade_all(targets, course, out_dir, jobs=args.jobs,
-                           progress=lambda g: progress.advance(task))
+        graded = grade_all(targets, course, out_dir, jobs=args.jobs, progress=lambda g: progress.advance(task))
     _table(graded)
     print(f"wrote {len(graded)} results.json under {out_dir}/ and {out_dir / 'grades.csv'}")
     return 0
@@ -61,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True)
 
     grade = verbs.add_parser("grade", help="grade notebooks with the hidden suites, out of process")
-    grade.add_argument("paths", nargs="+", metavar="PATH",
-                       help="a notebook, an assignment folder, or an nbgrader submitted/ tree")
+    grade.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a notebook, an assignment folder, or an nbgrader submitted/ tree"
+    )
     grade.add_argument("--out", default="graded", help="where results go (default: graded/)")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default: 1)")
     grade.add_argument("--assignment", default=None, help="assignment id, when notebook names do not tell")

@@ -127,7 +127,9 @@ def load_course(path: Path | str | None = None) -> Course:
         try:
             due = dt.datetime.fromisoformat(a["due"])
         except ValueError:
-            raise CourseConfigError(f"{path.name}: assignments[{i}].due: '{a['due']}' is not an ISO date-time") from None
+            raise CourseConfigError(
+                f"{path.name}: assignments[{i}].due: '{a['due']}' is not an ISO date-time"
+            ) from None
         limits = Limits(**{**default_limits, **a.get("time_limits", {})})
         assignments.append(
             Assignment(

@@ -59,8 +59,7 @@ def discover(paths: list[str], course: Course, assignment_id: str | None = None)
             candidates = [path]
         else:
             candidates = sorted(
-                p for p in path.rglob("*.ipynb")
-                if not any(part.startswith(".") for part in p.relative_to(path).parts)
+                p for p in path.rglob("*.ipynb") if not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         found = 0
         for nb in candidates:
@@ -131,7 +130,9 @@ def _grade_in_worker(target: Target, course_path: str) -> GradedSubmission:
     return grade_target(target, load_course(course_path))
 
 
-def grade_all(targets: list[Target], course: Course, out_dir: Path, jobs: int = 1, progress=None) -> list[GradedSubmission]:
+def grade_all(
+    targets: list[Target], course: Course, out_dir: Path, jobs: int = 1, progress=None
+) -> list[GradedSubmission]:
     """Grade every target, writing each results.json as soon as it is done."""
     graded: list[GradedSubmission] = []
 
@@ -164,8 +165,14 @@ def load_all_results(out_dir: Path) -> list[GradedSubmission]:
             data = json.loads(path.read_text(encoding="utf-8"))
             extra = data["extra_data"]
             tests = [
-                TestResult(t["name"], t["extra_data"]["function"], t["score"], t["max_score"],
-                           t["extra_data"]["verdict"], t["output"])
+                TestResult(
+                    t["name"],
+                    t["extra_data"]["function"],
+                    t["score"],
+                    t["max_score"],
+                    t["extra_data"]["verdict"],
+                    t["output"],
+                )
                 for t in data["tests"]
             ]
         except (OSError, ValueError, KeyError, TypeError):
@@ -187,4 +194,6 @@ def write_class_files(out_dir: Path) -> None:
         if len(group) >= 2:
             from .plots import score_histogram
 
-            score_histogram([g.score for g in group], group[0].max_score, assignment, out_dir / f"{assignment}_histogram.png")
+            score_histogram(
+                [g.score for g in group], group[0].max_score, assignment, out_dir / f"{assignment}_histogram.png"
+            )

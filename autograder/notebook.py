@@ -37,7 +37,9 @@ def read_cells(path: Path) -> list[dict]:
     except (OSError, UnicodeDecodeError) as exc:
         raise NotebookError(f"your notebook file could not be read ({type(exc).__name__})") from None
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for corrupt files
-        raise NotebookError(f"your notebook file is damaged and is not a valid notebook ({type(exc).__name__})") from None
+        raise NotebookError(
+            f"your notebook file is damaged and is not a valid notebook ({type(exc).__name__})"
+        ) from None
     cells = []
     for index, cell in enumerate(nb.get("cells", [])):
         if cell.get("cell_type") != "code":

@@ -98,7 +98,12 @@ def class_csv(all_graded: list[GradedSubmission]) -> str:
     for g in sorted(all_graded, key=lambda g: (g.assignment, g.student)):
         scores = g.functions()
         writer.writerow(
-            [g.student, g.assignment, *[f"{scores[f][0]:g}" if f in scores else "" for f in functions],
-             f"{g.score:g}", f"{g.max_score:g}"]
+            [
+                g.student,
+                g.assignment,
+                *[f"{scores[f][0]:g}" if f in scores else "" for f in functions],
+                f"{g.score:g}",
+                f"{g.max_score:g}",
+            ]
         )
     return buffer.getvalue()

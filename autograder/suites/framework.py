@@ -18,7 +18,7 @@ import numpy as np
 
 from ..sandbox.worker import Rng, Unencodable
 
-__all__ = ["Check", "Fail", "Rng", "Submission", "check", "seeded"]
+__all__ = ["Check", "Fail", "Registry", "Rng", "Submission", "seeded"]
 
 
 class Fail(Exception):
@@ -116,8 +116,7 @@ def value_of(fn: str, outcome) -> Any:
         return outcome.value
     if outcome.status == "missing":
         raise Fail(
-            f"We could not find a function named `{fn}` in your notebook. "
-            "Did you rename it, or delete its cell?",
+            f"We could not find a function named `{fn}` in your notebook. Did you rename it, or delete its cell?",
             "missing",
         )
     if outcome.status == "timeout":
@@ -137,8 +136,7 @@ def value_of(fn: str, outcome) -> Any:
         raise Fail(f"`{fn}` called exit(){where}. A function should return its result instead.", "error")
     if outcome.error_type == "RemoteError":
         raise Fail(
-            f"`{fn}` called a function we passed in with arguments it could not use{where}: "
-            f"{outcome.message}",
+            f"`{fn}` called a function we passed in with arguments it could not use{where}: {outcome.message}",
             "error",
         )
     raise Fail(f"`{fn}` raised {outcome.error_type}: {outcome.message}{where}", "error")
@@ -152,6 +150,8 @@ def value_of(fn: str, outcome) -> Any:
 def as_float(fn: str, value) -> float:
     """A single real number, or Fail: a loss is one number, not an array of per-sample losses."""
     arr = np.asarray(value) if not isinstance(value, (list, tuple)) else np.asarray(value, dtype=object)
+    if arr.dtype.kind == "c" and np.all(np.abs(arr.imag) <= 1e-12 * np.abs(arr.real)):
+        arr = arr.real  # e.g. from np.linalg.eigvals: a real number stored as complex
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise Fail(f"`{fn}` should return a single number, but returned {describe(value)}.")
     if arr.size != 1:
@@ -162,26 +162,33 @@ def as_float(fn: str, value) -> float:
     return float(arr.reshape(()))
 
 
-def as_array(fn: str, value, shape: tuple[int, ...], what: str = "") -> np.ndarray:
-    """``value`` as a float array of ``shape``, or Fail naming the shape problem."""
+def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "") -> np.ndarray:
+    """``value`` as a float array of ``shape``, or Fail naming the shape problem.
+
+    ``expected`` says the shape in the docstring's words, e.g. "(n_steps + 1, d)"; feedback
+    describes the difference without giving the hidden sizes.
+    """
+    expected = expected or ("(d,)" if len(shape) == 1 else "")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise Fail(f"`{fn}` should return a numpy array{what}, but returned {describe(value)}.") from None
-    if arr.shape != shape:
+        raise Fail(f"`{fn}` should return a numpy array of shape {expected}, but returned {describe(value)}.") from None
+    if arr.shape == shape:
+        return arr
+    if arr.ndim != len(shape):
         hint = ""
         if arr.size == int(np.prod(shape)):
-            hint = " The numbers are there but in the wrong shape: check for an extra axis (e.g. (d, 1) instead of (d,))."
-        raise Fail(
-            f"`{fn}` returned an array of shape {arr.shape}; expected shape {symbolic(shape)}{what}.{hint}"
-        )
-    return arr
-
-
-def symbolic(shape: tuple[int, ...]) -> str:
-    """Shapes in the words of the docstrings, so feedback never gives the hidden sizes."""
-    names = {1: "(d,)", 2: "(rows, d)"}
-    return names.get(len(shape), "a different shape")
+            hint = (
+                " The numbers are there but in the wrong shape: check for an extra axis (e.g. (d, 1) instead of (d,))."
+            )
+        raise Fail(f"`{fn}` returned a {arr.ndim}-dimensional array; expected shape {expected}.{hint}")
+    axes = ["rows", "columns"] if len(shape) == 2 else ["entries"]
+    diffs = []
+    for axis, (got, want) in enumerate(zip(arr.shape, shape)):
+        if got != want:
+            name = axes[axis] if axis < len(axes) else f"entries along axis {axis}"
+            diffs.append(f"{abs(got - want)} {name} too {'many' if got > want else 'few'}")
+    raise Fail(f"`{fn}` returned an array of the wrong shape ({', '.join(diffs)}); expected shape {expected}.")
 
 
 def describe(value) -> str:
@@ -195,8 +202,10 @@ def describe(value) -> str:
 def close(a, b, rtol: float = 1e-7, atol: float = 1e-10) -> bool:
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
-    return a.shape == b.shape and bool(np.all(np.isfinite(a) == np.isfinite(b))) and np.allclose(
-        a, b, rtol=rtol, atol=atol, equal_nan=False
+    return (
+        a.shape == b.shape
+        and bool(np.all(np.isfinite(a) == np.isfinite(b)))
+        and np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=False)
     )
 
 
@@ -211,8 +220,16 @@ def diagnose(student, candidates: dict[str, Any], rtol: float = 1e-6, atol: floa
     return ""
 
 
-def expect_close(fn: str, student, oracle, candidates: dict[str, Any] | None = None, *, what: str,
-                 rtol: float = 1e-7, atol: float = 1e-10) -> None:
+def expect_close(
+    fn: str,
+    student,
+    oracle,
+    candidates: dict[str, Any] | None = None,
+    *,
+    what: str,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+) -> None:
     """Fail unless ``student`` matches ``oracle``; name the likely mistake when we recognise it."""
     if close(student, oracle, rtol, atol):
         return
@@ -222,8 +239,9 @@ def expect_close(fn: str, student, oracle, candidates: dict[str, Any] | None = N
     raise Fail(f"`{fn}` gives the wrong value {what}.{diagnose(student, candidates or {}, rtol, atol)}")
 
 
-def expect_unchanged(fn: str, before: Sequence, after: Sequence | None, names: Sequence[str],
-                     rtol: float = 0.0) -> None:
+def expect_unchanged(
+    fn: str, before: Sequence, after: Sequence | None, names: Sequence[str], rtol: float = 0.0
+) -> None:
     """Fail if the function changed one of its array arguments in place."""
     if after is None:
         return

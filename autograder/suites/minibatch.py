@@ -116,7 +116,7 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
         raise Fail(f"`{fn}` records a row after every update; the history has one row per epoch (plus w0).")
     if len(shape) == 2 and shape[0] == epochs and shape[1] == d:
         raise Fail(f"`{fn}`: the history is missing its first row; row 0 must be w0, then one row per epoch.")
-    history = as_array(fn, history, (epochs + 1, d), " (epochs + 1 rows: w0, then the weights after each epoch)")
+    history = as_array(fn, history, (epochs + 1, d), "(epochs + 1, d): w0, then the weights after each epoch")
     if not np.array_equal(history[0], p.w0):
         raise Fail(f"`{fn}`: row 0 of the history must be the starting weights w0.")
     calls = spy.calls
@@ -126,6 +126,11 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
         raise Fail(
             f"`{fn}` passes labels that do not belong to the rows: X_batch and y_batch must be taken with the "
             "same indices (X[batch], y[batch]). Shuffling X and y separately breaks the pairs."
+        )
+    if batch_size < n and any(len(c.rows) == n for c in calls):
+        raise Fail(
+            f"`{fn}` passes the whole dataset to grad_fn at some updates; each update should see only its "
+            "batch: grad_fn(w, X[batch], y[batch])."
         )
     expected = epochs * per_epoch
     if len(calls) != expected:
@@ -159,7 +164,9 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
         if np.array_equal(orders[0], np.arange(n)):
             raise Fail(f"`{fn}` goes through the samples in their original order; shuffle them (with rng) every epoch.")
         if epochs >= 2 and any(np.array_equal(orders[0], o) for o in orders[1:]):
-            raise Fail(f"`{fn}` uses the same order in every epoch; draw a fresh random order at the start of each epoch.")
+            raise Fail(
+                f"`{fn}` uses the same order in every epoch; draw a fresh random order at the start of each epoch."
+            )
 
     if not np.array_equal(calls[0].w, p.w0):
         raise Fail(f"`{fn}`: the first gradient must be taken at w0.")
@@ -201,8 +208,20 @@ def check_randomness(sub, fn: str, p: Problem, epochs: int, *extra, standins=())
     """Same rng seed -> same history (whatever np.random's global state); another seed -> another."""
 
     def run(seed: int, global_seed: int):
-        return call(sub, fn, reference_grad, p.X, p.y, p.w0, p.lr, epochs, *extra, Rng(seed),
-                    standins=standins, global_seed=global_seed)
+        return call(
+            sub,
+            fn,
+            reference_grad,
+            p.X,
+            p.y,
+            p.w0,
+            p.lr,
+            epochs,
+            *extra,
+            Rng(seed),
+            standins=standins,
+            global_seed=global_seed,
+        )
 
     first, again, other = run(7, 1), run(7, 2), run(8, 1)
     if not close(first, again, rtol=0, atol=0):
@@ -331,12 +350,15 @@ def test_sgd_pure(sub):
 # ------------------------------------------------------------------------------ minibatch_gd
 
 
-@check("minibatch_gd", "one update per batch; batches partition the data each epoch", weight=4,
-       standins=("minibatches",))
+@check(
+    "minibatch_gd", "one update per batch; batches partition the data each epoch", weight=4, standins=("minibatches",)
+)
 def test_minibatch_gd_steps(sub):
     for n, d, batch_size, epochs in ((10, 2, 3, 3), (16, 3, 4, 2), (9, 2, 1, 2)):
         p = problem(n, d, "mb", lr=0.03)
-        spy, history = run_spied(sub, "minibatch_gd", p, epochs, batch_size, Rng(n + batch_size), standins=("minibatches",))
+        spy, history = run_spied(
+            sub, "minibatch_gd", p, epochs, batch_size, Rng(n + batch_size), standins=("minibatches",)
+        )
         verify_run("minibatch_gd", spy, history, p, epochs, batch_size=batch_size, shuffled=True)
 
 
@@ -345,10 +367,27 @@ def test_minibatch_gd_full(sub):
     p = problem(14, 3, "mb-full", lr=0.05)
     expected = reference.full_batch_gd(reference_grad, p.X, p.y, p.w0, p.lr, 6)
     for batch_size in (p.n, 3 * p.n):
-        got = as_array("minibatch_gd", call(sub, "minibatch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 6, batch_size, Rng(1),
-                                            standins=("minibatches",)), (7, 3))
+        got = as_array(
+            "minibatch_gd",
+            call(
+                sub,
+                "minibatch_gd",
+                reference_grad,
+                p.X,
+                p.y,
+                p.w0,
+                p.lr,
+                6,
+                batch_size,
+                Rng(1),
+                standins=("minibatches",),
+            ),
+            (7, 3),
+        )
         if not close(got, expected, rtol=1e-9, atol=1e-12):
-            raise Fail("`minibatch_gd` with batch_size >= n should be exactly full-batch descent: one update per epoch on all samples.")
+            raise Fail(
+                "`minibatch_gd` with batch_size >= n should be exactly full-batch descent: one update per epoch on all samples."
+            )
 
 
 @check("minibatch_gd", "randomness only from rng", weight=2, standins=("minibatches",))
@@ -364,11 +403,18 @@ NOISE_BATCHES = (1, 4, 16)
 NOISE_MARGIN = 4.0
 
 
-@check("minibatch_gd", "larger batches give less noisy results (spread across seeds shrinks)", weight=2,
-       standins=("minibatches",))
+@check(
+    "minibatch_gd",
+    "larger batches give less noisy results (spread across seeds shrinks)",
+    weight=2,
+    standins=("minibatches",),
+)
 def test_minibatch_gd_noise(sub):
-    spreads = batch_noise(lambda *args, global_seed=0: call(sub, "minibatch_gd", *args, standins=("minibatches",),
-                                                            global_seed=global_seed))
+    spreads = batch_noise(
+        lambda *args, global_seed=0: call(
+            sub, "minibatch_gd", *args, standins=("minibatches",), global_seed=global_seed
+        )
+    )
     for small, large in zip(spreads, spreads[1:]):
         if not small > NOISE_MARGIN * large:
             raise Fail(
@@ -387,7 +433,9 @@ def batch_noise(run) -> list[float]:
     for batch_size in NOISE_BATCHES:
         finals = []
         for seed in NOISE_SEEDS:
-            history = as_array("minibatch_gd", run(reference_grad, p.X, p.y, w_star, p.lr, 1, batch_size, Rng(seed)), (2, 3))
+            history = as_array(
+                "minibatch_gd", run(reference_grad, p.X, p.y, w_star, p.lr, 1, batch_size, Rng(seed)), (2, 3)
+            )
             finals.append(lsq_loss(history[-1], p.X, p.y))
         spreads.append(float(np.std(finals)))
     return spreads
@@ -396,5 +444,7 @@ def batch_noise(run) -> list[float]:
 @check("minibatch_gd", "does not modify its inputs", standins=("minibatches",))
 def test_minibatch_gd_pure(sub):
     p = problem(8, 2, "mb-pure")
-    _, after = call_keeping_args(sub, "minibatch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 2, 3, Rng(0), standins=("minibatches",))
+    _, after = call_keeping_args(
+        sub, "minibatch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 2, 3, Rng(0), standins=("minibatches",)
+    )
     expect_unchanged("minibatch_gd", (None, p.X, p.y, p.w0), after, ("grad_fn", "X", "y", "w0"))

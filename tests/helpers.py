@@ -1,0 +1,120 @@
+"""Shared helpers for the repository's tests: build submissions from the solution notebooks."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from autograder.config import load_course
+from autograder.kernel import InProcessSubmission
+from autograder.notebook import read_cells
+from autograder.runner import function_scores, run_assignment
+from autograder.sandbox import worker
+from autograder.sandbox.client import Sandbox
+
+REPO = Path(__file__).resolve().parents[1]
+COURSE = load_course(REPO / "course.yml")
+SUPPORT = REPO / "support"
+
+
+def notebook_path(folder: str, assignment_id: str) -> Path:
+    return REPO / folder / assignment_id / COURSE.assignment(assignment_id).notebook
+
+
+def solution_cells(assignment_id: str) -> list[dict]:
+    return read_cells(notebook_path("solutions", assignment_id))
+
+
+def replace_function(cells: list[dict], function: str, source: str) -> list[dict]:
+    """The cells with the student cell that defines ``function`` replaced by ``source``."""
+    pattern = re.compile(rf"^def {function}\(", re.M)
+    out, replaced = [], False
+    for cell in cells:
+        if cell["mode"] == "full" and pattern.search(cell["source"]):
+            cell = {**cell, "source": source}
+            replaced = True
+        out.append(cell)
+    assert replaced, f"no cell defines {function}"
+    return out
+
+
+def grade_sandboxed(assignment_id: str, cells: list[dict], functions: list[str] | None = None, limits=None):
+    assignment = COURSE.assignment(assignment_id)
+    with tempfile.TemporaryDirectory() as scratch:
+        with Sandbox(cells, Path(scratch), [str(SUPPORT)], limits or assignment.limits) as sandbox:
+            return run_assignment(sandbox, assignment, functions)
+
+
+def grade_in_process(assignment_id: str, cells: list[dict], functions: list[str] | None = None):
+    """The nbgrader path: run the cells in this interpreter, call the functions directly."""
+    assignment = COURSE.assignment(assignment_id)
+    namespace: dict = {"__name__": "__main__"}
+    import signal
+    import sys
+
+    sys.path.insert(0, str(SUPPORT))
+    previous = signal.signal(signal.SIGALRM, worker._on_alarm)
+    try:
+        worker.run_cells(namespace, cells, 30.0, _NullFd.fd())
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        sys.path.remove(str(SUPPORT))
+    return run_assignment(InProcessSubmission(namespace, assignment.limits), assignment, functions)
+
+
+class _NullFd:
+    _fd = None
+
+    @classmethod
+    def fd(cls) -> int:
+        import os
+
+        if cls._fd is None:
+            cls._fd = os.open(os.devnull, os.O_WRONLY)
+        return cls._fd
+
+
+def scores(results) -> dict[str, tuple[float, float]]:
+    return function_scores(results)
+
+
+def write_notebook(cells_source: dict[str, str], assignment_id: str, into: Path, base: str = "assignments") -> Path:
+    """A copy of the ``base`` notebook with the cells defining the given functions replaced."""
+    src = notebook_path(base, assignment_id)
+    nb = nbformat.read(str(src), as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            for function, source in cells_source.items():
+                if re.search(rf"^def {function}\(", cell.source, re.M):
+                    cell.source = source
+    into.mkdir(parents=True, exist_ok=True)
+    path = into / src.name
+    nbformat.write(nb, str(path))
+    shutil.copy(SUPPORT / "gd_support.py", into / "gd_support.py")
+    return path
+
+
+def filled_release(assignment_id: str, into: Path) -> Path:
+    """The released notebook with the solution code pasted into every answer cell: what a
+    good student submits (locked cells and checksums as released)."""
+    solved = nbformat.read(str(notebook_path("solutions", assignment_id)), as_version=4)
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in solved.cells
+        if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"
+    }
+    nb = nbformat.read(str(notebook_path("assignments", assignment_id)), as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            cell.source = answers[meta["grade_id"]]
+    into.mkdir(parents=True, exist_ok=True)
+    path = into / notebook_path("assignments", assignment_id).name
+    nbformat.write(nb, str(path))
+    shutil.copy(SUPPORT / "gd_support.py", into / "gd_support.py")
+    return path

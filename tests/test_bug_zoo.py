@@ -1,0 +1,50 @@
+"""Every realistic mistake loses points on its own function, with feedback that names it;
+every correct alternative keeps full marks; both front ends agree on every score."""
+
+from __future__ import annotations
+
+import pytest
+from bug_zoo import BUGS, VARIANTS
+from helpers import COURSE, grade_in_process, grade_sandboxed, replace_function, scores, solution_cells
+
+from autograder.suites import SUITES
+
+
+def dependents(assignment: str, function: str) -> list[str]:
+    """Functions graded with our stand-in for ``function``: its bugs must not cost them."""
+    return sorted({c.function for c in SUITES[assignment].checks if function in c.standins})
+
+
+def test_zoo_is_large_enough():
+    assert len(BUGS) >= 30
+    assert len(VARIANTS) >= 10
+    assert len({b.id for b in BUGS}) == len(BUGS)
+    for assignment in COURSE.assignments:  # every graded function has bugs in the zoo
+        assert set(assignment.points) <= {b.function for b in BUGS if b.assignment == assignment.id}
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda b: b.id)
+def test_bug_loses_points_on_its_function(bug):
+    cells = replace_function(solution_cells(bug.assignment), bug.function, bug.source)
+    others = dependents(bug.assignment, bug.function)
+    results = grade_sandboxed(bug.assignment, cells, [bug.function, *others])
+    got, out_of = scores(results)[bug.function]
+    assert got < out_of, f"{bug.id} kept full marks"
+    feedback = " ".join(r.output for r in results if r.function == bug.function and r.status == "failed")
+    assert bug.says.lower() in feedback.lower(), feedback
+    for other in others:  # graded on its own: our stand-in replaces the buggy function
+        got, out_of = scores(results)[other]
+        assert got == out_of, f"{bug.id} also cost {other}"
+    # the nbgrader path (in-kernel) gives the same score
+    assert scores(grade_in_process(bug.assignment, cells, [bug.function])) == {
+        bug.function: scores(results)[bug.function]
+    }
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)
+def test_valid_variant_keeps_full_marks(variant):
+    cells = replace_function(solution_cells(variant.assignment), variant.function, variant.source)
+    results = grade_sandboxed(variant.assignment, cells, [variant.function])
+    failed = [f"{r.name}: {r.output}" for r in results if r.status == "failed"]
+    assert not failed
+    assert scores(grade_in_process(variant.assignment, cells, [variant.function])) == scores(results)
