@@ -82,20 +82,21 @@ def scores(results) -> dict[str, tuple[float, float]]:
     return function_scores(results)
 
 
-def write_notebook(cells_source: dict[str, str], assignment_id: str, into: Path, base: str = "assignments") -> Path:
-    """A copy of the ``base`` notebook with the cells defining the given functions replaced."""
-    src = notebook_path(base, assignment_id)
-    nb = nbformat.read(str(src), as_version=4)
+def write_notebook(assignment_id: str, into: Path, replace: dict[str, str] | None = None, extra: list[str] = ()) -> Path:
+    """A good submission of ``assignment_id`` (the release with the solutions pasted in), with the
+    answer cells of ``replace`` swapped for other code and ``extra`` cells added after the imports."""
+    path = filled_release(assignment_id, into)
+    nb = nbformat.read(str(path), as_version=4)
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("solution"):
-            for function, source in cells_source.items():
+            for function, source in (replace or {}).items():
                 if re.search(rf"^def {function}\(", cell.source, re.M):
                     cell.source = source
-    into.mkdir(parents=True, exist_ok=True)
-    path = into / src.name
+    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    for offset, source in enumerate(extra, start=1):
+        nb.cells.insert(first_code + offset, nbformat.v4.new_code_cell(source))
     nbformat.write(nb, str(path))
-    shutil.copy(SUPPORT / "gd_support.py", into / "gd_support.py")
     return path
 
 

@@ -100,10 +100,19 @@ def call(sub, fn: str, *args, standins: Sequence[str] = (), global_seed: int | N
     return value_of(fn, outcome)
 
 
-def call_keeping_args(sub, fn: str, *args, standins: Sequence[str] = (), **kwargs):
-    """Like ``call`` but also return the arguments as they were after the call."""
+def call_keeping_args(sub, fn: str, *args, returns: tuple, standins: Sequence[str] = (), **kwargs):
+    """Call ``fn`` and return its arguments as they were after the call.
+
+    The value must have the shape ``returns`` (``()`` for a number): a function that returns
+    nothing useful earns nothing for leaving its inputs alone.
+    """
     outcome = sub.call(fn, args, kwargs, standins=standins, global_seed=0, return_args=True)
-    return value_of(fn, outcome), outcome.args_after
+    value = value_of(fn, outcome)
+    if returns == ():
+        as_float(fn, value)
+    else:
+        as_array(fn, value, returns, "(d,)" if len(returns) == 1 else "given in the docstring")
+    return outcome.args_after
 
 
 def value_of(fn: str, outcome) -> Any:

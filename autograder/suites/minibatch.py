@@ -320,7 +320,7 @@ def test_full_batch_gd_converges(sub):
 @check("full_batch_gd", "does not modify its inputs")
 def test_full_batch_gd_pure(sub):
     p = problem(8, 2, "full-pure")
-    _, after = call_keeping_args(sub, "full_batch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 3)
+    after = call_keeping_args(sub, "full_batch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 3, returns=(4, 2))
     expect_unchanged("full_batch_gd", (None, p.X, p.y, p.w0), after, ("grad_fn", "X", "y", "w0"))
 
 
@@ -343,7 +343,9 @@ def test_sgd_random(sub):
 @check("sgd", "does not modify its inputs", standins=("minibatches",))
 def test_sgd_pure(sub):
     p = problem(8, 2, "sgd-pure")
-    _, after = call_keeping_args(sub, "sgd", reference_grad, p.X, p.y, p.w0, p.lr, 2, Rng(0), standins=("minibatches",))
+    after = call_keeping_args(
+        sub, "sgd", reference_grad, p.X, p.y, p.w0, p.lr, 2, Rng(0), standins=("minibatches",), returns=(3, 2)
+    )
     expect_unchanged("sgd", (None, p.X, p.y, p.w0), after, ("grad_fn", "X", "y", "w0"))
 
 
@@ -444,7 +446,18 @@ def batch_noise(run) -> list[float]:
 @check("minibatch_gd", "does not modify its inputs", standins=("minibatches",))
 def test_minibatch_gd_pure(sub):
     p = problem(8, 2, "mb-pure")
-    _, after = call_keeping_args(
-        sub, "minibatch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 2, 3, Rng(0), standins=("minibatches",)
+    after = call_keeping_args(
+        sub,
+        "minibatch_gd",
+        reference_grad,
+        p.X,
+        p.y,
+        p.w0,
+        p.lr,
+        2,
+        3,
+        Rng(0),
+        standins=("minibatches",),
+        returns=(3, 2),
     )
     expect_unchanged("minibatch_gd", (None, p.X, p.y, p.w0), after, ("grad_fn", "X", "y", "w0"))

@@ -1,0 +1,244 @@
+"""Untrusted submissions: tampering never raises a score, a fault costs only its own function,
+and every submission still gets a results.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from autograder.grade import Target, discover, grade_all, grade_target
+from helpers import COURSE, write_notebook
+
+FAST = dataclasses.replace(
+    COURSE,
+    assignments=[
+        dataclasses.replace(a, limits=dataclasses.replace(a.limits, call_seconds=2, cell_seconds=3, notebook_seconds=30))
+        for a in COURSE.assignments
+    ],
+)
+A1, A2, A3 = "01_gradients", "02_gradient_descent", "03_minibatch"
+
+
+def grade(tmp_path: Path, assignment: str, replace=None, extra=()):
+    nb = write_notebook(assignment, tmp_path / "student" / assignment, replace, list(extra))
+    graded = grade_target(Target(nb, "student", assignment), FAST)
+    return graded, graded.functions()
+
+
+def verdicts(graded, function: str) -> set[str]:
+    return {t.verdict for t in graded.tests if t.function == function}
+
+
+def assert_only(scores: dict, function: str) -> None:
+    """``function`` scored 0; every other function full marks."""
+    for fn, (got, out_of) in scores.items():
+        if fn == function:
+            assert got == 0, f"{function} should score 0"
+        else:
+            assert got == out_of, f"{fn} lost points for a fault in {function}"
+
+
+# ----------------------------------------------------------------------------- tampering
+
+SIGN_FLIPPED_STEP = "def gd_step(w, grad, lr):\n    return w + lr * grad\n"
+
+TAMPERING = {
+    "numpy-comparisons": """
+import numpy as np
+np.allclose = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+np.testing.assert_array_equal = lambda *a, **k: None
+""",
+    "builtins": """
+import builtins
+builtins.abs = lambda x: 0
+builtins.all = lambda x: True
+builtins.isinstance = lambda *a: True
+""",
+    "pytest-and-grader": """
+import sys, types
+fake = types.ModuleType("pytest")
+fake.approx = lambda *a, **k: True
+sys.modules["pytest"] = fake
+try:
+    import autograder.suites.framework as fw
+    fw.close = lambda *a, **k: True
+except ImportError:
+    pass
+""",
+    "caller-frames": """
+import sys
+def _rewrite_callers():
+    frame = sys._getframe(1)
+    while frame is not None:
+        for name in list(frame.f_locals):
+            if name in ("expected", "oracle", "want", "g"):
+                frame.f_locals[name] = None
+        frame = frame.f_back
+_step = lambda w, grad, lr: w + lr * grad
+def gd_step(w, grad, lr):
+    _rewrite_callers()
+    return _step(w, grad, lr)
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def untampered_score(tmp_path_factory):
+    _, scores = grade(tmp_path_factory.mktemp("plain"), A2, {"gd_step": SIGN_FLIPPED_STEP})
+    return scores["gd_step"][0]
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERING))
+def test_tampering_never_raises_a_score(tmp_path, untampered_score, name):
+    graded, scores = grade(tmp_path, A2, {"gd_step": SIGN_FLIPPED_STEP}, [TAMPERING[name]])
+    assert scores["gd_step"][0] <= untampered_score < scores["gd_step"][1]
+
+
+def test_student_code_cannot_import_the_grader(tmp_path):
+    cheat = (
+        "def mse_gradient(w, X, y):\n"
+        "    from autograder.reference import mse_gradient as answer\n"
+        "    return answer(w, X, y)\n"
+    )
+    graded, scores = grade(tmp_path, A1, {"mse_gradient": cheat})
+    assert scores["mse_gradient"][0] == 0
+    assert "ImportError" in " ".join(t.output for t in graded.tests if t.function == "mse_gradient")
+
+
+def test_spy_record_cannot_be_silenced(tmp_path):
+    # an unshuffled sgd that also tries to stop its grad_fn calls from being reported
+    cheat = """
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    grad_fn.__globals__["write_message"] = lambda *a, **k: None
+    w, history = w0.copy(), [w0.copy()]
+    for _ in range(epochs):
+        for i in range(len(y)):
+            w = w - lr * grad_fn(w, X[i:i + 1], y[i:i + 1])
+        history.append(w.copy())
+    return history
+"""
+    _, scores = grade(tmp_path, A3, {"sgd": cheat})
+    assert_only(scores, "sgd")
+
+
+def test_student_code_cannot_kill_the_grader(tmp_path):
+    killer = (
+        "import os, signal\n"
+        "def mse_loss(w, X, y):\n"
+        "    os.kill(os.getppid(), signal.SIGKILL)\n"
+        "    os.kill(-1, signal.SIGKILL)\n"
+        "    return 0.0\n"
+    )
+    graded, scores = grade(tmp_path, A1, {"mse_loss": killer})
+    assert_only(scores, "mse_loss")
+    os.kill(os.getpid(), 0)  # still here
+
+
+# -------------------------------------------------------------------------------- faults
+
+FAULTS = [
+    # (assignment, function, source, verdict)
+    (A1, "mse_loss", "def mse_loss(w, X, y):\n    while True:\n        pass\n", "timeout"),
+    (A1, "mse_gradient", "import sys\ndef mse_gradient(w, X, y):\n    sys.exit(1)\n", "error"),
+    (A1, "logistic_loss", "import os\ndef logistic_loss(w, X, y, l2=0.0):\n    os._exit(3)\n", "crashed"),
+    (A1, "numerical_gradient", "import ctypes\ndef numerical_gradient(f, w, eps=1e-6):\n    return ctypes.string_at(0)\n", "crashed"),
+    (A1, "gradient_check", "def gradient_check(f, grad_f, w, eps=1e-6):\n    big = np.ones(8 * 10**9)\n    return float(big.sum())\n", "error"),
+    (A2, "max_stable_lr", "def max_stable_lr(H)\n    return 2 / np.linalg.eigvalsh(H)[-1]\n", "missing"),
+    (A2, "find_global_minimum", "def find_best(f, grad_f, starts, lr, n_steps):\n    return starts[0]\n", "missing"),
+    (A1, "mse_loss", "def mse_loss(w, X, y):\n    return 'about two'\n", "failed"),
+    (A2, "gd_step", "def gd_step(w, grad, lr):\n    yield w - lr * grad\n", "failed"),
+    (A2, "gradient_descent", "class Path:\n    pass\ndef gradient_descent(grad_f, w0, lr, n_steps):\n    return Path()\n", "failed"),
+    (A3, "minibatches", "import time\ndef minibatches(n, batch_size, rng):\n    while True:\n        try:\n            time.sleep(0.1)\n        except BaseException:\n            pass\n", "timeout"),
+]
+
+
+@pytest.mark.parametrize("assignment,function,source,verdict", FAULTS, ids=[f"{f[1]}-{f[3]}" for f in FAULTS])
+def test_fault_costs_only_its_function(tmp_path, assignment, function, source, verdict):
+    graded, scores = grade(tmp_path, assignment, {function: source})
+    assert_only(scores, function)
+    assert verdict in verdicts(graded, function)
+
+
+def test_output_flood_is_capped_and_graded(tmp_path):
+    flood = "def gd_step(w, grad, lr):\n    print('x' * 10**7)\n    return w - lr * grad\n"
+    _, scores = grade(tmp_path, A2, {"gd_step": flood})
+    assert all(got == out_of for got, out_of in scores.values())
+
+
+def test_alarm_ignored_still_times_out(tmp_path):
+    source = "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ndef gd_step(w, grad, lr):\n    while True:\n        pass\n"
+    graded, scores = grade(tmp_path, A2, {"gd_step": source})
+    assert_only(scores, "gd_step")
+    assert "timeout" in verdicts(graded, "gd_step")
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["import time\ntime.sleep(10**6)\n", "import os\nos._exit(0)\n", "raise RuntimeError('oops')\n",
+     "import subprocess\nsubprocess.Popen(['sleep', '1000'])\n"],
+    ids=["sleeps-forever", "exits", "raises", "leaves-a-process"],
+)
+def test_bad_top_level_cell_is_skipped(tmp_path, cell):
+    graded, scores = grade(tmp_path, A2, extra=[cell])
+    assert all(got == out_of for got, out_of in scores.values())
+    if "subprocess" not in cell:
+        assert any("Cell" in note for note in graded.notes), graded.notes
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2, 3]", "", "\x00\x01binary"], ids=["corrupt", "list", "empty", "binary"])
+def test_unreadable_notebook_gets_results_with_a_reason(tmp_path, content):
+    folder = tmp_path / "submitted" / "mallory" / A1
+    folder.mkdir(parents=True)
+    (folder / "gradients.ipynb").write_text(content)
+    out = tmp_path / "graded"
+    graded = grade_all(discover([str(tmp_path / "submitted")], FAST), FAST, out)
+    results = json.loads((out / "mallory" / A1 / "results.json").read_text())
+    assert results["score"] == 0 and graded[0].score == 0
+    assert "could not be graded" in results["output"]
+    assert all(t["status"] == "failed" for t in results["tests"])
+
+
+def test_batch_of_hostile_submissions_finishes(tmp_path):
+    submitted = tmp_path / "submitted"
+    write_notebook(A2, submitted / "good" / A2)
+    write_notebook(A2, submitted / "looper" / A2, {"gd_step": "def gd_step(w, grad, lr):\n    while True:\n        pass\n"})
+    write_notebook(A2, submitted / "exiter" / A2, extra=["import os\nos._exit(1)\n"])
+    (submitted / "broken" / A2).mkdir(parents=True)
+    (submitted / "broken" / A2 / "gradient_descent.ipynb").write_text("{")
+    out = tmp_path / "graded"
+    graded = grade_all(discover([str(submitted)], FAST), FAST, out, jobs=2)
+    assert sorted(g.student for g in graded) == ["broken", "exiter", "good", "looper"]
+    by = {g.student: g for g in graded}
+    assert by["good"].score == by["good"].max_score == by["exiter"].score
+    assert by["looper"].score == by["good"].score - COURSE.assignment(A2).points["gd_step"]
+    assert by["broken"].score == 0
+    assert (out / "grades.csv").read_text().count("\n") == 5
+
+
+def test_no_process_left_behind(tmp_path):
+    before = _sleepers()
+    grade(tmp_path, A2, extra=["import subprocess\nsubprocess.Popen(['sleep', '4242'])\n"])
+    assert _sleepers() == before
+
+
+def _sleepers() -> int:
+    count = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if b"4242" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    count += 1
+            except OSError:
+                pass
+    return count
+
+
+assert signal  # imported for the readers of the sources above
