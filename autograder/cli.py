@@ -54,6 +54,15 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_assign(args) -> int:
+    from .assign import release
+
+    course = load_course(args.course)
+    for folder in release(course, args.ids or None, args.db):
+        print(f"released {folder.relative_to(course.root)}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade gd-course notebooks.")
     parser.add_argument("--course", default=None, help="course.yml to use (default: found from the current folder)")
@@ -67,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default: 1)")
     grade.add_argument("--assignment", default=None, help="assignment id, when notebook names do not tell")
     grade.set_defaults(run=cmd_grade)
+
+    assign = verbs.add_parser("assign", help="regenerate assignments/ from solutions/ with nbgrader")
+    assign.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")
+    assign.add_argument("--db", default=None,
+                        help="gradebook URL to record due dates in (default: a throwaway one)")
+    assign.set_defaults(run=cmd_assign)
     return parser
 
 

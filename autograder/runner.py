@@ -42,13 +42,25 @@ def _standin_note(check: Check) -> str:
     return f" (Checked with our own {names}, so a mistake there does not cost points here.)"
 
 
+def split_points(points: float, weights: list[float], decimals: int = 4) -> list[float]:
+    """Share ``points`` in proportion to ``weights``, rounded to ``decimals`` places, so that
+    the shares add up to exactly ``points`` (largest remainders get the leftover units)."""
+    unit = 10**decimals
+    total_units = round(points * unit)
+    exact = [total_units * w / sum(weights) for w in weights]
+    units = [int(x) for x in exact]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (units[i] - exact[i], i))
+    for i in by_remainder[: total_units - sum(units)]:
+        units[i] += 1
+    return [u / unit for u in units]
+
+
 def run_function(sub, function: str, points: float, checks: list[Check]) -> list[TestResult]:
     """Run ``checks`` of one function; its ``points`` are shared in proportion to check weights."""
-    total_weight = sum(c.weight for c in checks)
+    shares = split_points(points, [c.weight for c in checks])
     results: list[TestResult] = []
     stopped: Fail | None = None
-    for c in checks:
-        max_score = round(points * c.weight / total_weight, 6)
+    for c, max_score in zip(checks, shares):
         if stopped is not None:
             results.append(TestResult(c.name, function, 0.0, max_score, stopped.verdict, str(stopped)))
             continue

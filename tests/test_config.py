@@ -1,0 +1,74 @@
+"""course.yml: validated against its schema; a bad file stops every command with one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autograder.assign import tool_env
+from autograder.config import CourseConfigError, load_course
+from helpers import REPO
+
+
+def test_the_course_file_is_valid():
+    course = load_course(REPO / "course.yml")
+    assert [a.id for a in course.assignments] == ["01_gradients", "02_gradient_descent", "03_minibatch"]
+    assert course.assignment("03_minibatch").points["minibatch_gd"] == 4
+    assert course.assignment("01_gradients").due.year == 2027
+
+
+def broken(tmp_path: Path, change) -> Path:
+    data = yaml.safe_load((REPO / "course.yml").read_text())
+    change(data)
+    path = tmp_path / "course.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+CASES = {
+    "negative-points": (lambda d: d["assignments"][1]["points"].update(gd_step=-1), "assignments[1].points.gd_step"),
+    "missing-title": (lambda d: d["course"].pop("title"), "course"),
+    "unknown-key": (lambda d: d["assignments"][0].update(deadline="soon"), "assignments[0]"),
+    "bad-date": (lambda d: d["assignments"][2].update(due="next tuesday"), "assignments[2].due"),
+    "duplicate-id": (lambda d: d["assignments"][1].update(id="01_gradients"), "assignments[1].id"),
+    "ungraded-function": (lambda d: d["assignments"][0]["points"].update(mystery=1), "assignments[0].points.mystery"),
+    "bad-limit": (lambda d: d["time_limits"].update(call_seconds="ten"), "time_limits.call_seconds"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_value_names_the_key(tmp_path, case):
+    change, key = CASES[case]
+    with pytest.raises(CourseConfigError) as info:
+        load_course(broken(tmp_path, change))
+    message = str(info.value)
+    assert "\n" not in message and key in message
+
+
+def test_yaml_syntax_error(tmp_path):
+    path = tmp_path / "course.yml"
+    path.write_text("course: [unclosed\n")
+    with pytest.raises(CourseConfigError, match="not valid YAML"):
+        load_course(path)
+
+
+def test_every_command_stops_with_one_line(tmp_path):
+    path = broken(tmp_path, CASES["negative-points"][0])
+    env = {**tool_env(), "GD_COURSE_CONFIG": str(path)}
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "solutions"], cwd=REPO, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "gd_step" in done.stderr
+    # nbgrader reads the same file through nbgrader_config.py
+    course_copy = tmp_path / "course"
+    course_copy.mkdir()
+    (course_copy / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
+    (course_copy / "course.yml").write_text(path.read_text())
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "01_gradients"], cwd=course_copy,
+                          env={**tool_env(), "PYTHONPATH": str(REPO)}, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "error: course.yml: assignments[1].points.gd_step" in done.stderr

@@ -1,0 +1,125 @@
+"""Real nbgrader on a copy of the repository: the release, autograde, feedback, export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.assign import tool_env
+from helpers import COURSE, REPO, filled_release, write_notebook
+
+IDS = [a.id for a in COURSE.assignments]
+PLAIN_SIGMOID = """
+def logistic_gradient(w, X, y, l2=0.0):
+    p = 1 / (1 + np.exp(-(X @ w)))   # overflows (with a RuntimeWarning) for large -X @ w
+    return X.T @ (p - y) / X.shape[0] + l2 * w
+"""
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env={**tool_env(), "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def tracked_files() -> list[str]:
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True)
+    return [f for f in listed.stdout.splitlines() if (REPO / f).exists()]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A copy of the repository with three students' submissions, autograded by nbgrader."""
+    root = tmp_path_factory.mktemp("course")
+    for name in tracked_files():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target, follow_symlinks=False)
+    shutil.rmtree(root / "assignments")
+    for a in IDS:
+        nbgrader(root, "generate_assignment", a, "--force")
+        filled_release(a, root / "submitted" / "good" / a)
+        shutil.copytree(REPO / "assignments" / a, root / "submitted" / "stub" / a)
+    write_notebook("01_gradients", root / "submitted" / "warns" / "01_gradients", {"logistic_gradient": PLAIN_SIGMOID})
+    for a in IDS:
+        nbgrader(root, "autograde", a)
+    return root
+
+
+def test_generate_assignment_reproduces_the_release(course):
+    for a in IDS:
+        for made in sorted((course / "assignments" / a).iterdir()):
+            committed = REPO / "assignments" / a / made.name
+            assert committed.read_bytes() == made.read_bytes(), f"assignments/{a}/{made.name} is out of date: run python -m autograder assign"
+        assert sorted(p.name for p in (REPO / "assignments" / a).iterdir()) == sorted(p.name for p in (course / "assignments" / a).iterdir())
+
+
+def test_release_has_no_solutions_or_hidden_tests():
+    for a in IDS:
+        text = (REPO / "assignments" / a / COURSE.assignment(a).notebook).read_text()
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text and "grade_function" not in text
+        nb = nbformat.read(str(REPO / "assignments" / a / COURSE.assignment(a).notebook), as_version=4)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def grades(course: Path, student: str, assignment: str) -> dict[str, tuple[float, float]]:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(COURSE.assignment(assignment).notebook[:-6], assignment, student)
+        return {g.name: (g.auto_score, g.max_score) for g in nb.grades if g.cell.cell_type == "code"}
+
+
+def test_autograde_full_marks_for_solutions_zero_for_stubs(course):
+    for a in IDS:
+        good, stub = grades(course, "good", a), grades(course, "stub", a)
+        assert good and set(good) == {f"test_{f}" for f in COURSE.assignment(a).points}
+        for cell, (score, out_of) in good.items():
+            assert score == out_of == COURSE.assignment(a).points[cell[len("test_"):]]
+        assert all(score == 0 for score, _ in stub.values())
+
+
+def test_correct_work_that_warns_keeps_full_marks(course):
+    warns = grades(course, "warns", "01_gradients")
+    assert warns["test_logistic_gradient"] == (3.0, 3.0)
+    assert all(score == out_of for score, out_of in warns.values())
+
+
+def test_partial_credit_matches_the_command_line(course):
+    """A half-right answer gets the same partial score in nbgrader as from python -m autograder."""
+    root = course / "submitted" / "partial" / "03_minibatch"
+    write_notebook("03_minibatch", root, {"minibatches": (
+        "def minibatches(n, batch_size, rng):\n"
+        "    order = np.random.permutation(n)\n"
+        "    return [order[i:i + batch_size] for i in range(0, n, batch_size)]\n")})
+    nbgrader(course, "autograde", "03_minibatch", "--student", "partial")
+    in_kernel = grades(course, "partial", "03_minibatch")["test_minibatches"][0]
+    out = course / "cli-graded"
+    subprocess.run([sys.executable, "-m", "autograder", "grade", str(root), "--out", str(out)], cwd=course, check=True,
+                   capture_output=True)
+    cli = json.loads((out / "partial" / "03_minibatch" / "results.json").read_text())
+    assert 0 < in_kernel < 3
+    assert in_kernel == pytest.approx(cli["extra_data"]["functions"]["minibatches"]["score"], abs=1e-3)
+
+
+def test_feedback_hides_the_hidden_tests(course):
+    for a in IDS:
+        nbgrader(course, "generate_feedback", a)
+        for student in ("good", "stub"):
+            html = (course / "feedback" / student / a / COURSE.assignment(a).notebook.replace(".ipynb", ".html")).read_text()
+            assert "BEGIN HIDDEN TESTS" not in html and "grade_function" not in html and "autograder" not in html
+            assert "visible_checks" in html  # the visible checks are still shown
+
+
+def test_export_writes_the_csv(course):
+    nbgrader(course, "export")
+    rows = list(csv.DictReader((course / "grades.csv").open()))
+    good = {r["assignment"]: float(r["score"]) for r in rows if r["student_id"] == "good"}
+    assert good == {a.id: a.max_score for a in COURSE.assignments}  # written answers not yet graded by hand
