@@ -48,8 +48,15 @@ def release(course: Course, assignment_ids: list[str] | None = None, db_url: str
         for assignment_id in ids:
             assignment = course.assignment(assignment_id)
             if db_url:
-                nbgrader(course, "db", "assignment", "add", assignment.id,
-                         f"--duedate={assignment.due.isoformat()}", f"--db={db}")
+                nbgrader(
+                    course,
+                    "db",
+                    "assignment",
+                    "add",
+                    assignment.id,
+                    f"--duedate={assignment.due.isoformat()}",
+                    f"--db={db}",
+                )
             nbgrader(course, "generate_assignment", assignment.id, "--force", f"--db={db}")
             written.append(course.root / "assignments" / assignment.id)
     return written

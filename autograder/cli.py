@@ -79,8 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     assign = verbs.add_parser("assign", help="regenerate assignments/ from solutions/ with nbgrader")
     assign.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")
-    assign.add_argument("--db", default=None,
-                        help="gradebook URL to record due dates in (default: a throwaway one)")
+    assign.add_argument("--db", default=None, help="gradebook URL to record due dates in (default: a throwaway one)")
     assign.set_defaults(run=cmd_assign)
     return parser
 

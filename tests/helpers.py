@@ -82,7 +82,9 @@ def scores(results) -> dict[str, tuple[float, float]]:
     return function_scores(results)
 
 
-def write_notebook(assignment_id: str, into: Path, replace: dict[str, str] | None = None, extra: list[str] = ()) -> Path:
+def write_notebook(
+    assignment_id: str, into: Path, replace: dict[str, str] | None = None, extra: list[str] = ()
+) -> Path:
     """A good submission of ``assignment_id`` (the release with the solutions pasted in), with the
     answer cells of ``replace`` swapped for other code and ``extra`` cells added after the imports."""
     path = filled_release(assignment_id, into)

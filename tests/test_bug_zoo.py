@@ -4,10 +4,11 @@ every correct alternative keeps full marks; both front ends agree on every score
 from __future__ import annotations
 
 import pytest
-from bug_zoo import BUGS, VARIANTS
-from helpers import COURSE, grade_in_process, grade_sandboxed, replace_function, scores, solution_cells
 
 from autograder.suites import SUITES
+
+from bug_zoo import BUGS, VARIANTS
+from helpers import COURSE, grade_in_process, grade_sandboxed, replace_function, scores, solution_cells
 
 
 def dependents(assignment: str, function: str) -> list[str]:

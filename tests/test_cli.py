@@ -54,7 +54,9 @@ def test_results_follow_gradescope_format(graded_solutions_and_release):
             assert 0 <= t["score"] <= t["max_score"]
         per_function = {}
         for t in data["tests"]:
-            per_function[t["extra_data"]["function"]] = per_function.get(t["extra_data"]["function"], 0) + t["max_score"]
+            per_function[t["extra_data"]["function"]] = (
+                per_function.get(t["extra_data"]["function"], 0) + t["max_score"]
+            )
         assert per_function == pytest.approx(a.points)
 
 
@@ -70,8 +72,11 @@ def test_class_csv_and_histogram(graded_solutions_and_release):
 
 
 def test_grading_twice_is_byte_identical(tmp_path):
-    nb = write_notebook("03_minibatch", tmp_path / "sub" / "bob" / "03_minibatch",
-                        {"sgd": "def sgd(grad_fn, X, y, w0, lr, epochs, rng):\n    return np.array([w0] * (epochs + 1))\n"})
+    nb = write_notebook(
+        "03_minibatch",
+        tmp_path / "sub" / "bob" / "03_minibatch",
+        {"sgd": "def sgd(grad_fn, X, y, w0, lr, epochs, rng):\n    return np.array([w0] * (epochs + 1))\n"},
+    )
     first, second = tmp_path / "one", tmp_path / "two"
     assert run_cli("grade", str(nb), "--out", str(first)).returncode == 0
     assert run_cli("grade", str(nb), "--out", str(second)).returncode == 0
@@ -86,8 +91,11 @@ def test_nbgrader_submitted_tree(tmp_path):
     submitted = tmp_path / "submitted"
     filled_release("01_gradients", submitted / "alice" / "01_gradients")
     filled_release("02_gradient_descent", submitted / "alice" / "02_gradient_descent")
-    write_notebook("01_gradients", submitted / "bob" / "01_gradients",
-                   {"mse_loss": "def mse_loss(w, X, y):\n    return float(np.sum((X @ w - y) ** 2))\n"})
+    write_notebook(
+        "01_gradients",
+        submitted / "bob" / "01_gradients",
+        {"mse_loss": "def mse_loss(w, X, y):\n    return float(np.sum((X @ w - y) ** 2))\n"},
+    )
     out = tmp_path / "graded"
     done = run_cli("grade", str(submitted), "--out", str(out))
     assert done.returncode == 0, done.stderr
@@ -109,8 +117,15 @@ def test_assignment_option_for_renamed_notebook(tmp_path):
 
 @pytest.mark.parametrize(
     "args",
-    [("grade", "no/such/path"), ("grade", "README.md"), ("grade", "autograder"), ("grade", "solutions", "--jobs", "0"),
-     ("grade", "solutions", "--assignment", "99_nope"), ("grade",), ("frobnicate",)],
+    [
+        ("grade", "no/such/path"),
+        ("grade", "README.md"),
+        ("grade", "autograder"),
+        ("grade", "solutions", "--jobs", "0"),
+        ("grade", "solutions", "--assignment", "99_nope"),
+        ("grade",),
+        ("frobnicate",),
+    ],
     ids=["missing", "not-a-notebook", "no-notebooks", "jobs-0", "unknown-assignment", "no-path", "unknown-verb"],
 )
 def test_usage_errors_exit_2(tmp_path, args):

@@ -11,6 +11,7 @@ import yaml
 
 from autograder.assign import tool_env
 from autograder.config import CourseConfigError, load_course
+
 from helpers import REPO
 
 
@@ -59,8 +60,9 @@ def test_yaml_syntax_error(tmp_path):
 def test_every_command_stops_with_one_line(tmp_path):
     path = broken(tmp_path, CASES["negative-points"][0])
     env = {**tool_env(), "GD_COURSE_CONFIG": str(path)}
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "solutions"], cwd=REPO, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "solutions"], cwd=REPO, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "gd_step" in done.stderr
     # nbgrader reads the same file through nbgrader_config.py
@@ -68,7 +70,12 @@ def test_every_command_stops_with_one_line(tmp_path):
     course_copy.mkdir()
     (course_copy / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text())
     (course_copy / "course.yml").write_text(path.read_text())
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "01_gradients"], cwd=course_copy,
-                          env={**tool_env(), "PYTHONPATH": str(REPO)}, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", "01_gradients"],
+        cwd=course_copy,
+        env={**tool_env(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode != 0
     assert "error: course.yml: assignments[1].points.gd_step" in done.stderr

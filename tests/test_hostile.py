@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 
 from autograder.grade import Target, discover, grade_all, grade_target
+
 from helpers import COURSE, write_notebook
 
 FAST = dataclasses.replace(
     COURSE,
     assignments=[
-        dataclasses.replace(a, limits=dataclasses.replace(a.limits, call_seconds=2, cell_seconds=3, notebook_seconds=30))
+        dataclasses.replace(
+            a, limits=dataclasses.replace(a.limits, call_seconds=2, cell_seconds=3, notebook_seconds=30)
+        )
         for a in COURSE.assignments
     ],
 )
@@ -149,14 +152,34 @@ FAULTS = [
     (A1, "mse_loss", "def mse_loss(w, X, y):\n    while True:\n        pass\n", "timeout"),
     (A1, "mse_gradient", "import sys\ndef mse_gradient(w, X, y):\n    sys.exit(1)\n", "error"),
     (A1, "logistic_loss", "import os\ndef logistic_loss(w, X, y, l2=0.0):\n    os._exit(3)\n", "crashed"),
-    (A1, "numerical_gradient", "import ctypes\ndef numerical_gradient(f, w, eps=1e-6):\n    return ctypes.string_at(0)\n", "crashed"),
-    (A1, "gradient_check", "def gradient_check(f, grad_f, w, eps=1e-6):\n    big = np.ones(8 * 10**9)\n    return float(big.sum())\n", "error"),
+    (
+        A1,
+        "numerical_gradient",
+        "import ctypes\ndef numerical_gradient(f, w, eps=1e-6):\n    return ctypes.string_at(0)\n",
+        "crashed",
+    ),
+    (
+        A1,
+        "gradient_check",
+        "def gradient_check(f, grad_f, w, eps=1e-6):\n    big = np.ones(8 * 10**9)\n    return float(big.sum())\n",
+        "error",
+    ),
     (A2, "max_stable_lr", "def max_stable_lr(H)\n    return 2 / np.linalg.eigvalsh(H)[-1]\n", "missing"),
     (A2, "find_global_minimum", "def find_best(f, grad_f, starts, lr, n_steps):\n    return starts[0]\n", "missing"),
     (A1, "mse_loss", "def mse_loss(w, X, y):\n    return 'about two'\n", "failed"),
     (A2, "gd_step", "def gd_step(w, grad, lr):\n    yield w - lr * grad\n", "failed"),
-    (A2, "gradient_descent", "class Path:\n    pass\ndef gradient_descent(grad_f, w0, lr, n_steps):\n    return Path()\n", "failed"),
-    (A3, "minibatches", "import time\ndef minibatches(n, batch_size, rng):\n    while True:\n        try:\n            time.sleep(0.1)\n        except BaseException:\n            pass\n", "timeout"),
+    (
+        A2,
+        "gradient_descent",
+        "class Path:\n    pass\ndef gradient_descent(grad_f, w0, lr, n_steps):\n    return Path()\n",
+        "failed",
+    ),
+    (
+        A3,
+        "minibatches",
+        "import time\ndef minibatches(n, batch_size, rng):\n    while True:\n        try:\n            time.sleep(0.1)\n        except BaseException:\n            pass\n",
+        "timeout",
+    ),
 ]
 
 
@@ -182,8 +205,12 @@ def test_alarm_ignored_still_times_out(tmp_path):
 
 @pytest.mark.parametrize(
     "cell",
-    ["import time\ntime.sleep(10**6)\n", "import os\nos._exit(0)\n", "raise RuntimeError('oops')\n",
-     "import subprocess\nsubprocess.Popen(['sleep', '1000'])\n"],
+    [
+        "import time\ntime.sleep(10**6)\n",
+        "import os\nos._exit(0)\n",
+        "raise RuntimeError('oops')\n",
+        "import subprocess\nsubprocess.Popen(['sleep', '1000'])\n",
+    ],
     ids=["sleeps-forever", "exits", "raises", "leaves-a-process"],
 )
 def test_bad_top_level_cell_is_skipped(tmp_path, cell):
@@ -193,7 +220,9 @@ def test_bad_top_level_cell_is_skipped(tmp_path, cell):
         assert any("Cell" in note for note in graded.notes), graded.notes
 
 
-@pytest.mark.parametrize("content", ["{not json", "[1, 2, 3]", "", "\x00\x01binary"], ids=["corrupt", "list", "empty", "binary"])
+@pytest.mark.parametrize(
+    "content", ["{not json", "[1, 2, 3]", "", "\x00\x01binary"], ids=["corrupt", "list", "empty", "binary"]
+)
 def test_unreadable_notebook_gets_results_with_a_reason(tmp_path, content):
     folder = tmp_path / "submitted" / "mallory" / A1
     folder.mkdir(parents=True)
@@ -209,7 +238,9 @@ def test_unreadable_notebook_gets_results_with_a_reason(tmp_path, content):
 def test_batch_of_hostile_submissions_finishes(tmp_path):
     submitted = tmp_path / "submitted"
     write_notebook(A2, submitted / "good" / A2)
-    write_notebook(A2, submitted / "looper" / A2, {"gd_step": "def gd_step(w, grad, lr):\n    while True:\n        pass\n"})
+    write_notebook(
+        A2, submitted / "looper" / A2, {"gd_step": "def gd_step(w, grad, lr):\n    while True:\n        pass\n"}
+    )
     write_notebook(A2, submitted / "exiter" / A2, extra=["import os\nos._exit(1)\n"])
     (submitted / "broken" / A2).mkdir(parents=True)
     (submitted / "broken" / A2 / "gradient_descent.ipynb").write_text("{")

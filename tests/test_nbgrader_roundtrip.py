@@ -14,6 +14,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.assign import tool_env
+
 from helpers import COURSE, REPO, filled_release, write_notebook
 
 IDS = [a.id for a in COURSE.assignments]
@@ -25,8 +26,13 @@ def logistic_gradient(w, X, y, l2=0.0):
 
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env={**tool_env(), "PYTHONPATH": str(REPO)},
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        env={**tool_env(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
@@ -59,8 +65,12 @@ def test_generate_assignment_reproduces_the_release(course):
     for a in IDS:
         for made in sorted((course / "assignments" / a).iterdir()):
             committed = REPO / "assignments" / a / made.name
-            assert committed.read_bytes() == made.read_bytes(), f"assignments/{a}/{made.name} is out of date: run python -m autograder assign"
-        assert sorted(p.name for p in (REPO / "assignments" / a).iterdir()) == sorted(p.name for p in (course / "assignments" / a).iterdir())
+            assert committed.read_bytes() == made.read_bytes(), (
+                f"assignments/{a}/{made.name} is out of date: run python -m autograder assign"
+            )
+        assert sorted(p.name for p in (REPO / "assignments" / a).iterdir()) == sorted(
+            p.name for p in (course / "assignments" / a).iterdir()
+        )
 
 
 def test_release_has_no_solutions_or_hidden_tests():
@@ -82,7 +92,7 @@ def test_autograde_full_marks_for_solutions_zero_for_stubs(course):
         good, stub = grades(course, "good", a), grades(course, "stub", a)
         assert good and set(good) == {f"test_{f}" for f in COURSE.assignment(a).points}
         for cell, (score, out_of) in good.items():
-            assert score == out_of == COURSE.assignment(a).points[cell[len("test_"):]]
+            assert score == out_of == COURSE.assignment(a).points[cell[len("test_") :]]
         assert all(score == 0 for score, _ in stub.values())
 
 
@@ -95,15 +105,26 @@ def test_correct_work_that_warns_keeps_full_marks(course):
 def test_partial_credit_matches_the_command_line(course):
     """A half-right answer gets the same partial score in nbgrader as from python -m autograder."""
     root = course / "submitted" / "partial" / "03_minibatch"
-    write_notebook("03_minibatch", root, {"minibatches": (
-        "def minibatches(n, batch_size, rng):\n"
-        "    order = np.random.permutation(n)\n"
-        "    return [order[i:i + batch_size] for i in range(0, n, batch_size)]\n")})
+    write_notebook(
+        "03_minibatch",
+        root,
+        {
+            "minibatches": (
+                "def minibatches(n, batch_size, rng):\n"
+                "    order = np.random.permutation(n)\n"
+                "    return [order[i:i + batch_size] for i in range(0, n, batch_size)]\n"
+            )
+        },
+    )
     nbgrader(course, "autograde", "03_minibatch", "--student", "partial")
     in_kernel = grades(course, "partial", "03_minibatch")["test_minibatches"][0]
     out = course / "cli-graded"
-    subprocess.run([sys.executable, "-m", "autograder", "grade", str(root), "--out", str(out)], cwd=course, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(root), "--out", str(out)],
+        cwd=course,
+        check=True,
+        capture_output=True,
+    )
     cli = json.loads((out / "partial" / "03_minibatch" / "results.json").read_text())
     assert 0 < in_kernel < 3
     assert in_kernel == pytest.approx(cli["extra_data"]["functions"]["minibatches"]["score"], abs=1e-3)
@@ -113,7 +134,9 @@ def test_feedback_hides_the_hidden_tests(course):
     for a in IDS:
         nbgrader(course, "generate_feedback", a)
         for student in ("good", "stub"):
-            html = (course / "feedback" / student / a / COURSE.assignment(a).notebook.replace(".ipynb", ".html")).read_text()
+            html = (
+                course / "feedback" / student / a / COURSE.assignment(a).notebook.replace(".ipynb", ".html")
+            ).read_text()
             assert "BEGIN HIDDEN TESTS" not in html and "grade_function" not in html and "autograder" not in html
             assert "visible_checks" in html  # the visible checks are still shown
 

@@ -16,8 +16,13 @@ IDS = [a.id for a in COURSE.assignments]
 
 def execute(path, allow_errors: bool):
     nb = nbformat.read(str(path), as_version=4)
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=allow_errors,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     start = time.perf_counter()
     client.execute()
     return nb, time.perf_counter() - start
