@@ -206,6 +206,15 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
         proc.wait()
+        # processes the student started die with the child's group (or its PID namespace), but
+        # not instantly: wait until none is left, so that a batch never accumulates strays
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                break
+            time.sleep(0.01)
         self._drain_output(proc)
         proc.stdout.close()
         for fd in (self._req, self._resp):
