@@ -63,6 +63,32 @@ def cmd_assign(args) -> int:
     return 0
 
 
+def cmd_regrade(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .regrade import regrade, write_report
+
+    course = load_course(args.course)
+    db = args.db or f"sqlite:///{course.root / 'gradebook.db'}"
+    comparisons = regrade(course, db, args.assignment, write=args.write)
+    if not comparisons:
+        print(f"error: no autograded notebooks under {course.root / 'autograded'}/", file=sys.stderr)
+        return 2
+    inflated = [c for c in comparisons if c.inflated]
+    table = Table(title="in-kernel score higher than the trusted (out-of-process) score", title_justify="left")
+    for column in ("student", "assignment", "function", "in kernel", "trusted"):
+        table.add_column(column)
+    for c in inflated:
+        table.add_row(c.student, c.assignment, c.function, f"{c.in_kernel:g}", f"{c.trusted:g}/{c.max_score:g}")
+    Console(file=sys.stdout, width=120).print(table)
+    path = write_report(comparisons, Path(args.report))
+    print(f"{len(comparisons)} function scores compared, {len(inflated)} higher in the kernel; report: {path}")
+    if args.write:
+        print("trusted scores written to the gradebook")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade gd-course notebooks.")
     parser.add_argument("--course", default=None, help="course.yml to use (default: found from the current folder)")
@@ -76,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default: 1)")
     grade.add_argument("--assignment", default=None, help="assignment id, when notebook names do not tell")
     grade.set_defaults(run=cmd_grade)
+
+    regrade = verbs.add_parser("regrade", help="after nbgrader autograde: re-grade out of process, compare, fix")
+    regrade.add_argument("--assignment", default=None, help="only this assignment")
+    regrade.add_argument("--db", default=None, help="gradebook URL (default: sqlite:///<course>/gradebook.db)")
+    regrade.add_argument("--write", action="store_true", help="store the trusted scores in the gradebook")
+    regrade.add_argument("--report", default="regrade.csv", help="CSV of every comparison (default: regrade.csv)")
+    regrade.set_defaults(run=cmd_regrade)
 
     assign = verbs.add_parser("assign", help="regenerate assignments/ from solutions/ with nbgrader")
     assign.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")

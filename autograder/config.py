@@ -9,13 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
-import yaml
+# jsonschema imports rfc3987_syntax, when installed, to check IRI formats, which course.yml
+# never uses; building its grammar takes most of a second on every command.  Skip it.
+sys.modules.setdefault("rfc3987_syntax", None)
 
-from .sandbox.client import Limits
+import jsonschema  # noqa: E402
+import yaml  # noqa: E402
+
+from .sandbox.client import Limits  # noqa: E402
 
 SCHEMA_PATH = Path(__file__).with_name("course.schema.json")
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent

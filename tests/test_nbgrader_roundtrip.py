@@ -25,6 +25,9 @@ def logistic_gradient(w, X, y, l2=0.0):
 """
 
 
+TAMPER = "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
+
+
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
@@ -56,6 +59,12 @@ def course(tmp_path_factory) -> Path:
         filled_release(a, root / "submitted" / "good" / a)
         shutil.copytree(REPO / "assignments" / a, root / "submitted" / "stub" / a)
     write_notebook("01_gradients", root / "submitted" / "warns" / "01_gradients", {"logistic_gradient": PLAIN_SIGMOID})
+    write_notebook(
+        "02_gradient_descent",
+        root / "submitted" / "tamperer" / "02_gradient_descent",
+        {"gd_step": "def gd_step(w, grad, lr):\n    return w + lr * grad\n"},
+        [TAMPER],
+    )
     for a in IDS:
         nbgrader(root, "autograde", a)
     return root
@@ -146,3 +155,33 @@ def test_export_writes_the_csv(course):
     rows = list(csv.DictReader((course / "grades.csv").open()))
     good = {r["assignment"]: float(r["score"]) for r in rows if r["student_id"] == "good"}
     assert good == {a.id: a.max_score for a in COURSE.assignments}  # written answers not yet graded by hand
+
+
+def test_regrade_catches_in_kernel_tampering(course):
+    """In the kernel the tampered np.allclose hides a sign-flipped step; out of process it does not."""
+    fooled = grades(course, "tamperer", "02_gradient_descent")["test_gd_step"][0]
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "regrade",
+            "--assignment",
+            "02_gradient_descent",
+            "--report",
+            str(course / "regrade.csv"),
+            "--write",
+        ],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        env={**tool_env(), "PYTHONPATH": str(REPO)},
+    )
+    assert run.returncode == 0, run.stderr
+    rows = list(csv.DictReader((course / "regrade.csv").open()))
+    flagged = {(r["student"], r["function"]) for r in rows if r["in_kernel_higher"]}
+    assert flagged == {("tamperer", "gd_step")}
+    trusted = next(float(r["trusted"]) for r in rows if r["student"] == "tamperer" and r["function"] == "gd_step")
+    assert trusted < fooled
+    assert grades(course, "tamperer", "02_gradient_descent")["test_gd_step"][0] == trusted  # written back
+    assert grades(course, "good", "02_gradient_descent")["test_gd_step"][0] == 2

@@ -100,6 +100,42 @@ def namespace_prefix() -> tuple[str, ...]:
     return ()
 
 
+def _signal(pid: int, group: bool = False) -> None:
+    try:
+        (os.killpg if group else os.kill)(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _proc_stat(pid: str) -> tuple[int, str, int, int] | None:
+    """(pid, state, ppid, pgrp) from /proc/<pid>/stat, or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(pid), fields[0], int(fields[1]), int(fields[2])
+
+
+def _children(pid: int) -> list[int]:
+    if not os.path.isdir("/proc"):
+        return []
+    stats = (_proc_stat(p) for p in os.listdir("/proc") if p.isdigit())
+    return [s[0] for s in stats if s and s[2] == pid]
+
+
+def _live_group_members(pgid: int) -> bool:
+    """Is any process of group ``pgid`` still alive (zombies, already dead, do not count)?"""
+    if not os.path.isdir("/proc"):
+        return False
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            stat = _proc_stat(p)
+            if stat and stat[3] == pgid and stat[1] != "Z":
+                return True
+    return False
+
+
 def _describe_exit(returncode: int | None) -> str:
     if returncode is None:
         return "the process stopped answering"
@@ -201,19 +237,19 @@ class Sandbox:
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        # Kill the Python under `unshare` first, so that unshare reaps it (no zombie is left),
+        # then the whole process group, which holds anything the student started.
+        for child in _children(proc.pid):
+            _signal(child)
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+            proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
             pass
+        _signal(proc.pid, group=True)
         proc.wait()
-        # processes the student started die with the child's group (or its PID namespace), but
-        # not instantly: wait until none is left, so that a batch never accumulates strays
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                break
+        deadline = time.monotonic() + 2.0  # strays die with the group, but not instantly
+        while _live_group_members(proc.pid) and time.monotonic() < deadline:
+            _signal(proc.pid, group=True)
             time.sleep(0.01)
         self._drain_output(proc)
         proc.stdout.close()
@@ -227,7 +263,8 @@ class Sandbox:
         if self._proc is not None:
             try:
                 worker.write_message(self._req, {"op": "exit"})
-            except OSError:
+                self._proc.wait(timeout=0.5)  # let it end by itself
+            except (OSError, subprocess.TimeoutExpired):
                 pass
         self._kill()
 
