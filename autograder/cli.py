@@ -13,7 +13,7 @@ def _table(graded) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout, soft_wrap=True)
+    console = Console(file=sys.stdout, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     by_assignment: dict[str, list] = {}
     for g in graded:
         by_assignment.setdefault(g.assignment, []).append(g)
@@ -48,8 +48,22 @@ def cmd_grade(args) -> int:
     out_dir = Path(args.out)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("grading", total=len(targets))
-        graded = grade_all(targets, course, out_dir, jobs=args.jobs, progress=lambda g: progress.advance(task))
+        graded = grade_all(
+            targets, course, out_dir, jobs=args.jobs, progress=lambda g: progress.advance(task), feedback=args.feedback
+        )
     _table(graded)
+    if args.junit:
+        from .reports import junit_xml
+        from .results import write_atomic
+
+        write_atomic(Path(args.junit), junit_xml(graded))
+    if args.summary:
+        from .reports import markdown_summary
+
+        with open(args.summary, "a", encoding="utf-8") as summary:  # GitHub's job summary is appended to
+            summary.write(markdown_summary(graded))
+    if args.feedback:
+        print(f"feedback reports: {out_dir}/<student>/<assignment>/feedback.html and feedback.md")
     print(f"wrote {len(graded)} results.json under {out_dir}/ and {out_dir / 'grades.csv'}")
     return 0
 
@@ -101,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", default="graded", help="where results go (default: graded/)")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default: 1)")
     grade.add_argument("--assignment", default=None, help="assignment id, when notebook names do not tell")
+    grade.add_argument("--feedback", action="store_true",
+                       help="also write feedback.md and feedback.html (with plots of the student's code) per submission")
+    grade.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML (for CI test reports)")
+    grade.add_argument("--summary", default=None, metavar="FILE",
+                       help="append a Markdown score table (e.g. $GITHUB_STEP_SUMMARY)")
     grade.set_defaults(run=cmd_grade)
 
     regrade = verbs.add_parser("regrade", help="after nbgrader autograde: re-grade out of process, compare, fix")

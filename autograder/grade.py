@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Assignment, Course
+from .feedback import draw_plots, write_reports
 from .notebook import NotebookError, read_cells
 from .results import GradedSubmission, class_csv, write_atomic, write_results
 from .runner import run_assignment
@@ -98,8 +99,8 @@ def _scratch_copy(notebook: Path, into: Path) -> None:
             shutil.copy2(item, into / item.name)
 
 
-def grade_target(target: Target, course: Course) -> GradedSubmission:
-    """Grade one notebook in a fresh sandbox."""
+def grade_target(target: Target, course: Course, feedback: bool = False) -> GradedSubmission:
+    """Grade one notebook in a fresh sandbox; with ``feedback``, also draw the report's plots."""
     assignment: Assignment = course.assignment(target.assignment_id)
     notes: list[str] = []
     try:
@@ -113,6 +114,7 @@ def grade_target(target: Target, course: Course) -> GradedSubmission:
         _scratch_copy(target.notebook, workdir)
         with Sandbox(cells, workdir, [str(course.root / "support")], assignment.limits) as sandbox:
             tests = run_assignment(sandbox, assignment)
+            plots, plot_notes = draw_plots(sandbox, assignment.id) if feedback else ([], [])
             if sandbox.load_failure:
                 notes.append(f"Your notebook could not be run: {sandbox.load_failure}.")
             for cell in sandbox.cell_reports:
@@ -121,33 +123,35 @@ def grade_target(target: Target, course: Course) -> GradedSubmission:
                 what = f"{cell.error_type}: {cell.message}" if cell.error_type else cell.message
                 where = f" ({cell.where})" if cell.where else ""
                 notes.append(f"Cell {cell.index + 1} of your notebook failed: {what}{where}.")
-    return GradedSubmission(target.student, assignment.id, target.notebook.name, tests, notes)
+    return GradedSubmission(target.student, assignment.id, target.notebook.name, tests, notes, plots, plot_notes)
 
 
-def _grade_in_worker(target: Target, course_path: str) -> GradedSubmission:
+def _grade_in_worker(target: Target, course_path: str, feedback: bool) -> GradedSubmission:
     from .config import load_course
 
-    return grade_target(target, load_course(course_path))
+    return grade_target(target, load_course(course_path), feedback)
 
 
 def grade_all(
-    targets: list[Target], course: Course, out_dir: Path, jobs: int = 1, progress=None
+    targets: list[Target], course: Course, out_dir: Path, jobs: int = 1, progress=None, feedback: bool = False
 ) -> list[GradedSubmission]:
-    """Grade every target, writing each results.json as soon as it is done."""
+    """Grade every target, writing each results.json (and report) as soon as it is done."""
     graded: list[GradedSubmission] = []
 
     def done(g: GradedSubmission) -> None:
         write_results(g, out_dir)
+        if feedback:
+            write_reports(g, out_dir)
         graded.append(g)
         if progress:
             progress(g)
 
     if jobs <= 1 or len(targets) <= 1:
         for t in targets:
-            done(grade_target(t, course))
+            done(grade_target(t, course, feedback))
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_grade_in_worker, t, str(course.path)) for t in targets]
+            futures = [pool.submit(_grade_in_worker, t, str(course.path), feedback) for t in targets]
             for future in as_completed(futures):
                 done(future.result())
     graded.sort(key=lambda g: (g.assignment, g.student))

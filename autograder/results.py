@@ -24,6 +24,8 @@ class GradedSubmission:
     notebook: str
     tests: list[TestResult]
     notes: list[str] = field(default_factory=list)  # notebook-level problems, for the student
+    plots: list = field(default_factory=list)  # feedback.Plot, when feedback reports are asked for
+    plot_notes: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:

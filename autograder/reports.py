@@ -1,0 +1,52 @@
+"""Reports for CI: JUnit XML (what CI systems display) and a Markdown score table (job summary)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from .results import GradedSubmission
+
+
+def junit_xml(all_graded: list[GradedSubmission]) -> str:
+    """One <testsuite> per submission, one <testcase> per hidden check; no times, so it is stable."""
+    suites = ET.Element("testsuites", name="gd-course")
+    total = failures = 0
+    for g in sorted(all_graded, key=lambda g: (g.assignment, g.student)):
+        failed = [t for t in g.tests if t.status == "failed"]
+        suite = ET.SubElement(suites, "testsuite", name=f"{g.student}/{g.assignment}", tests=str(len(g.tests)),
+                              failures=str(len(failed)), errors="0", skipped="0")
+        for t in g.tests:
+            case = ET.SubElement(suite, "testcase", classname=f"{g.assignment}.{g.student}.{t.function}",
+                                 name=t.name.split(": ", 1)[1])
+            ET.SubElement(case, "properties")
+            props = case.find("properties")
+            ET.SubElement(props, "property", name="score", value=f"{t.score:g}")
+            ET.SubElement(props, "property", name="max_score", value=f"{t.max_score:g}")
+            if t.status == "failed":
+                failure = ET.SubElement(case, "failure", message=t.output[:200], type=t.verdict)
+                failure.text = t.output
+        total += len(g.tests)
+        failures += len(failed)
+    suites.set("tests", str(total))
+    suites.set("failures", str(failures))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def markdown_summary(all_graded: list[GradedSubmission]) -> str:
+    """A Markdown table per assignment: one row per student, one column per function."""
+    lines = ["## Grades", ""]
+    by_assignment: dict[str, list[GradedSubmission]] = {}
+    for g in sorted(all_graded, key=lambda g: (g.assignment, g.student)):
+        by_assignment.setdefault(g.assignment, []).append(g)
+    for assignment, group in by_assignment.items():
+        functions = list(group[0].functions())
+        lines += [f"### {assignment}", "", "| student | " + " | ".join(f"`{f}`" for f in functions) + " | total |",
+                  "|---|" + "---|" * (len(functions) + 1)]
+        for g in group:
+            scores = g.functions()
+            cells = [f"{scores[f][0]:g}/{scores[f][1]:g}" if f in scores else "" for f in functions]
+            lines.append(f"| {g.student} | " + " | ".join(cells) + f" | **{g.score:g}/{g.max_score:g}** |")
+        mean = sum(g.score for g in group) / len(group)
+        lines += ["", f"{len(group)} submissions, mean {mean:.2f} / {group[0].max_score:g}.", ""]
+    return "\n".join(lines)
