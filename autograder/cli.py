@@ -115,11 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", default="graded", help="where results go (default: graded/)")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default: 1)")
     grade.add_argument("--assignment", default=None, help="assignment id, when notebook names do not tell")
-    grade.add_argument("--feedback", action="store_true",
-                       help="also write feedback.md and feedback.html (with plots of the student's code) per submission")
+    grade.add_argument(
+        "--feedback",
+        action="store_true",
+        help="also write feedback.md and feedback.html (with plots of the student's code) per submission",
+    )
     grade.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML (for CI test reports)")
-    grade.add_argument("--summary", default=None, metavar="FILE",
-                       help="append a Markdown score table (e.g. $GITHUB_STEP_SUMMARY)")
+    grade.add_argument(
+        "--summary", default=None, metavar="FILE", help="append a Markdown score table (e.g. $GITHUB_STEP_SUMMARY)"
+    )
     grade.set_defaults(run=cmd_grade)
 
     regrade = verbs.add_parser("regrade", help="after nbgrader autograde: re-grade out of process, compare, fix")

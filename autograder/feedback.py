@@ -61,8 +61,11 @@ def _gradients_plot(sub) -> Plot:
     labels = (y > np.median(y)).astype(float)
     rows = [
         ("mse_gradient", call(sub, "mse_gradient", w, X, y), reference.mse_gradient(w, X, y)),
-        ("logistic_gradient", call(sub, "logistic_gradient", w, X, labels, l2=0.1),
-         reference.logistic_gradient(w, X, labels, 0.1)),
+        (
+            "logistic_gradient",
+            call(sub, "logistic_gradient", w, X, labels, l2=0.1),
+            reference.logistic_gradient(w, X, labels, 0.1),
+        ),
     ]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     for ax, (name, got, want) in zip(axes, rows):
@@ -74,8 +77,10 @@ def _gradients_plot(sub) -> Plot:
         ax.set_xticks(idx, [f"w[{i}]" for i in idx])
         ax.set_title(name)
         ax.legend(fontsize=8)
-    caption = ("Each bar is one partial derivative at the same weights. Bars of the opposite sign mean your "
-               "gradient points the wrong way; bars of another height, a missing factor.")
+    caption = (
+        "Each bar is one partial derivative at the same weights. Bars of the opposite sign mean your "
+        "gradient points the wrong way; bars of another height, a missing factor."
+    )
     return Plot("gradients", "Your gradients next to the correct ones", caption, _png(fig))
 
 
@@ -98,8 +103,13 @@ def _path_plot(sub) -> Plot:
     ax.plot(path[:, 0], path[:, 1], ".-", color="#C44E52", label="yours")
     ax.plot(*start, "ks")
     ax.legend(fontsize=8)
-    return Plot("path", "Your descent path on a bowl", "Both start at the black square with the same learning "
-                "rate; a correct implementation follows the grey path to the centre.", _png(fig))
+    return Plot(
+        "path",
+        "Your descent path on a bowl",
+        "Both start at the black square with the same learning "
+        "rate; a correct implementation follows the grey path to the centre.",
+        _png(fig),
+    )
 
 
 def _learning_rate_plot(sub) -> Plot:
@@ -107,15 +117,21 @@ def _learning_rate_plot(sub) -> Plot:
     bowl, start, lr_max = _bowl()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for factor, color in ((0.1, "#4C72B0"), (0.9, "#55A868"), (1.05, "#C44E52")):
-        mine = as_array("gradient_descent", call(sub, "gradient_descent", bowl.grad, start, factor * lr_max, 30), (31, 2))
+        mine = as_array(
+            "gradient_descent", call(sub, "gradient_descent", bowl.grad, start, factor * lr_max, 30), (31, 2)
+        )
         theirs = reference.gradient_descent(bowl.grad, start, factor * lr_max, 30)
         ax.semilogy([bowl.f(p) + 1e-16 for p in theirs], color=color, alpha=0.35, lw=4)
         ax.semilogy([bowl.f(p) + 1e-16 for p in mine], color=color, label=f"lr = {factor:g} x 2/λmax")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend(fontsize=8)
-    return Plot("loss", "Loss per step, three learning rates", "Thin lines: yours; thick pale lines: the "
-                "reference. Below 2/λmax the loss falls; above it, it grows.", _png(fig))
+    return Plot(
+        "loss",
+        "Loss per step, three learning rates",
+        "Thin lines: yours; thick pale lines: the reference. Below 2/λmax the loss falls; above it, it grows.",
+        _png(fig),
+    )
 
 
 def _regression():
@@ -132,8 +148,11 @@ def _epochs_plot(sub) -> Plot:
     lr, epochs = 0.02, 8
     runs = {
         "full batch": ("full_batch_gd", (), reference.full_batch_gd(grad, X, y, w0, lr, epochs)),
-        "mini-batch (8)": ("minibatch_gd", (8, Rng(1)),
-                           reference.minibatch_gd(grad, X, y, w0, lr, epochs, 8, np.random.default_rng(1))),
+        "mini-batch (8)": (
+            "minibatch_gd",
+            (8, Rng(1)),
+            reference.minibatch_gd(grad, X, y, w0, lr, epochs, 8, np.random.default_rng(1)),
+        ),
         "SGD": ("sgd", (Rng(1),), reference.sgd(grad, X, y, w0, lr, epochs, np.random.default_rng(1))),
     }
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -152,8 +171,13 @@ def _epochs_plot(sub) -> Plot:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss above the minimum")
     ax.legend(fontsize=8)
-    return Plot("epochs", "Loss per epoch: full batch, mini-batch, SGD", "Thin lines: yours; thick pale lines: "
-                "the reference (random orders differ, so stochastic curves need not match exactly).", _png(fig))
+    return Plot(
+        "epochs",
+        "Loss per epoch: full batch, mini-batch, SGD",
+        "Thin lines: yours; thick pale lines: "
+        "the reference (random orders differ, so stochastic curves need not match exactly).",
+        _png(fig),
+    )
 
 
 def _batch_size_plot(sub) -> Plot:
@@ -173,9 +197,14 @@ def _batch_size_plot(sub) -> Plot:
     ax.set_xlabel("batch size")
     ax.set_ylabel("spread of the loss across seeds")
     ax.legend(fontsize=8)
-    return Plot("batch_size", "Batch size and noise", "Starting at the best weights, one epoch with six seeds: "
-                "the spread is the noise of using a batch instead of all the data. It should fall as the batch "
-                "grows and vanish at the full batch.", _png(fig))
+    return Plot(
+        "batch_size",
+        "Batch size and noise",
+        "Starting at the best weights, one epoch with six seeds: "
+        "the spread is the noise of using a batch instead of all the data. It should fall as the batch "
+        "grows and vanish at the full batch.",
+        _png(fig),
+    )
 
 
 PLOTTERS: dict[str, list[Callable]] = {
@@ -211,9 +240,14 @@ def _sections(graded: GradedSubmission):
 
 
 def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str]) -> str:
-    lines = [f"# Feedback: {graded.assignment}, {graded.student}", "",
-             f"**Score: {graded.score:g} / {graded.max_score:g}** (autograded functions; written answers are graded by hand)", "",
-             "| function | score | checks passed |", "|---|---|---|"]
+    lines = [
+        f"# Feedback: {graded.assignment}, {graded.student}",
+        "",
+        f"**Score: {graded.score:g} / {graded.max_score:g}** (autograded functions; written answers are graded by hand)",
+        "",
+        "| function | score | checks passed |",
+        "|---|---|---|",
+    ]
     for function, score, out_of, tests in _sections(graded):
         passed = sum(t.status == "passed" for t in tests)
         lines.append(f"| `{function}` | {score:g} / {out_of:g} | {passed} of {len(tests)} |")
@@ -248,7 +282,9 @@ def html_report(graded: GradedSubmission, plots: list[Plot], notes: list[str]) -
     ]
     for function, score, out_of, tests in _sections(graded):
         passed = sum(t.status == "passed" for t in tests)
-        parts.append(f"<tr><td><code>{e(function)}</code></td><td>{score:g} / {out_of:g}</td><td>{passed} of {len(tests)}</td></tr>")
+        parts.append(
+            f"<tr><td><code>{e(function)}</code></td><td>{score:g} / {out_of:g}</td><td>{passed} of {len(tests)}</td></tr>"
+        )
     parts.append("</table>")
     for note in graded.notes + notes:
         parts.append(f'<p class="note">{e(note)}</p>')
@@ -265,7 +301,9 @@ def html_report(graded: GradedSubmission, plots: list[Plot], notes: list[str]) -
         parts.append("<h2>Your code at work</h2>")
         for p in plots:
             data = base64.b64encode(p.png).decode("ascii")
-            parts.append(f"<h3>{e(p.title)}</h3><img alt=\"{e(p.title)}\" src=\"data:image/png;base64,{data}\"><p>{e(p.caption)}</p>")
+            parts.append(
+                f'<h3>{e(p.title)}</h3><img alt="{e(p.title)}" src="data:image/png;base64,{data}"><p>{e(p.caption)}</p>'
+            )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

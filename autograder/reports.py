@@ -13,11 +13,19 @@ def junit_xml(all_graded: list[GradedSubmission]) -> str:
     total = failures = 0
     for g in sorted(all_graded, key=lambda g: (g.assignment, g.student)):
         failed = [t for t in g.tests if t.status == "failed"]
-        suite = ET.SubElement(suites, "testsuite", name=f"{g.student}/{g.assignment}", tests=str(len(g.tests)),
-                              failures=str(len(failed)), errors="0", skipped="0")
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=f"{g.student}/{g.assignment}",
+            tests=str(len(g.tests)),
+            failures=str(len(failed)),
+            errors="0",
+            skipped="0",
+        )
         for t in g.tests:
-            case = ET.SubElement(suite, "testcase", classname=f"{g.assignment}.{g.student}.{t.function}",
-                                 name=t.name.split(": ", 1)[1])
+            case = ET.SubElement(
+                suite, "testcase", classname=f"{g.assignment}.{g.student}.{t.function}", name=t.name.split(": ", 1)[1]
+            )
             ET.SubElement(case, "properties")
             props = case.find("properties")
             ET.SubElement(props, "property", name="score", value=f"{t.score:g}")
@@ -41,8 +49,12 @@ def markdown_summary(all_graded: list[GradedSubmission]) -> str:
         by_assignment.setdefault(g.assignment, []).append(g)
     for assignment, group in by_assignment.items():
         functions = list(group[0].functions())
-        lines += [f"### {assignment}", "", "| student | " + " | ".join(f"`{f}`" for f in functions) + " | total |",
-                  "|---|" + "---|" * (len(functions) + 1)]
+        lines += [
+            f"### {assignment}",
+            "",
+            "| student | " + " | ".join(f"`{f}`" for f in functions) + " | total |",
+            "|---|" + "---|" * (len(functions) + 1),
+        ]
         for g in group:
             scores = g.functions()
             cells = [f"{scores[f][0]:g}/{scores[f][1]:g}" if f in scores else "" for f in functions]
