@@ -103,6 +103,19 @@ def cmd_regrade(args) -> int:
     return 0
 
 
+def cmd_template(args) -> int:
+    from .template import TemplateError, make_template
+
+    course = load_course(args.course)
+    try:
+        written = make_template(course, args.id, Path(args.dest), args.force)
+    except TemplateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} files to {args.dest}/: push it as the assignment's template repository")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade gd-course notebooks.")
     parser.add_argument("--course", default=None, help="course.yml to use (default: found from the current folder)")
@@ -132,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     regrade.add_argument("--write", action="store_true", help="store the trusted scores in the gradebook")
     regrade.add_argument("--report", default="regrade.csv", help="CSV of every comparison (default: regrade.csv)")
     regrade.set_defaults(run=cmd_regrade)
+
+    template = verbs.add_parser("template", help="assemble a GitHub Classroom template repository for an assignment")
+    template.add_argument("id", help="assignment id")
+    template.add_argument("dest", help="folder to write the template repository into")
+    template.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    template.set_defaults(run=cmd_template)
 
     assign = verbs.add_parser("assign", help="regenerate assignments/ from solutions/ with nbgrader")
     assign.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")

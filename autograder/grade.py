@@ -66,6 +66,9 @@ def discover(paths: list[str], course: Course, assignment_id: str | None = None)
         for nb in candidates:
             if assignment_id:
                 assignment = course.assignment(assignment_id)
+                in_folder = path.is_dir()
+                if in_folder and nb.parent.name != assignment.id and nb.name != assignment.notebook:
+                    continue  # another assignment's notebook in the same tree
             else:
                 assignment = course.assignment_for_notebook(nb.name)
                 if assignment is None:

