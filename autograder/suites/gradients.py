@@ -471,6 +471,8 @@ def test_gradient_check_wrong(sub):
         "flipped": lambda v: -fun.grad(v),
         # one bad coordinate: max over coordinates differs from a norm-based or mean error
         "one coordinate": lambda v: fun.grad(v) + np.array([0.0, 0.0, 0.7, 0.0]),
+        # a worst coordinate where a - b < 0: catches a missing abs() in the numerator
+        "one coordinate too small": lambda v: fun.grad(v) - np.array([0.0, 1.3, 0.0, 0.0]),
     }
     for name, bad in wrong_grads.items():
         got = as_float("gradient_check", call(sub, "gradient_check", fun.f, bad, w, standins=("numerical_gradient",)))
@@ -488,6 +490,7 @@ def test_gradient_check_wrong(sub):
                 np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
             ),
             "It looks like the absolute error; divide by abs(a) + abs(b) to make it relative.": np.max(np.abs(a - b)),
+            "The numerator needs abs(): the error is abs(a - b), whichever of a and b is larger.": np.max((a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)),
         }
         expect_close(
             "gradient_check", got, oracle, hints, what=f"for a gradient that is wrong ({name})", rtol=1e-5, atol=1e-9

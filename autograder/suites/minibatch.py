@@ -72,12 +72,11 @@ class BatchSpy:
         w = np.array(w, dtype=float)
         X_batch = np.asarray(X_batch, dtype=float)
         y_batch = np.asarray(y_batch, dtype=float)
-        if X_batch.ndim == 1 and X_batch.shape == (d,):  # one sample passed as a row: a batch of one
-            X_batch, y_batch = X_batch[None, :], y_batch.reshape(1)
         if X_batch.ndim != 2 or X_batch.shape[1] != d or y_batch.shape != (X_batch.shape[0],) or w.shape != (d,):
             raise ValueError(
                 "grad_fn expects w of shape (d,), X_batch of shape (batch, d) and y_batch of shape (batch,); "
-                f"it got shapes {w.shape}, {X_batch.shape}, {y_batch.shape}"
+                f"it got shapes {w.shape}, {X_batch.shape}, {y_batch.shape}. A batch of one sample i is "
+                "X[i:i + 1], y[i:i + 1] (X[i] is a row, not a batch)"
             )
         rows = np.array([self._index(r) for r in X_batch], dtype=int)
         labels_match = bool(np.all(rows >= 0)) and bool(np.allclose(y_batch, self.y[rows], rtol=1e-6, atol=1e-9))
