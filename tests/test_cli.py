@@ -146,3 +146,32 @@ def test_grading_one_submission_is_fast():
         graded = grade_target(Target(nb, "timing", a.id), COURSE)
         assert graded.score == a.max_score
         assert time.perf_counter() - start < 2.0
+
+
+def test_hidden_suite_runs_under_pytest():
+    """The suites are pytest tests: an instructor can run one against a notebook."""
+    base = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "autograder.pytest_plugin",
+        "-p",
+        "no:cacheprovider",
+        "autograder/suites/gradient_descent.py",
+        "--submission",
+    ]
+    good = subprocess.run(
+        [*base, "solutions/02_gradient_descent/gradient_descent.ipynb"], cwd=REPO, capture_output=True, text=True
+    )
+    assert good.returncode == 0, good.stdout
+    from autograder.suites import SUITES
+
+    count = len(SUITES["02_gradient_descent"].checks)
+    assert f"{count} passed" in good.stdout
+    stub = subprocess.run(
+        [*base, "assignments/02_gradient_descent/gradient_descent.ipynb"], cwd=REPO, capture_output=True, text=True
+    )
+    assert stub.returncode == 1 and f"{count} failed" in stub.stdout
+    assert "not implemented yet" in stub.stdout

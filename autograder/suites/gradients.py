@@ -490,7 +490,9 @@ def test_gradient_check_wrong(sub):
                 np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
             ),
             "It looks like the absolute error; divide by abs(a) + abs(b) to make it relative.": np.max(np.abs(a - b)),
-            "The numerator needs abs(): the error is abs(a - b), whichever of a and b is larger.": np.max((a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)),
+            "The numerator needs abs(): the error is abs(a - b), whichever of a and b is larger.": np.max(
+                (a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)
+            ),
         }
         expect_close(
             "gradient_check", got, oracle, hints, what=f"for a gradient that is wrong ({name})", rtol=1e-5, atol=1e-9
