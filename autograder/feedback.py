@@ -231,6 +231,16 @@ def draw_plots(sub, assignment_id: str) -> tuple[list[Plot], list[str]]:
 # -------------------------------------------------------------------------------- reports
 
 _MARK = {"passed": "✅", "failed": "❌"}
+#: the verdict in a learner's words, shown next to a failed check
+VERDICT_WORDS = {
+    "failed": "wrong answer",
+    "error": "your code raised an error",
+    "timeout": "did not finish in time",
+    "crashed": "stopped Python",
+    "missing": "function not found",
+    "not_implemented": "not implemented yet",
+    "unreadable": "notebook could not be run",
+}
 
 
 def _sections(graded: GradedSubmission):
@@ -257,7 +267,12 @@ def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str
         lines += ["", f"## `{function}`: {score:g} / {out_of:g}", ""]
         for t in tests:
             description = t.name.split(": ", 1)[1]
-            lines.append(f"- {_MARK[t.status]} {description}" + ("" if t.status == "passed" else f"  \n  {t.output}"))
+            if t.status == "passed":
+                lines.append(f"- {_MARK['passed']} {description}")
+            else:
+                lines.append(
+                    f"- {_MARK['failed']} {description} ({VERDICT_WORDS.get(t.verdict, t.verdict)})  \n  {t.output}"
+                )
     if plots:
         lines += ["", "## Your code at work", ""]
         for p in plots:
@@ -295,7 +310,10 @@ def html_report(graded: GradedSubmission, plots: list[Plot], notes: list[str]) -
             if t.status == "passed":
                 parts.append(f"<li>{_MARK['passed']} {description}</li>")
             else:
-                parts.append(f'<li class="failed">{_MARK["failed"]} {description}<br>{e(t.output)}</li>')
+                verdict = e(VERDICT_WORDS.get(t.verdict, t.verdict))
+                parts.append(
+                    f'<li class="failed">{_MARK["failed"]} {description} <em>({verdict})</em><br>{e(t.output)}</li>'
+                )
         parts.append("</ul>")
     if plots:
         parts.append("<h2>Your code at work</h2>")

@@ -120,7 +120,7 @@ def grade_function(function: str, namespace: dict) -> float:
         quiet.enter_context(np.errstate(all="ignore"))
         quiet.enter_context(contextlib.redirect_stderr(io.StringIO()))
         quiet.enter_context(contextlib.redirect_stdout(io.StringIO()))
-        results = run_function(sub, function, points, checks)
+        results = run_function(sub, function, points, checks, assignment.seed)
     # all passed: exactly the points (a sum of rounded shares could fall short by 1e-6)
     passed_all = all(r.status == "passed" for r in results)
     score = points if passed_all else min(points, round(sum(r.score for r in results), 6))

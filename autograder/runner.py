@@ -13,7 +13,7 @@ import numpy as np
 
 from .config import Assignment
 from .suites import SUITES
-from .suites.framework import Check, Fail
+from .suites.framework import COURSE_SEED, Check, Fail
 
 #: verdicts after which the function's remaining checks are not worth running
 _STOP_VERDICTS = {"missing", "not_implemented", "timeout", "crashed", "unreadable"}
@@ -55,8 +55,17 @@ def split_points(points: float, weights: list[float], decimals: int = 4) -> list
     return [u / unit for u in units]
 
 
-def run_function(sub, function: str, points: float, checks: list[Check]) -> list[TestResult]:
-    """Run ``checks`` of one function; its ``points`` are shared in proportion to check weights."""
+def run_function(sub, function: str, points: float, checks: list[Check], seed: int = 0) -> list[TestResult]:
+    """Run ``checks`` of one function; its ``points`` are shared in proportion to check weights.
+    ``seed`` (course.yml's) salts every hidden input."""
+    token = COURSE_SEED.set(seed)
+    try:
+        return _run_checks(sub, function, points, checks)
+    finally:
+        COURSE_SEED.reset(token)
+
+
+def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[TestResult]:
     shares = split_points(points, [c.weight for c in checks])
     results: list[TestResult] = []
     stopped: Fail | None = None
@@ -87,7 +96,7 @@ def run_assignment(sub, assignment: Assignment, functions: list[str] | None = No
     results: list[TestResult] = []
     for function in functions or assignment.functions:
         checks = [c for c in suite.checks if c.function == function]
-        results += run_function(sub, function, assignment.points[function], checks)
+        results += run_function(sub, function, assignment.points[function], checks, assignment.seed)
     return results
 
 
