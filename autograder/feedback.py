@@ -230,7 +230,7 @@ def draw_plots(sub, assignment_id: str) -> tuple[list[Plot], list[str]]:
 
 # -------------------------------------------------------------------------------- reports
 
-_MARK = {"passed": "✅", "failed": "❌"}
+_MARK = {"passed": "✓", "failed": "✗"}
 #: the verdict in a learner's words, shown next to a failed check
 VERDICT_WORDS = {
     "failed": "wrong answer",

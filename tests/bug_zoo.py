@@ -883,6 +883,27 @@ def logistic_gradient(w, X, y, l2=0.0):
 """,
     ),
     Variant(
+        "logistic-scipy-expit",
+        A1,
+        "logistic_gradient",
+        """
+from scipy.special import expit
+
+def logistic_gradient(w, X, y, l2=0.0):
+    return X.T @ (expit(X @ w) - y) / X.shape[0] + l2 * w
+""",
+    ),
+    Variant(
+        "logistic-loss-log1p",
+        A1,
+        "logistic_loss",
+        """
+def logistic_loss(w, X, y, l2=0.0):
+    z = X.dot(w)
+    return np.mean(np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0) - y * z) + l2 * np.linalg.norm(w) ** 2 / 2
+""",
+    ),
+    Variant(
         "numgrad-in-place-restore",
         A1,
         "numerical_gradient",
@@ -1072,6 +1093,34 @@ def sgd(grad_fn, X, y, w0, lr, epochs, rng):
             w -= lr * grad_fn(w, X[[i]], y[[i]])
         history.append(w.copy())
     return np.stack(history)
+""",
+    ),
+    Variant(
+        "sgd-is-minibatch-of-one",
+        A3,
+        "sgd",
+        """
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    return minibatch_gd(grad_fn, X, y, w0, lr, epochs, 1, rng)   # batch size 1 is SGD
+""",
+    ),
+    Variant(
+        "mb-reused-shuffled-index",
+        A3,
+        "minibatch_gd",
+        """
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    idx = np.arange(X.shape[0])
+    w = w0.copy()
+    history = np.zeros((epochs + 1, w0.size))
+    history[0] = w
+    for e in range(epochs):
+        rng.shuffle(idx)
+        for k in range(int(np.ceil(len(idx) / batch_size))):
+            b = idx[k * batch_size:(k + 1) * batch_size]
+            w -= lr * grad_fn(w, X[b], y[b])
+        history[e + 1] = w
+    return history
 """,
     ),
     Variant(
