@@ -217,6 +217,49 @@ def _strip_magics(source: str) -> str:
     return "\n".join(lines)
 
 
+#: modules that lesson cells import only to draw: bound lazily, imported on first use
+LAZY_MODULES = ("matplotlib", "seaborn", "IPython")
+
+
+class LazyModule:
+    """Stands for a module until something uses it, then imports it for real."""
+
+    def __init__(self, name: str):
+        self.__dict__["_name"] = name
+
+    def __getattr__(self, attr):
+        import importlib
+
+        module = importlib.import_module(self.__dict__["_name"])
+        return getattr(module, attr)
+
+
+def _lazy_imports(node: ast.stmt) -> list[ast.stmt] | None:
+    """``import matplotlib.pyplot as plt`` in a lesson cell becomes ``plt = LazyModule(...)``:
+    grading does not draw, and importing matplotlib would cost a third of a second."""
+    if isinstance(node, ast.Import) and all(a.name.split(".")[0] in LAZY_MODULES and a.asname for a in node.names):
+        targets = [(a.asname, a.name) for a in node.names]
+    elif (
+        isinstance(node, ast.ImportFrom)
+        and node.level == 0
+        and (node.module or "").split(".")[0] in LAZY_MODULES
+        and all(a.name != "*" for a in node.names)
+    ):
+        targets = [(a.asname or a.name, f"{node.module}.{a.name}") for a in node.names]
+    else:
+        return None
+    assigns = []
+    for alias, name in targets:
+        assign = ast.Assign(
+            targets=[ast.Name(id=alias, ctx=ast.Store())],
+            value=ast.Call(func=ast.Name(id="__LazyModule__", ctx=ast.Load()), args=[ast.Constant(name)], keywords=[]),
+        )
+        for part in ast.walk(assign):
+            ast.copy_location(part, node)  # errors then point at the original import line
+        assigns.append(assign)
+    return assigns
+
+
 def _definitions_only(tree: ast.Module) -> ast.Module:
     """Keep imports, defs and literal constants: what a lesson cell contributes to a namespace.
 
@@ -225,7 +268,10 @@ def _definitions_only(tree: ast.Module) -> ast.Module:
     """
     keep = []
     for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        lazy = _lazy_imports(node) if isinstance(node, (ast.Import, ast.ImportFrom)) else None
+        if lazy is not None:
+            keep.extend(lazy)
+        elif isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             keep.append(node)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             try:
@@ -320,7 +366,7 @@ def serve(req_fd: int, resp_fd: int, reference_path: str) -> None:
     reference = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(reference)
     signal.signal(signal.SIGALRM, _on_alarm)
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__, "__LazyModule__": LazyModule}
 
     def make_proxy(cb: int):
         def proxy(*args):

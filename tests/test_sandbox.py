@@ -1,0 +1,80 @@
+"""The sandbox's pieces: the plain-data codec, lazy lesson imports, cells that fail."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.sandbox.client import Limits, Sandbox
+from autograder.sandbox.worker import Rng, Unencodable, decode, encode, encode_result
+
+
+def test_codec_round_trips_plain_data():
+    value = {"a": [np.arange(3), (1.5, np.float32(2.0))], "b": None, "c": float("nan"), "r": Rng(4)}
+    back = decode(encode(value))
+    assert np.array_equal(back["a"][0], np.arange(3)) and back["a"][0].dtype == np.arange(3).dtype
+    assert back["a"][1][1].dtype == np.float32 and isinstance(back["a"][1], tuple)
+    assert np.isnan(back["c"]) and back["r"].seed == 4
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.array([object()]), object(), (x for x in range(3)), {1: 2}],
+    ids=["object-array", "object", "generator", "int-keys"],
+)
+def test_codec_refuses_objects(value):
+    assert isinstance(decode(encode_result(value)), Unencodable)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [{"__ndarray__": {"dtype": "|O", "shape": [1], "data": ""}}, {"__pickle__": "x"}, {"a": 1, "b": 2}],
+    ids=["object-dtype", "unknown-tag", "bare-dict"],
+)
+def test_decode_refuses_anything_but_plain_data(message):
+    with pytest.raises((ValueError, TypeError)):
+        decode(message)
+
+
+def run(cells, fn, *args):
+    with tempfile.TemporaryDirectory() as scratch:
+        with Sandbox(cells, Path(scratch), [], Limits(call_seconds=5, cell_seconds=5)) as box:
+            return box.call(fn, args), box.cell_reports
+
+
+def test_lesson_plot_imports_are_lazy_but_work():
+    cells = [
+        {
+            "index": 0,
+            "source": "import matplotlib.pyplot as plt\nfrom matplotlib import cm\nplt.plot([1, 2])\n",
+            "mode": "defs",
+        },
+        {
+            "index": 1,
+            "source": "import sys\ndef loaded():\n    return 'matplotlib.pyplot' in sys.modules\n"
+            "def uses():\n    return float(len(plt.get_backend()) > 0 and cm is not None)\n",
+            "mode": "full",
+        },
+    ]
+    outcome, _ = run(cells, "loaded")
+    assert outcome.value is False  # the lesson's plt.plot did not run, nothing was imported
+    outcome, _ = run(cells, "uses")
+    assert outcome.status == "ok" and outcome.value == 1.0
+
+
+def test_failing_cells_are_reported_and_the_rest_still_runs():
+    cells = [
+        {"index": 0, "source": "def f(:\n", "mode": "full"},
+        {"index": 1, "source": "x = 1 / 0\n", "mode": "full"},
+        {"index": 2, "source": "%matplotlib inline\ndef g():\n    return 2.0\n", "mode": "full"},
+    ]
+    outcome, reports = run(cells, "g")
+    assert outcome.value == 2.0
+    assert [(r.index, r.status, r.error_type) for r in reports] == [
+        (0, "error", "SyntaxError"),
+        (1, "error", "ZeroDivisionError"),
+        (2, "ok", ""),
+    ]
