@@ -95,7 +95,7 @@ class Unavailable:
         return Outcome("unavailable", message=self.reason)
 
 
-def _scratch_copy(notebook: Path, into: Path) -> None:
+def scratch_copy(notebook: Path, into: Path) -> None:
     """Copy the notebook's neighbours (support modules, data) so that its imports work."""
     for item in notebook.parent.iterdir():
         if item.is_file() and not item.is_symlink() and item.stat().st_size <= MAX_COPIED_FILE:
@@ -114,7 +114,7 @@ def grade_target(target: Target, course: Course, feedback: bool = False) -> Grad
         return GradedSubmission(target.student, assignment.id, target.notebook.name, tests, notes)
     with tempfile.TemporaryDirectory(prefix="gd-grade-") as scratch:
         workdir = Path(scratch)
-        _scratch_copy(target.notebook, workdir)
+        scratch_copy(target.notebook, workdir)
         with Sandbox(cells, workdir, [str(course.root / "support")], assignment.limits) as sandbox:
             tests = run_assignment(sandbox, assignment)
             plots, plot_notes = draw_plots(sandbox, assignment.id) if feedback else ([], [])

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .config import load_course
-from .grade import _scratch_copy
+from .grade import scratch_copy
 from .notebook import read_cells
 from .sandbox.client import Sandbox
 
@@ -32,6 +32,6 @@ def sub(request):
     course = load_course()
     assignment = course.assignment_for_notebook(notebook.name) or course.assignments[0]
     with tempfile.TemporaryDirectory(prefix="gd-pytest-") as scratch:
-        _scratch_copy(notebook, Path(scratch))
+        scratch_copy(notebook, Path(scratch))
         with Sandbox(read_cells(notebook), Path(scratch), [str(course.root / "support")], assignment.limits) as box:
             yield box
