@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grade import Target, discover, grade_all, grade_target
-from autograder.sandbox.client import namespace_prefix
+from autograder.sandbox.client import isolation, namespace_prefix
 
 from helpers import COURSE, write_notebook
 
@@ -277,3 +277,32 @@ def _sleepers() -> int:
 
 
 assert signal  # imported for the readers of the sources above
+
+
+def test_student_code_cannot_write_outside_its_scratch_folder(tmp_path):
+    """The grader's code, the course and other results are on a read-only file system for student code."""
+    _, read_only = isolation()
+    assert read_only, "no read-only mount namespace on this machine: student code could edit the grader"
+    victim = tmp_path / "graded" / "alice" / A2 / "results.json"
+    victim.parent.mkdir(parents=True)
+    victim.write_text('{"score": 0}')
+    framework = Path(__import__("autograder.suites.framework").suites.framework.__file__)
+    before = framework.read_bytes()
+    vandal = f"open({str(victim)!r}, 'w').write('{{\"score\": 10}}')\n"
+    patcher = f"open({str(framework)!r}, 'a').write('\\nclose = lambda *a, **k: True\\n')\n"
+    graded, scores = grade(tmp_path, A2, {"gd_step": SIGN_FLIPPED_STEP}, [vandal, patcher])
+    assert victim.read_text() == '{"score": 0}'
+    assert framework.read_bytes() == before
+    assert sum("Read-only file system" in note for note in graded.notes) == 2, graded.notes
+    assert scores["gd_step"][0] < scores["gd_step"][1]
+
+
+def test_student_code_cannot_see_the_grader_process(tmp_path):
+    spy = "import os\ndef max_stable_lr(H):\n    return float(len([p for p in os.listdir('/proc') if p.isdigit()]))\n"
+    outcome_cells = write_notebook(A2, tmp_path / "s" / A2, {"max_stable_lr": spy})
+    from autograder.notebook import read_cells
+    from autograder.sandbox.client import Sandbox
+
+    with Sandbox(read_cells(outcome_cells), tmp_path / "s" / A2, [], FAST.assignment(A2).limits) as box:
+        visible = box.call("max_stable_lr", (None,)).value
+    assert visible == 1.0  # only itself: the grader is outside its PID namespace and its /proc

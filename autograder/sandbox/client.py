@@ -17,6 +17,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -79,25 +80,77 @@ class _TimedOut(Exception):
     pass
 
 
+#: Run inside the child's new mount namespace, before Python: every mount read-only (so student
+#: code cannot edit the grader, the course or other students' results), then the scratch folder
+#: ($1) writable again.  /proc is the namespace's own (the grader's processes are not in it).
+_READ_ONLY_FS = r"""
+for m in $(cut -d" " -f2 /proc/self/mounts | sort -u); do
+  case "$m" in /proc|/proc/*|/dev|/dev/*) continue ;; esac
+  mount -o remount,bind,ro "$m" 2>/dev/null || { mount --bind "$m" "$m" && mount -o remount,bind,ro "$m"; } 2>/dev/null || true
+done
+mount --bind "$1" "$1" && mount -o remount,bind,rw "$1" || exit 97
+shift
+exec "$@"
+"""
+
+
 @functools.lru_cache(maxsize=1)
-def namespace_prefix() -> tuple[str, ...]:
-    """``unshare`` arguments that put the child in its own PID and network namespaces, where
-    it cannot signal the grader (or anything else) nor reach the network; empty where the
-    machine does not allow it (then the rlimits and the process group still apply).
-    Set GD_SANDBOX_NAMESPACES=0 to turn it off."""
+def isolation() -> tuple[tuple[str, ...], bool]:
+    """How the child is isolated on this machine: an ``unshare`` prefix, and whether the
+    read-only file system script can follow it.
+
+    Best: its own PID, network and mount namespaces, its own /proc, and a read-only file system
+    but for its scratch folder: it cannot signal or read the memory of the grader, reach the
+    network, or write anywhere that matters.  Where that is not allowed, PID and network
+    namespaces alone; where nothing is, the rlimits and the process group still apply.
+    Set GD_SANDBOX_NAMESPACES=0 to turn namespaces off.
+    """
     if os.environ.get("GD_SANDBOX_NAMESPACES", "1") == "0" or not shutil.which("unshare"):
-        return ()
+        return (), False
+    full = (
+        "unshare",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--net",
+        "--mount",
+        "--propagation",
+        "private",
+        "--mount-proc",
+    )
+    with tempfile.TemporaryDirectory(prefix="gd-probe-") as scratch:
+        check = [
+            *full,
+            "sh",
+            "-c",
+            _READ_ONLY_FS,
+            "sh",
+            scratch,
+            "sh",
+            "-c",
+            'touch "$0/ok" && ! touch /.gd-probe 2>/dev/null',
+            scratch,
+        ]
+        if _runs(check):
+            return full, True
     for prefix in (
         ("unshare", "--pid", "--fork", "--kill-child", "--net"),
         ("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--net"),
     ):
-        try:
-            done = subprocess.run([*prefix, "true"], capture_output=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if done.returncode == 0:
-            return prefix
-    return ()
+        if _runs([*prefix, "true"]):
+            return prefix, False
+    return (), False
+
+
+def namespace_prefix() -> tuple[str, ...]:
+    return isolation()[0]
+
+
+def _runs(cmd: list[str]) -> bool:
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def _signal(pid: int, group: bool = False) -> None:
@@ -203,8 +256,10 @@ class Sandbox:
             HOME=str(self.workdir),
             MPLCONFIGDIR=str(self.workdir / ".mpl"),
         )
+        prefix, read_only = isolation()
         cmd = [
-            *namespace_prefix(),
+            *prefix,
+            *(("sh", "-c", _READ_ONLY_FS, "sh", str(self.workdir)) if read_only else ()),
             sys.executable,
             "-I",
             str(WORKER_PATH),
