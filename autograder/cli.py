@@ -37,7 +37,7 @@ def _table(graded) -> None:
 def cmd_grade(args) -> int:
     from rich.progress import Progress
 
-    from .grade import UsageError, discover, grade_all
+    from .grade import GraderFailure, UsageError, discover, grade_all
 
     course = load_course(args.course)
     try:
@@ -48,9 +48,18 @@ def cmd_grade(args) -> int:
     out_dir = Path(args.out)
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("grading", total=len(targets))
-        graded = grade_all(
-            targets, course, out_dir, jobs=args.jobs, progress=lambda g: progress.advance(task), feedback=args.feedback
-        )
+        try:
+            graded = grade_all(
+                targets,
+                course,
+                out_dir,
+                jobs=args.jobs,
+                progress=lambda g: progress.advance(task),
+                feedback=args.feedback,
+            )
+            grader_failures = ""
+        except GraderFailure as failure:
+            grader_failures, graded = failure.args
     _table(graded)
     if args.junit:
         from .reports import junit_xml
@@ -65,6 +74,12 @@ def cmd_grade(args) -> int:
     if args.feedback:
         print(f"feedback reports: {out_dir}/<student>/<assignment>/feedback.html and feedback.md")
     print(f"wrote {len(graded)} results.json under {out_dir}/ and {out_dir / 'grades.csv'}")
+    if grader_failures:
+        print(
+            f"error: the grader failed on some submissions (marked in their results):\n{grader_failures}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -240,6 +240,7 @@ VERDICT_WORDS = {
     "missing": "function not found",
     "not_implemented": "not implemented yet",
     "unreadable": "notebook could not be run",
+    "grader_error": "the grader failed, not you",
 }
 
 

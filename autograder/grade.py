@@ -86,13 +86,15 @@ def discover(paths: list[str], course: Course, assignment_id: str | None = None)
 
 
 class Unavailable:
-    """A submission whose notebook cannot be run at all: every call reports why."""
+    """A submission that cannot be graded at all: every call reports why (``status``: the
+    notebook is ``unavailable``, or the grader had a ``grader_error``)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, status: str = "unavailable"):
         self.reason = reason
+        self.status = status
 
     def call(self, fn, args=(), kwargs=None, **options) -> Outcome:
-        return Outcome("unavailable", message=self.reason)
+        return Outcome(self.status, message=self.reason)
 
 
 def scratch_copy(notebook: Path, into: Path) -> None:
@@ -135,11 +137,28 @@ def _grade_in_worker(target: Target, course_path: str, feedback: bool) -> Graded
     return grade_target(target, load_course(course_path), feedback)
 
 
+class GraderFailure(Exception):
+    """The grader itself failed on some submissions (a bug of ours, not the student's)."""
+
+
+def _grader_failed(target: Target, course: Course, exc: BaseException) -> GradedSubmission:
+    """What the student sees when the grader, not their code, broke: 0 for now, and why."""
+    reason = "the grader itself failed on this submission (not your fault); your instructor will regrade it"
+    tests = run_assignment(Unavailable(reason, "grader_error"), course.assignment(target.assignment_id))
+    note = f"Not graded: {reason}."
+    return GradedSubmission(target.student, target.assignment_id, target.notebook.name, tests, [note])
+
+
 def grade_all(
     targets: list[Target], course: Course, out_dir: Path, jobs: int = 1, progress=None, feedback: bool = False
 ) -> list[GradedSubmission]:
-    """Grade every target, writing each results.json (and report) as soon as it is done."""
+    """Grade every target, writing each results.json (and report) as soon as it is done.
+
+    A failure of the grader on one submission does not stop the batch: that submission gets a
+    results.json saying so, the others are graded, and ``GraderFailure`` is raised at the end.
+    """
     graded: list[GradedSubmission] = []
+    failures: list[str] = []
 
     def done(g: GradedSubmission) -> None:
         write_results(g, out_dir)
@@ -149,16 +168,32 @@ def grade_all(
         if progress:
             progress(g)
 
+    def failed(t: Target, exc: BaseException) -> None:
+        failures.append(f"{t.notebook}: {type(exc).__name__}: {exc}")
+        done(_grader_failed(t, course, exc))
+
     if jobs <= 1 or len(targets) <= 1:
         for t in targets:
-            done(grade_target(t, course, feedback))
+            try:
+                g = grade_target(t, course, feedback)
+            except Exception as exc:  # noqa: BLE001 - one submission's grader bug must not stop the class
+                failed(t, exc)
+                continue
+            done(g)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_grade_in_worker, t, str(course.path), feedback) for t in targets]
+            futures = {pool.submit(_grade_in_worker, t, str(course.path), feedback): t for t in targets}
             for future in as_completed(futures):
-                done(future.result())
+                try:
+                    g = future.result()
+                except Exception as exc:  # noqa: BLE001 - as above (includes a worker process that died)
+                    failed(futures[future], exc)
+                    continue
+                done(g)
     graded.sort(key=lambda g: (g.assignment, g.student))
     write_class_files(out_dir)
+    if failures:
+        raise GraderFailure("\n".join(failures), graded)
     return graded
 
 

@@ -16,7 +16,7 @@ from .suites import SUITES
 from .suites.framework import COURSE_SEED, Check, Fail
 
 #: verdicts after which the function's remaining checks are not worth running
-_STOP_VERDICTS = {"missing", "not_implemented", "timeout", "crashed", "unreadable"}
+_STOP_VERDICTS = {"missing", "not_implemented", "timeout", "crashed", "unreadable", "grader_error"}
 
 
 @dataclass

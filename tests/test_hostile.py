@@ -306,3 +306,29 @@ def test_student_code_cannot_see_the_grader_process(tmp_path):
     with Sandbox(read_cells(outcome_cells), tmp_path / "s" / A2, [], FAST.assignment(A2).limits) as box:
         visible = box.call("max_stable_lr", (None,)).value
     assert visible == 1.0  # only itself: the grader is outside its PID namespace and its /proc
+
+
+def test_a_grader_bug_on_one_submission_does_not_stop_the_batch(tmp_path, monkeypatch):
+    import autograder.grade as grade_module
+    from autograder.grade import GraderFailure
+
+    submitted = tmp_path / "submitted"
+    write_notebook(A1, submitted / "ok" / A1)
+    write_notebook(A1, submitted / "trigger" / A1)
+    real = grade_module.grade_target
+
+    def flaky(target, course, feedback=False):
+        if target.student == "trigger":
+            raise RuntimeError("a bug in the grader")
+        return real(target, course, feedback)
+
+    monkeypatch.setattr(grade_module, "grade_target", flaky)
+    out = tmp_path / "graded"
+    with pytest.raises(GraderFailure) as info:
+        grade_all(discover([str(submitted)], FAST), FAST, out)
+    failures, graded = info.value.args
+    assert "a bug in the grader" in failures
+    assert {g.student: g.score for g in graded} == {"ok": 15.0, "trigger": 0.0}
+    trigger = json.loads((out / "trigger" / A1 / "results.json").read_text())
+    assert "not your fault" in trigger["output"]
+    assert {t["extra_data"]["verdict"] for t in trigger["tests"]} == {"grader_error"}

@@ -28,7 +28,8 @@ class Fail(Exception):
     ``verdict`` is ``failed`` for a wrong answer, ``error`` when their code raised,
     ``timeout`` / ``crashed`` when it hung or killed its process, ``missing`` when the
     function is not in the notebook, ``not_implemented`` for an untouched stub,
-    ``unreadable`` when the notebook itself could not be read or run.
+    ``unreadable`` when the notebook itself could not be read or run, ``grader_error`` when
+    the grader failed (not the student).
     """
 
     def __init__(self, message: str, verdict: str = "failed"):
@@ -144,6 +145,8 @@ def value_of(fn: str, outcome) -> Any:
         raise Fail(f"Calling `{fn}` stopped Python: {outcome.message}.", "crashed")
     if outcome.status == "unavailable":
         raise Fail(f"`{fn}` could not be graded: {outcome.message}.", "unreadable")
+    if outcome.status == "grader_error":
+        raise Fail(f"`{fn}` could not be graded: {outcome.message}.", "grader_error")
     if outcome.error_type == "NotImplementedError":
         raise Fail(f"`{fn}` is not implemented yet (it still raises NotImplementedError).", "not_implemented")
     where = f" (at {outcome.where})" if outcome.where else ""
