@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def score_histogram(scores: list[float], max_score: float, assignment: str, path: Path) -> Path:
@@ -17,6 +18,7 @@ def score_histogram(scores: list[float], max_score: float, assignment: str, path
     ax.hist(scores, bins=bins, range=(0, max_score), color="#4C72B0", edgecolor="white")
     ax.set_xlabel(f"score (out of {max_score:g})")
     ax.set_ylabel("submissions")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts are whole submissions
     ax.set_title(f"{assignment}: {len(scores)} submissions, mean {sum(scores) / len(scores):.1f}")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
