@@ -141,7 +141,7 @@ class GraderFailure(Exception):
     """The grader itself failed on some submissions (a bug of ours, not the student's)."""
 
 
-def _grader_failed(target: Target, course: Course, exc: BaseException) -> GradedSubmission:
+def _grader_failed(target: Target, course: Course) -> GradedSubmission:
     """What the student sees when the grader, not their code, broke: 0 for now, and why."""
     reason = "the grader itself failed on this submission (not your fault); your instructor will regrade it"
     tests = run_assignment(Unavailable(reason, "grader_error"), course.assignment(target.assignment_id))
@@ -170,7 +170,7 @@ def grade_all(
 
     def failed(t: Target, exc: BaseException) -> None:
         failures.append(f"{t.notebook}: {type(exc).__name__}: {exc}")
-        done(_grader_failed(t, course, exc))
+        done(_grader_failed(t, course))
 
     if jobs <= 1 or len(targets) <= 1:
         for t in targets:

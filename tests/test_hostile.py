@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 from pathlib import Path
 
 import pytest
@@ -275,8 +274,6 @@ def _sleepers() -> int:
                 pass
     return count
 
-
-assert signal  # imported for the readers of the sources above
 
 
 def test_student_code_cannot_write_outside_its_scratch_folder(tmp_path):
