@@ -275,7 +275,6 @@ def _sleepers() -> int:
     return count
 
 
-
 def test_student_code_cannot_write_outside_its_scratch_folder(tmp_path):
     """The grader's code, the course and other results are on a read-only file system for student code."""
     _, read_only = isolation()
