@@ -328,3 +328,15 @@ def test_a_grader_bug_on_one_submission_does_not_stop_the_batch(tmp_path, monkey
     trigger = json.loads((out / "trigger" / A1 / "results.json").read_text())
     assert "not your fault" in trigger["output"]
     assert {t["extra_data"]["verdict"] for t in trigger["tests"]} == {"grader_error"}
+
+
+def test_student_code_cannot_lift_its_limits(tmp_path):
+    lifter = (
+        "import resource\n"
+        "def gd_step(w, grad, lr):\n"
+        "    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n"
+        "    return w - lr * grad\n"
+    )
+    graded, scores = grade(tmp_path, A2, {"gd_step": lifter})
+    assert_only(scores, "gd_step")
+    assert "error" in verdicts(graded, "gd_step")

@@ -142,6 +142,16 @@ def isolation() -> tuple[tuple[str, ...], bool]:
     return (), False
 
 
+@functools.lru_cache(maxsize=1)
+def _drop_capabilities() -> tuple[str, ...]:
+    """``setpriv`` arguments that run the child without any capability, even as root: it cannot
+    lift its resource limits, mount, or gain privileges through a setuid program."""
+    cmd = ("setpriv", "--bounding-set", "-all", "--inh-caps", "-all", "--no-new-privs")
+    if shutil.which("setpriv") and _runs([*cmd, "true"]):
+        return cmd
+    return ()
+
+
 def namespace_prefix() -> tuple[str, ...]:
     return isolation()[0]
 
@@ -260,6 +270,7 @@ class Sandbox:
         cmd = [
             *prefix,
             *(("sh", "-c", _READ_ONLY_FS, "sh", str(self.workdir)) if read_only else ()),
+            *_drop_capabilities(),
             sys.executable,
             "-I",
             str(WORKER_PATH),
