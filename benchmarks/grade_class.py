@@ -27,7 +27,7 @@ from autograder.assign import tool_env  # noqa: E402
 from autograder.config import load_course  # noqa: E402
 
 from bug_zoo import BUGS  # noqa: E402
-from helpers import filled_release, write_notebook  # noqa: E402
+from helpers import copy_repo, filled_release, write_notebook  # noqa: E402
 
 
 def make_class(root: Path, students: int) -> int:
@@ -47,14 +47,6 @@ def make_class(root: Path, students: int) -> int:
                 write_notebook(assignment.id, folder, {bug.function: bug.source})
             count += 1
     return count
-
-
-def copy_course(into: Path) -> None:
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True)
-    for name in listed.stdout.splitlines():
-        if (REPO / name).exists():
-            (into / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, into / name, follow_symlinks=False)
 
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
@@ -86,7 +78,7 @@ def main() -> dict:
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="gd-bench-") as scratch:
         root = Path(scratch)
-        copy_course(root)
+        copy_repo(root)
         k = make_class(root, args.students)
         for a in ids:  # the gradebook needs the assignments (not timed)
             subprocess.run(

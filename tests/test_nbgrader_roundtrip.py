@@ -15,7 +15,7 @@ from nbgrader.api import Gradebook
 
 from autograder.assign import tool_env
 
-from helpers import COURSE, REPO, filled_release, write_notebook
+from helpers import COURSE, REPO, copy_repo, filled_release, write_notebook
 
 IDS = [a.id for a in COURSE.assignments]
 PLAIN_SIGMOID = """
@@ -40,19 +40,10 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     return done
 
 
-def tracked_files() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True)
-    return [f for f in listed.stdout.splitlines() if (REPO / f).exists()]
-
-
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
     """A copy of the repository with three students' submissions, autograded by nbgrader."""
-    root = tmp_path_factory.mktemp("course")
-    for name in tracked_files():
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, target, follow_symlinks=False)
+    root = copy_repo(tmp_path_factory.mktemp("course"))
     shutil.rmtree(root / "assignments")
     for a in IDS:
         nbgrader(root, "generate_assignment", a, "--force")

