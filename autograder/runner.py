@@ -27,7 +27,7 @@ class TestResult:
     function: str
     score: float
     max_score: float
-    verdict: str  # passed, failed, error, timeout, crashed, missing, not_implemented
+    verdict: str  # passed, failed, gated, error, timeout, crashed, missing, not_implemented
     output: str
 
     @property
@@ -69,10 +69,12 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
     shares = split_points(points, [c.weight for c in checks])
     results: list[TestResult] = []
     stopped: Fail | None = None
+    passed: set[str] = set()
     for c, max_score in zip(checks, shares):
         if stopped is not None:
             results.append(TestResult(c.name, function, 0.0, max_score, stopped.verdict, str(stopped)))
             continue
+        gated = c.requires is not None and c.requires not in passed
         try:
             # overflow in our oracles on a student's divergent answer is expected, not news
             with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -87,6 +89,16 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
             message = f"`{function}` returned something we could not check ({type(exc).__name__}). See its docstring for what to return."
             results.append(TestResult(c.name, function, 0.0, max_score, "failed", message))
             continue
+        if gated:
+            # its own rule holds, but it scores only with a right answer: a wrong (or constant)
+            # answer earns nothing for its shape, dtype or for leaving its inputs alone
+            message = (
+                f"`{function}` gets this right, but it counts only once `{function}` also passes "
+                f'"{c.requires}" (see above): a wrong answer earns nothing for its shape or form.'
+            )
+            results.append(TestResult(c.name, function, 0.0, max_score, "gated", message))
+            continue
+        passed.add(c.description)
         results.append(TestResult(c.name, function, max_score, max_score, "passed", "Passed."))
     return results
 

@@ -1,7 +1,9 @@
 """The bug zoo: realistic student mistakes, and correct answers written differently.
 
 Each ``Bug`` must lose points on its own function, with feedback that contains ``says``
-(the words that name the mistake).  Each ``Variant`` is a correct alternative and must
+(the words that name the mistake) and none of ``never_says`` (words that would contradict the
+code), and must pass the checks in ``passes`` (checks about something else: one mistake, one
+cause).  Each ``Variant`` is a correct alternative and must
 keep full marks.  Sources are whole answer cells, as a student would write them.
 """
 
@@ -17,6 +19,8 @@ class Bug:
     function: str
     says: str
     source: str
+    never_says: tuple[str, ...] = ()
+    passes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,7 @@ def logistic_loss(w, X, y, l2=0.0):
     z = X @ w
     return float(np.mean(np.logaddexp(0, z) - y * z))
 """,
+        passes=("logistic_loss: works with float32 inputs",),
     ),
     Bug(
         "logistic-l2-no-half",
@@ -199,6 +204,18 @@ def logistic_gradient(w, X, y, l2=0.0):
 """,
     ),
     Bug(
+        "logistic-grad-exp-over-one-plus-exp",
+        A1,
+        "logistic_gradient",
+        "inf or nan",
+        """
+def logistic_gradient(w, X, y, l2=0.0):
+    z = X @ w
+    p = np.exp(z) / (1 + np.exp(z))   # inf / inf = nan once z passes about 710
+    return X.T @ (p - y) / len(y) + l2 * w
+""",
+    ),
+    Bug(
         "logistic-grad-no-n",
         A1,
         "logistic_gradient",
@@ -219,6 +236,10 @@ def logistic_gradient(w, X, y, l2=0.0):
     p = 1 / (1 + np.exp(-(X @ w)))
     return X.T @ (p - y) / len(y)
 """,
+        passes=(
+            "logistic_gradient: is accurate for confident predictions (abs(X @ w) around 10 to 40)",
+            "logistic_gradient: works with float32 inputs",
+        ),
     ),
     Bug(
         "logistic-grad-half-l2",
@@ -336,6 +357,8 @@ def gradient_check(f, grad_f, w, eps=1e-6):
     a, b = grad_f(w), numerical_gradient(f, w, eps)
     return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 """,
+        never_says=("pass eps on", "passes eps"),
+        passes=("gradient_check: passes its eps on to the numerical gradient",),
     ),
     Bug(
         "gradcheck-no-floor",
@@ -404,6 +427,7 @@ def gradient_descent(grad_f, w0, lr, n_steps):
         path.append(w)
     return np.array(path)
 """,
+        never_says=("changed its argument",),
     ),
     Bug(
         "gd-aliasing",
@@ -480,6 +504,31 @@ def max_stable_lr(H):
 """,
     ),
     Bug(
+        "lr-power-iteration-from-ones",
+        A2,
+        "max_stable_lr",
+        "structured",
+        """
+def max_stable_lr(H):
+    v = np.ones(H.shape[0])
+    for _ in range(500):
+        v = H @ v
+        v = v / np.linalg.norm(v)
+    return 2 / (v @ H @ v)
+""",
+        passes=("max_stable_lr: is 2 / (largest eigenvalue) for symmetric positive definite matrices",),
+    ),
+    Bug(
+        "lr-first-eigvals",
+        A2,
+        "max_stable_lr",
+        "structured",
+        """
+def max_stable_lr(H):
+    return 2 / np.linalg.eigvals(H)[0].real
+""",
+    ),
+    Bug(
         "lr-smallest",
         A2,
         "max_stable_lr",
@@ -508,6 +557,17 @@ def find_global_minimum(f, grad_f, starts, lr, n_steps):
         """
 def find_global_minimum(f, grad_f, starts, lr, n_steps):
     return gradient_descent(grad_f, starts[0], lr, n_steps)[-1]
+""",
+    ),
+    Bug(
+        "global-run-from-lowest-start",
+        A2,
+        "find_global_minimum",
+        "start with the lowest loss",
+        """
+def find_global_minimum(f, grad_f, starts, lr, n_steps):
+    best = starts[int(np.argmin([f(s) for s in starts]))]
+    return gradient_descent(grad_f, best, lr, n_steps)[-1]
 """,
     ),
     Bug(
@@ -612,6 +672,36 @@ def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
     for _ in range(epochs):
         w -= lr * grad_fn(w, X, y)
         history.append(w)
+    return np.array(history)
+""",
+    ),
+    Bug(
+        "full-missing-last-row",
+        A3,
+        "full_batch_gd",
+        "the row after the last epoch is missing",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    history = [w0.copy()]
+    for _ in range(epochs - 1):
+        history.append(history[-1] - lr * grad_fn(history[-1], X, y))
+    return np.array(history)
+""",
+        never_says=("first row",),
+    ),
+    Bug(
+        "full-early-stop",
+        A3,
+        "full_batch_gd",
+        "stop before running all",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    history = [w0.copy()]
+    for _ in range(epochs):
+        g = grad_fn(history[-1], X, y)
+        if np.linalg.norm(g) < 1e-8:
+            break   # converged: no need to go on
+        history.append(history[-1] - lr * g)
     return np.array(history)
 """,
     ),
@@ -803,7 +893,94 @@ def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
     ),
 ]
 
+#: Constant answers of the right shape for every graded function: they must score 0 in total.
+CHEATERS = {
+    A1: """
+def mse_loss(w, X, y):
+    return 0.0
+def mse_gradient(w, X, y):
+    return np.zeros_like(w)
+def logistic_loss(w, X, y, l2=0.0):
+    return 0.0
+def logistic_gradient(w, X, y, l2=0.0):
+    return np.zeros_like(w)
+def numerical_gradient(f, w, eps=1e-6):
+    return np.zeros_like(w)
+def gradient_check(f, grad_f, w, eps=1e-6):
+    return 0.0
+""",
+    A2: """
+def gd_step(w, grad, lr):
+    return np.zeros_like(w)
+def gradient_descent(grad_f, w0, lr, n_steps):
+    return np.zeros((n_steps + 1, len(w0)))
+def max_stable_lr(H):
+    return 1.0
+def find_global_minimum(f, grad_f, starts, lr, n_steps):
+    return np.zeros(starts.shape[1])
+""",
+    A3: """
+def minibatches(n, batch_size, rng):
+    return [np.zeros(min(batch_size, n - i), dtype=int) for i in range(0, n, batch_size)]
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    return np.zeros((epochs + 1, len(w0)))
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    return np.zeros((epochs + 1, len(w0)))
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    return np.zeros((epochs + 1, len(w0)))
+""",
+}
+
 VARIANTS = [
+    Variant(
+        "mse-grad-list-of-numpy-floats",
+        A1,
+        "mse_gradient",
+        """
+def mse_gradient(w, X, y):
+    return list(2 / X.shape[0] * X.T @ (X @ w - y))
+""",
+    ),
+    Variant(
+        "mse-grad-list-of-floats",
+        A1,
+        "mse_gradient",
+        """
+def mse_gradient(w, X, y):
+    r = X @ w - y
+    return [2 * float(np.dot(X[:, j], r)) / len(y) for j in range(X.shape[1])]
+""",
+    ),
+    Variant(
+        "gd-float32-path",
+        A2,
+        "gradient_descent",
+        """
+def gradient_descent(grad_f, w0, lr, n_steps):
+    path = np.zeros((n_steps + 1, len(w0)), dtype=np.float32)
+    path[0] = w0
+    w = w0.copy()
+    for k in range(n_steps):
+        w = gd_step(w, grad_f(w), lr)
+        path[k + 1] = w
+    return path
+""",
+    ),
+    Variant(
+        "full-float32-history",
+        A3,
+        "full_batch_gd",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    w = w0.copy()
+    history = np.empty((epochs + 1, len(w0)), dtype=np.float32)
+    history[0] = w0
+    for e in range(epochs):
+        w = w - lr * grad_fn(w, X, y)
+        history[e + 1] = w
+    return history
+""",
+    ),
     Variant(
         "mse-loop",
         A1,
@@ -869,17 +1046,6 @@ def sigmoid(z):
 
 def logistic_gradient(w, X, y, l2=0.0):
     return X.T @ (sigmoid(X @ w) - y) / X.shape[0] + l2 * w
-""",
-    ),
-    Variant(
-        "logistic-grad-exp-over-one-plus-exp",
-        A1,
-        "logistic_gradient",
-        """
-def logistic_gradient(w, X, y, l2=0.0):
-    z = X @ w
-    p = np.exp(z) / (1 + np.exp(z))
-    return X.T @ (p - y) / len(y) + l2 * w
 """,
     ),
     Variant(

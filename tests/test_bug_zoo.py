@@ -7,7 +7,7 @@ import pytest
 
 from autograder.suites import SUITES
 
-from bug_zoo import BUGS, VARIANTS
+from bug_zoo import BUGS, CHEATERS, VARIANTS
 from helpers import COURSE, grade_in_process, grade_sandboxed, replace_function, scores, solution_cells
 
 
@@ -31,8 +31,16 @@ def test_bug_loses_points_on_its_function(bug):
     results = grade_sandboxed(bug.assignment, cells, [bug.function, *others])
     got, out_of = scores(results)[bug.function]
     assert got < out_of, f"{bug.id} kept full marks"
-    feedback = " ".join(r.output for r in results if r.function == bug.function and r.status == "failed")
+    failed = [r for r in results if r.function == bug.function and r.status == "failed"]
+    feedback = " ".join(r.output for r in failed)
     assert bug.says.lower() in feedback.lower(), feedback
+    for r in failed:  # every message names the function it is about
+        assert f"`{bug.function}`" in r.output, r
+    for words in bug.never_says:  # and none contradicts the code
+        assert words.lower() not in feedback.lower(), feedback
+    for name in bug.passes:  # checks about something else are not charged for this mistake
+        (result,) = [r for r in results if r.name == name]
+        assert result.status == "passed", result
     for other in others:  # graded on its own: our stand-in replaces the buggy function
         got, out_of = scores(results)[other]
         assert got == out_of, f"{bug.id} also cost {other}"
@@ -49,3 +57,15 @@ def test_valid_variant_keeps_full_marks(variant):
     failed = [f"{r.name}: {r.output}" for r in results if r.status == "failed"]
     assert not failed
     assert scores(grade_in_process(variant.assignment, cells, [variant.function])) == scores(results)
+
+
+@pytest.mark.parametrize("assignment", sorted(CHEATERS))
+def test_constant_answers_earn_nothing(assignment):
+    """Right shapes and untouched inputs are worth nothing without right values."""
+    cells = solution_cells(assignment)
+    for function in COURSE.assignment(assignment).points:
+        cells = replace_function(cells, function, "")
+    cells.append({**cells[-1], "mode": "full", "source": CHEATERS[assignment]})
+    results = grade_sandboxed(assignment, cells)
+    earned = {r.name: r.score for r in results if r.score > 0}
+    assert not earned

@@ -58,6 +58,9 @@ class Check:
     weight: float
     run: Callable[[Any], None]
     standins: tuple[str, ...] = ()
+    #: the description of another check of the same function that must pass for this one to
+    #: score: shape, purity, dtype and "finite" checks earn nothing for a wrong answer
+    requires: str | None = None
 
     @property
     def name(self) -> str:
@@ -68,11 +71,26 @@ class Check:
 class Registry:
     checks: list[Check] = field(default_factory=list)
 
-    def check(self, function: str, description: str, weight: float = 1.0, standins: Sequence[str] = ()):
-        """Register ``fn`` as a hidden check of the student function ``function``."""
+    def check(
+        self,
+        function: str,
+        description: str,
+        weight: float = 1.0,
+        standins: Sequence[str] = (),
+        requires: str | None = None,
+    ):
+        """Register ``fn`` as a hidden check of the student function ``function``.
+
+        ``requires`` names (by description) an earlier check of the same function whose
+        pass this check's points depend on.
+        """
 
         def register(fn: Callable) -> Callable:
-            self.checks.append(Check(function, description, weight, fn, tuple(standins)))
+            if requires is not None and not any(
+                c.function == function and c.description == requires for c in self.checks
+            ):
+                raise ValueError(f"{function}: '{requires}' must be registered before the checks that require it")
+            self.checks.append(Check(function, description, weight, fn, tuple(standins), requires))
             return fn
 
         return register
@@ -107,18 +125,15 @@ def call(sub, fn: str, *args, standins: Sequence[str] = (), global_seed: int | N
     return value_of(fn, outcome)
 
 
-def call_keeping_args(sub, fn: str, *args, returns: tuple, standins: Sequence[str] = (), **kwargs):
+def call_keeping_args(sub, fn: str, *args, standins: Sequence[str] = (), **kwargs):
     """Call ``fn`` and return its arguments as they were after the call.
 
-    The value must have the shape ``returns`` (``()`` for a number): a function that returns
-    nothing useful earns nothing for leaving its inputs alone.
+    Only the arguments are judged here: whether the value is right is another check's job
+    (purity checks ``require`` it, so a function that returns nothing useful earns nothing
+    for leaving its inputs alone, and a shape mistake is not reported as a purity one).
     """
     outcome = sub.call(fn, args, kwargs, standins=standins, global_seed=0, return_args=True)
-    value = value_of(fn, outcome)
-    if returns == ():
-        as_float(fn, value)
-    else:
-        as_array(fn, value, returns, "(d,)" if len(returns) == 1 else "given in the docstring")
+    value_of(fn, outcome)
     return outcome.args_after
 
 
@@ -186,7 +201,16 @@ def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "") -> np.n
     ``expected`` says the shape in the docstring's words, e.g. "(n_steps + 1, d)"; feedback
     describes the difference without giving the hidden sizes.
     """
-    expected = expected or ("(d,)" if len(shape) == 1 else "")
+    expected = expected or ("(d,)" if len(shape) == 1 else str(shape))
+    if isinstance(value, (list, tuple)) and len(shape) == 1 and len(value) == shape[0]:
+        # a list of numbers is a fine (d,) answer, whether its items are floats, numpy
+        # scalars, or numpy scalars that crossed the sandbox boundary as 1-element arrays
+        try:
+            items = [np.asarray(v, dtype=float) for v in value]
+        except (TypeError, ValueError):
+            items = []
+        if items and all(i.size == 1 for i in items):
+            value = [float(i.reshape(())) for i in items]
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -207,6 +231,67 @@ def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "") -> np.n
             name = axes[axis] if axis < len(axes) else f"entries along axis {axis}"
             diffs.append(f"{abs(got - want)} {name} too {'many' if got > want else 'few'}")
     raise Fail(f"`{fn}` returned an array of the wrong shape ({', '.join(diffs)}); expected shape {expected}.")
+
+
+def precision_of(value) -> float:
+    """The relative error the dtype of a returned array allows: 0 for float64 (exact
+    comparisons stay exact), a few float32 ulps for a float32 history, which is a valid answer."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
+        return 4 * float(np.finfo(dtype).eps)
+    return 0.0
+
+
+def same_rows(a, b, rtol: float) -> bool:
+    """Equal (``rtol`` 0), or equal to ``rtol`` relative to each row's size."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if rtol == 0:
+        return bool(np.array_equal(a, b))
+    scale = np.max(np.abs(b), axis=-1, keepdims=True) + 1e-30
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= rtol * scale))
+
+
+def as_history(fn: str, value, rows: int, w0: np.ndarray, count: str = "epochs", per: str = "epoch") -> np.ndarray:
+    """``value`` as a history of shape ``(rows, d)`` whose row 0 is ``w0``, or Fail saying
+    what is wrong with its rows: the first missing, the last missing, or a loop that stopped early."""
+    d = w0.size
+    expected = f"({count} + 1, d): w0, then one row per {per}"
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        arr = None
+    rtol = max(precision_of(value), 1e-12)
+    if arr is not None and arr.ndim == 2 and arr.shape[1] == d and 1 <= arr.shape[0] < rows:
+        starts_at_w0 = same_rows(arr[0], w0, rtol)
+        missing = rows - arr.shape[0]
+        if missing == 1 and not starts_at_w0:
+            raise Fail(
+                f"`{fn}` returns one row too few, and its first row is not w0: the history is missing its first "
+                f"row. Row 0 must be the starting point w0, then one row per {per}."
+            )
+        if missing == 1:
+            raise Fail(
+                f"`{fn}` returns one row too few: it starts at w0 but the row after the last {per} is missing. "
+                f"Expected shape {expected}, so {count} + 1 rows (check the range of your loop, and append after "
+                "every update)."
+            )
+        if starts_at_w0:
+            raise Fail(
+                f"`{fn}` returns a history that starts at w0 but has {missing} rows too few: it seems to stop before "
+                f"running all `{count}` (e.g. a `break` when the loss stops changing). Run exactly `{count}`: the "
+                f"caller decides how long to train, and the history must have {count} + 1 rows."
+            )
+    arr = as_array(fn, value, (rows, d), expected)
+    if not same_rows(arr[0], w0, max(precision_of(value), 0.0)):
+        raise Fail(
+            f"`{fn}`: row 0 must be the starting weights w0, but your row 0 differs from w0"
+            + (" (it looks like the weights after the first update)." if rows > 1 and _moved(arr[0], w0) else ".")
+        )
+    return arr
+
+
+def _moved(row, w0) -> bool:
+    return not np.allclose(row, w0, rtol=1e-6, atol=1e-12)
 
 
 def describe(value) -> str:
@@ -255,6 +340,32 @@ def expect_close(
     if not np.all(np.isfinite(student_arr)):
         raise Fail(f"`{fn}` returned inf or nan {what}.{diagnose(student, candidates or {}, rtol, atol)}")
     raise Fail(f"`{fn}` gives the wrong value {what}.{diagnose(student, candidates or {}, rtol, atol)}")
+
+
+def expect_float32_consistent(sub, fn: str, args32: tuple, kwargs: dict, oracle, shape: tuple, rtol, atol) -> None:
+    """Float32 inputs must give the float64 answer to float32 precision.
+
+    Compared with the oracle and with the student's own float64 run on the same numbers, so
+    this check fails only for a dtype problem: a wrong formula is the value check's business
+    (this check ``requires`` it, so it earns nothing on its own).
+    """
+    got = call(sub, fn, *args32, **kwargs)
+    got = as_float(fn, got) if shape == () else as_array(fn, got, shape)
+    if close(got, oracle, rtol, atol):
+        return
+    args64 = tuple(a.astype(float) if isinstance(a, np.ndarray) else a for a in args32)
+    try:
+        own = call(sub, fn, *args64, **kwargs)
+    except Fail:
+        own = None
+    if own is not None and close(got, own, rtol, atol):
+        return
+    if not np.all(np.isfinite(got)):
+        raise Fail(f"`{fn}` returns inf or nan for float32 inputs, where the same numbers in float64 are fine.")
+    raise Fail(
+        f"`{fn}` gives a different answer for float32 inputs than for the same numbers in float64 (more than "
+        "float32 rounding). Avoid fixed dtypes (np.zeros(d, dtype=int), np.float16) and integer arrays for results."
+    )
 
 
 def expect_unchanged(
