@@ -51,6 +51,31 @@ def _png(fig) -> bytes:
 
 
 # ------------------------------------------------------------------------------ the plots
+#
+# Every plot draws the reference, and the student's curve where their code gives one; when it
+# does not, or when their data makes the picture degenerate (a path that is one dot, a curve
+# that leaves the axes), the caption says why in a sentence.  So every report has its plots.
+
+
+def _yours(fn: str, thunk: Callable[[], np.ndarray]) -> tuple[np.ndarray | None, str]:
+    """The student's data for a plot, or None and the sentence that says why it is missing."""
+    try:
+        return thunk(), ""
+    except Fail as fail:
+        return None, f"Your `{fn}` is not drawn: {_sentence(str(fail))}"
+    except Exception as exc:  # noqa: BLE001 - a strange return value must not stop the report
+        return None, f"Your `{fn}` is not drawn: it returned something we could not draw ({type(exc).__name__})."
+
+
+def _sentence(message: str) -> str:
+    message = message.strip()
+    return message if message.endswith(".") else message + "."
+
+
+def _not_finite(fn: str, values) -> str:
+    if np.all(np.isfinite(values)):
+        return ""
+    return f"Your `{fn}` produced inf or nan, so its curve stops where the numbers overflow."
 
 
 def _gradients_plot(sub) -> Plot:
@@ -60,19 +85,33 @@ def _gradients_plot(sub) -> Plot:
     w = rng.normal(size=4)
     labels = (y > np.median(y)).astype(float)
     rows = [
-        ("mse_gradient", call(sub, "mse_gradient", w, X, y), reference.mse_gradient(w, X, y)),
+        (
+            "mse_gradient",
+            lambda: as_array("mse_gradient", call(sub, "mse_gradient", w, X, y), (4,)),
+            reference.mse_gradient(w, X, y),
+        ),
         (
             "logistic_gradient",
-            call(sub, "logistic_gradient", w, X, labels, l2=0.1),
+            lambda: as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, labels, l2=0.1), (4,)),
             reference.logistic_gradient(w, X, labels, 0.1),
         ),
     ]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, (name, got, want) in zip(axes, rows):
-        got = as_array(name, got, (4,))
+    notes = []
+    for ax, (name, thunk, want) in zip(axes, rows):
+        got, why = _yours(name, thunk)
         idx = np.arange(4)
         ax.bar(idx - 0.2, want, width=0.4, label="correct", color="#999999")
-        ax.bar(idx + 0.2, got, width=0.4, label="yours", color="#4C72B0")
+        if got is not None:
+            ax.bar(
+                idx + 0.2,
+                np.nan_to_num(got, nan=0.0, posinf=0.0, neginf=0.0),
+                width=0.4,
+                label="yours",
+                color="#4C72B0",
+            )
+            notes.append(_not_finite(name, got))
+        notes.append(why)
         ax.axhline(0, color="black", lw=0.5)
         ax.set_xticks(idx, [f"w[{i}]" for i in idx])
         ax.set_title(name)
@@ -81,7 +120,12 @@ def _gradients_plot(sub) -> Plot:
         "Each bar is one partial derivative at the same weights. Bars of the opposite sign mean your "
         "gradient points the wrong way; bars of another height, a missing factor."
     )
-    return Plot("gradients", "Your gradients next to the correct ones", caption, _png(fig))
+    return Plot("gradients", "Your gradients next to the correct ones", _caption(caption, notes), _png(fig))
+
+
+def _caption(text: str, notes: list[str]) -> str:
+    extra = [n for n in dict.fromkeys(notes) if n]  # in order, each once
+    return " ".join([text, *extra])
 
 
 def _bowl():
@@ -93,45 +137,83 @@ def _path_plot(sub) -> Plot:
     plt = _figure()
     bowl, start, lr_max = _bowl()
     lr = 0.45 * lr_max
-    path = as_array("gradient_descent", call(sub, "gradient_descent", bowl.grad, start, lr, 15), (16, 2))
+    path, why = _yours(
+        "gradient_descent",
+        lambda: as_array("gradient_descent", call(sub, "gradient_descent", bowl.grad, start, lr, 15), (16, 2)),
+    )
     ref = reference.gradient_descent(bowl.grad, start, lr, 15)
     fig, ax = plt.subplots(figsize=(5, 4.2))
     xs = np.linspace(-2, 2, 120)
     Z = np.array([[bowl.f(np.array([a, b])) for a in xs] for b in xs])
     ax.contour(xs, xs, Z, levels=20, cmap="viridis", linewidths=0.7)
     ax.plot(ref[:, 0], ref[:, 1], "o-", color="#999999", ms=3, label="reference")
-    ax.plot(path[:, 0], path[:, 1], ".-", color="#C44E52", label="yours")
+    notes = [why]
+    if path is not None:
+        ax.plot(path[:, 0], path[:, 1], ".-", color="#C44E52", label="yours")
+        notes.append(_path_note(path, start))
     ax.plot(*start, "ks")
+    ax.set_xlim(-2, 2)
+    ax.set_ylim(-2, 2)
     ax.legend(fontsize=8)
-    return Plot(
-        "path",
-        "Your descent path on a bowl",
-        "Both start at the black square with the same learning "
-        "rate; a correct implementation follows the grey path to the centre.",
-        _png(fig),
+    caption = (
+        "Both start at the black square with the same learning rate; a correct implementation follows the "
+        "grey path to the centre."
     )
+    return Plot("path", "Your descent path on a bowl", _caption(caption, notes), _png(fig))
+
+
+def _path_note(path: np.ndarray, start: np.ndarray) -> str:
+    """A sentence when the student's path cannot look like a path."""
+    if not np.all(np.isfinite(path)):
+        return "Your path contains inf or nan, so only part of it is drawn."
+    if np.all(path == path[0]):
+        where = "the start" if np.allclose(path[0], start) else "the point where your last step ended"
+        return (
+            f"Your path is a single dot: every row of it is {where}, so all rows are one array changed in "
+            "place (e.g. gd_step does `w -= lr * grad` and returns w, which also moves w0). Build a new array "
+            "each step: return w - lr * grad."
+        )
+    if np.all(path[1:] == path[-1]):
+        return (
+            "Your path jumps from the start to one point and stays there: every row after the first is the same "
+            "array, changed in place. Store a new array each step (gd_step should return w - lr * grad)."
+        )
+    if np.max(np.abs(path)) > 2:
+        return "Your path leaves the picture (it moves away from the centre)."
+    return ""
 
 
 def _learning_rate_plot(sub) -> Plot:
     plt = _figure()
     bowl, start, lr_max = _bowl()
     fig, ax = plt.subplots(figsize=(6, 3.5))
+    notes = []
     for factor, color in ((0.1, "#4C72B0"), (0.9, "#55A868"), (1.05, "#C44E52")):
-        mine = as_array(
-            "gradient_descent", call(sub, "gradient_descent", bowl.grad, start, factor * lr_max, 30), (31, 2)
-        )
         theirs = reference.gradient_descent(bowl.grad, start, factor * lr_max, 30)
-        ax.semilogy([bowl.f(p) + 1e-16 for p in theirs], color=color, alpha=0.35, lw=4)
-        ax.semilogy([bowl.f(p) + 1e-16 for p in mine], color=color, label=f"lr = {factor:g} x 2/λmax")
+        label = "reference (thick, pale)" if factor == 0.1 else None
+        ax.semilogy([bowl.f(p) + 1e-16 for p in theirs], color=color, alpha=0.35, lw=4, label=label)
+        mine, why = _yours(
+            "gradient_descent",
+            lambda f=factor: as_array(
+                "gradient_descent", call(sub, "gradient_descent", bowl.grad, start, f * lr_max, 30), (31, 2)
+            ),
+        )
+        notes.append(why)
+        if mine is None:
+            continue
+        losses = np.array([bowl.f(p) if np.all(np.isfinite(p)) else np.inf for p in mine])
+        notes.append(_not_finite("gradient_descent", losses))
+        if np.all(mine == mine[0]):
+            notes.append(
+                "Your curves are flat: every row of your path is the same point (see the path plot for why), "
+                "so the loss never changes."
+            )
+        ax.semilogy(losses + 1e-16, color=color, label=f"lr = {factor:g} x 2/λmax")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend(fontsize=8)
-    return Plot(
-        "loss",
-        "Loss per step, three learning rates",
-        "Thin lines: yours; thick pale lines: the reference. Below 2/λmax the loss falls; above it, it grows.",
-        _png(fig),
-    )
+    caption = "Thin lines: yours; thick pale lines: the reference. Below 2/λmax the loss falls; above it, it grows."
+    return Plot("loss", "Loss per step, three learning rates", _caption(caption, notes), _png(fig))
 
 
 def _regression():
@@ -156,28 +238,28 @@ def _epochs_plot(sub) -> Plot:
         "SGD": ("sgd", (Rng(1),), reference.sgd(grad, X, y, w0, lr, epochs, np.random.default_rng(1))),
     }
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    drawn = 0
+    notes = []
     for (label, (fn, extra, ref)), color in zip(runs.items(), ("#4C72B0", "#55A868", "#C44E52")):
-        try:
-            mine = as_array(fn, call(sub, fn, grad, X, y, w0, lr, epochs, *extra), (epochs + 1, 3))
-        except Fail:
-            continue  # draw the loops that work
-        drawn += 1
-        ax.semilogy([reference.mse_loss(w, X, y) - best + 1e-12 for w in ref], color=color, alpha=0.35, lw=4)
-        ax.semilogy([reference.mse_loss(w, X, y) - best + 1e-12 for w in mine], color=color, label=f"{label} (yours)")
-    if not drawn:
-        plt.close(fig)
-        raise Fail("none of `full_batch_gd`, `sgd` and `minibatch_gd` returned a history yet.")
+        ref_losses = [reference.mse_loss(w, X, y) - best + 1e-12 for w in ref]
+        ax.semilogy(ref_losses, color=color, alpha=0.35, lw=4, label=f"{label} (reference)")
+        mine, why = _yours(
+            fn,
+            lambda fn=fn, extra=extra: as_array(fn, call(sub, fn, grad, X, y, w0, lr, epochs, *extra), (epochs + 1, 3)),
+        )
+        notes.append(why)
+        if mine is None:
+            continue
+        losses = np.array([reference.mse_loss(w, X, y) - best + 1e-12 for w in mine])
+        notes.append(_not_finite(fn, losses))
+        ax.semilogy(losses, color=color, label=f"{label} (yours)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss above the minimum")
     ax.legend(fontsize=8)
-    return Plot(
-        "epochs",
-        "Loss per epoch: full batch, mini-batch, SGD",
-        "Thin lines: yours; thick pale lines: "
-        "the reference (random orders differ, so stochastic curves need not match exactly).",
-        _png(fig),
+    caption = (
+        "Thin lines: yours; thick pale lines of the same colour: the reference (random orders differ, so "
+        "stochastic curves need not match exactly). All three should fall; SGD fastest per epoch, then noisy."
     )
+    return Plot("epochs", "Loss per epoch: full batch, mini-batch, SGD", _caption(caption, notes), _png(fig))
 
 
 def _batch_size_plot(sub) -> Plot:
@@ -185,26 +267,47 @@ def _batch_size_plot(sub) -> Plot:
     X, y, _, w_best = _regression()
     grad, lr = reference.mse_gradient, 0.02
     sizes = (1, 4, 16, 60)
-    spreads = []
-    for size in sizes:
-        finals = []
-        for seed in range(6):
-            h = as_array("minibatch_gd", call(sub, "minibatch_gd", grad, X, y, w_best, lr, 1, size, Rng(seed)), (2, 3))
-            finals.append(reference.mse_loss(h[-1], X, y))
-        spreads.append(np.std(finals) + 1e-16)
+
+    def spreads(run) -> list[float]:
+        out = []
+        for size in sizes:
+            finals = [reference.mse_loss(run(size, seed), X, y) for seed in range(6)]
+            out.append(float(np.std(finals)) + 1e-16)
+        return out
+
+    theirs = spreads(
+        lambda size, seed: reference.minibatch_gd(grad, X, y, w_best, lr, 1, size, np.random.default_rng(seed))[-1]
+    )
+    mine, why = _yours(
+        "minibatch_gd",
+        lambda: np.array(
+            spreads(
+                lambda size, seed: as_array(
+                    "minibatch_gd", call(sub, "minibatch_gd", grad, X, y, w_best, lr, 1, size, Rng(seed)), (2, 3)
+                )[-1]
+            )
+        ),
+    )
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.loglog(sizes, spreads, "o-", color="#4C72B0", label="yours")
+    ax.loglog(sizes, theirs, "o-", color="#999999", alpha=0.6, lw=4, label="reference")
+    notes = [why]
+    if mine is not None:
+        ax.loglog(sizes, mine, "o-", color="#4C72B0", label="yours")
+        notes.append(_not_finite("minibatch_gd", mine))
+        if np.all(mine <= 1e-15):
+            notes.append(
+                "Your spread is zero at every batch size: your runs do not depend on the random order "
+                "(or do not move at all), so the line lies on the bottom of the plot."
+            )
     ax.set_xlabel("batch size")
     ax.set_ylabel("spread of the loss across seeds")
     ax.legend(fontsize=8)
-    return Plot(
-        "batch_size",
-        "Batch size and noise",
-        "Starting at the best weights, one epoch with six seeds: "
-        "the spread is the noise of using a batch instead of all the data. It should fall as the batch "
-        "grows and vanish at the full batch.",
-        _png(fig),
+    caption = (
+        "Starting at the best weights, one epoch with six seeds: the spread is the noise of using a batch instead "
+        "of all the data. It should fall as the batch grows, like the reference, and vanish at the full batch "
+        "(the last point sits on the bottom of the plot)."
     )
+    return Plot("batch_size", "Batch size and noise", _caption(caption, notes), _png(fig))
 
 
 PLOTTERS: dict[str, list[Callable]] = {
@@ -215,16 +318,20 @@ PLOTTERS: dict[str, list[Callable]] = {
 
 
 def draw_plots(sub, assignment_id: str) -> tuple[list[Plot], list[str]]:
-    """The assignment's plots of the student's code, and a note for each that could not be drawn."""
+    """The assignment's plots of the student's code, and a note for each that could not be drawn.
+
+    Plotters draw the reference whatever the student's code does and explain a missing or
+    degenerate curve in the caption, so a note here means the grader itself failed to draw.
+    """
     plots, notes = [], []
     for plotter in PLOTTERS.get(assignment_id, []):
         try:
             with np.errstate(all="ignore"):
                 plots.append(plotter(sub))
-        except Fail as fail:
-            notes.append(f"A plot was left out because {fail}")
-        except Exception as exc:  # noqa: BLE001 - a strange return value must not stop the report
-            notes.append(f"A plot was left out: your code returned something we could not draw ({type(exc).__name__}).")
+        except Exception as exc:  # noqa: BLE001 - a plot must never stop the report
+            note = f"A plot could not be drawn ({type(exc).__name__}); your scores are not affected."
+            if note not in notes:
+                notes.append(note)
     return plots, notes
 
 

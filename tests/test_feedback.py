@@ -1,0 +1,55 @@
+"""Feedback reports: every report has its plots, each plot says what to look for, and a
+missing or degenerate curve is explained in words rather than left out silently."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from autograder.feedback import PLOTTERS, draw_plots
+from autograder.sandbox.client import Sandbox
+
+from helpers import COURSE, SUPPORT, replace_function, solution_cells
+
+
+def plots_for(assignment: str, replace: dict[str, str]):
+    cells = solution_cells(assignment)
+    for function, source in replace.items():
+        cells = replace_function(cells, function, source)
+    with tempfile.TemporaryDirectory() as scratch:
+        with Sandbox(cells, Path(scratch), [str(SUPPORT)], COURSE.assignment(assignment).limits) as sandbox:
+            return draw_plots(sandbox, assignment)
+
+
+def stub(function: str) -> str:
+    return f"def {function}(*args, **kwargs):\n    raise NotImplementedError\n"
+
+
+@pytest.mark.parametrize("assignment", [a.id for a in COURSE.assignments])
+def test_untouched_notebook_still_gets_every_plot(assignment):
+    plots, notes = plots_for(assignment, {f: stub(f) for f in COURSE.assignment(assignment).points})
+    assert not notes
+    assert len(plots) == len(PLOTTERS[assignment])
+    for p in plots:
+        assert p.png.startswith(b"\x89PNG")
+        assert "is not drawn" in p.caption and "not implemented yet" in p.caption, p.caption
+        sentences = [s for s in p.caption.split(". ") if s]
+        assert len(sentences) == len(set(sentences)), p.caption  # no note twice
+
+
+def test_aliasing_gd_step_path_is_explained():
+    in_place = "def gd_step(w, grad, lr):\n    w -= lr * grad\n    return w\n"
+    plots, _ = plots_for("02_gradient_descent", {"gd_step": in_place})
+    captions = {p.name: p.caption for p in plots}
+    assert "single dot" in captions["path"] and "in place" in captions["path"]
+    assert "flat" in captions["loss"]
+
+
+def test_batch_size_plot_explains_a_run_that_ignores_the_order():
+    in_order = "def minibatches(n, batch_size, rng):\n    return [np.arange(n)[i:i + batch_size] for i in range(0, n, batch_size)]\n"
+    plots, _ = plots_for("03_minibatch", {"minibatches": in_order})
+    captions = {p.name: p.caption for p in plots}
+    assert "spread is zero" in captions["batch_size"]
+    assert "is not drawn" not in captions["epochs"]
