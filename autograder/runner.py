@@ -81,7 +81,13 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
                 warnings.simplefilter("ignore")
                 c.run(sub)
         except Fail as fail:
-            results.append(TestResult(c.name, function, 0.0, max_score, fail.verdict, str(fail) + _standin_note(c)))
+            verdict, message = fail.verdict, str(fail)
+            if verdict == "echo" and gated:
+                verdict = "gated"  # the check it requires failed first, and explains this
+                message += f' (The same cause as "{c.requires}" above; this check counts once that one passes.)'
+            elif verdict == "echo":
+                verdict = "failed"
+            results.append(TestResult(c.name, function, 0.0, max_score, verdict, message + _standin_note(c)))
             if fail.verdict in _STOP_VERDICTS:
                 stopped = fail
             continue

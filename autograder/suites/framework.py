@@ -29,7 +29,10 @@ class Fail(Exception):
     ``timeout`` / ``crashed`` when it hung or killed its process, ``missing`` when the
     function is not in the notebook, ``not_implemented`` for an untouched stub,
     ``unreadable`` when the notebook itself could not be read or run, ``grader_error`` when
-    the grader failed (not the student).
+    the grader failed (not the student).  ``echo`` marks a failure that a mistake already
+    reported by another check explains (a wrong shape, a known wrong formula, a loop that never
+    converges because its steps are wrong): the runner shows it as that check's echo when the
+    check it ``requires`` failed, and as an ordinary failure otherwise.
     """
 
     def __init__(self, message: str, verdict: str = "failed"):
@@ -186,11 +189,12 @@ def as_float(fn: str, value) -> float:
     if arr.dtype.kind == "c" and np.all(np.abs(arr.imag) <= 1e-12 * np.abs(arr.real)):
         arr = arr.real  # e.g. from np.linalg.eigvals: a real number stored as complex
     if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise Fail(f"`{fn}` should return a single number, but returned {describe(value)}.")
+        raise Fail(f"`{fn}` should return a single number, but returned {describe(value)}.", "echo")
     if arr.size != 1:
         raise Fail(
             f"`{fn}` should return a single number, but returned an array of shape {arr.shape}. "
-            "Did you forget to average over the samples?"
+            "Did you forget to average over the samples?",
+            "echo",
         )
     return float(arr.reshape(()))
 
@@ -214,23 +218,27 @@ def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "") -> np.n
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise Fail(f"`{fn}` should return a numpy array of shape {expected}, but returned {describe(value)}.") from None
+        raise Fail(
+            f"`{fn}` should return a numpy array of shape {expected}, but returned {describe(value)}.", "echo"
+        ) from None
     if arr.shape == shape:
         return arr
+    if arr.ndim == 0:
+        raise Fail(f"`{fn}` returned a single number; it should return an array of shape {expected}.", "echo")
     if arr.ndim != len(shape):
         hint = ""
-        if arr.size == int(np.prod(shape)):
+        if arr.size == int(np.prod(shape)) and arr.ndim > len(shape):
             hint = (
                 " The numbers are there but in the wrong shape: check for an extra axis (e.g. (d, 1) instead of (d,))."
             )
-        raise Fail(f"`{fn}` returned a {arr.ndim}-dimensional array; expected shape {expected}.{hint}")
+        raise Fail(f"`{fn}` returned a {arr.ndim}-dimensional array; expected shape {expected}.{hint}", "echo")
     axes = ["rows", "columns"] if len(shape) == 2 else ["entries"]
     diffs = []
     for axis, (got, want) in enumerate(zip(arr.shape, shape)):
         if got != want:
             name = axes[axis] if axis < len(axes) else f"entries along axis {axis}"
             diffs.append(f"{abs(got - want)} {name} too {'many' if got > want else 'few'}")
-    raise Fail(f"`{fn}` returned an array of the wrong shape ({', '.join(diffs)}); expected shape {expected}.")
+    raise Fail(f"`{fn}` returned an array of the wrong shape ({', '.join(diffs)}); expected shape {expected}.", "echo")
 
 
 def precision_of(value) -> float:
@@ -267,25 +275,29 @@ def as_history(fn: str, value, rows: int, w0: np.ndarray, count: str = "epochs",
         if missing == 1 and not starts_at_w0:
             raise Fail(
                 f"`{fn}` returns one row too few, and its first row is not w0: the history is missing its first "
-                f"row. Row 0 must be the starting point w0, then one row per {per}."
+                f"row. Row 0 must be the starting point w0, then one row per {per}.",
+                "echo",
             )
         if missing == 1:
             raise Fail(
                 f"`{fn}` returns one row too few: it starts at w0 but the row after the last {per} is missing. "
                 f"Expected shape {expected}, so {count} + 1 rows (check the range of your loop, and append after "
-                "every update)."
+                "every update).",
+                "echo",
             )
         if starts_at_w0:
             raise Fail(
-                f"`{fn}` returns a history that starts at w0 but has {missing} rows too few: it seems to stop before "
+                f"`{fn}` returns a history that starts at w0 but is shorter than {count} + 1 rows: it seems to stop before "
                 f"running all `{count}` (e.g. a `break` when the loss stops changing). Run exactly `{count}`: the "
-                f"caller decides how long to train, and the history must have {count} + 1 rows."
+                f"caller decides how long to train, and the history must have {count} + 1 rows.",
+                "echo",
             )
     arr = as_array(fn, value, (rows, d), expected)
     if not same_rows(arr[0], w0, max(precision_of(value), 0.0)):
         raise Fail(
             f"`{fn}`: row 0 must be the starting weights w0, but your row 0 differs from w0"
-            + (" (it looks like the weights after the first update)." if rows > 1 and _moved(arr[0], w0) else ".")
+            + (" (it looks like the weights after the first update)." if rows > 1 and _moved(arr[0], w0) else "."),
+            "echo",
         )
     return arr
 
@@ -337,9 +349,11 @@ def expect_close(
     if close(student, oracle, rtol, atol):
         return
     student_arr = np.asarray(student, dtype=float)
+    hint = diagnose(student, candidates or {}, rtol, atol)
+    verdict = "echo" if hint else "failed"  # a recognised mistake is the same one wherever it shows
     if not np.all(np.isfinite(student_arr)):
-        raise Fail(f"`{fn}` returned inf or nan {what}.{diagnose(student, candidates or {}, rtol, atol)}")
-    raise Fail(f"`{fn}` gives the wrong value {what}.{diagnose(student, candidates or {}, rtol, atol)}")
+        raise Fail(f"`{fn}` returned inf or nan {what}.{hint}", verdict)
+    raise Fail(f"`{fn}` gives the wrong value {what}.{hint}", verdict)
 
 
 def expect_float32_consistent(sub, fn: str, args32: tuple, kwargs: dict, oracle, shape: tuple, rtol, atol) -> None:
@@ -349,13 +363,24 @@ def expect_float32_consistent(sub, fn: str, args32: tuple, kwargs: dict, oracle,
     this check fails only for a dtype problem: a wrong formula is the value check's business
     (this check ``requires`` it, so it earns nothing on its own).
     """
-    got = call(sub, fn, *args32, **kwargs)
-    got = as_float(fn, got) if shape == () else as_array(fn, got, shape)
-    if close(got, oracle, rtol, atol):
-        return
+
+    def run(args):
+        value = call(sub, fn, *args, **kwargs)
+        return as_float(fn, value) if shape == () else as_array(fn, value, shape)
+
     args64 = tuple(a.astype(float) if isinstance(a, np.ndarray) else a for a in args32)
     try:
-        own = call(sub, fn, *args64, **kwargs)
+        got = run(args32)
+    except Fail as fail:
+        try:
+            run(args64)
+        except Fail:  # float64 fails too: not a float32 problem
+            raise Fail(str(fail), "echo") from None
+        raise
+    if close(got, oracle, rtol, atol):
+        return
+    try:
+        own = run(args64)
     except Fail:
         own = None
     if own is not None and close(got, own, rtol, atol):

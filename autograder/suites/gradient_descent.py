@@ -113,7 +113,11 @@ def test_gradient_descent_shape(sub):
     path0, _, _ = _descend(sub, q.grad, w0, 0.05, 0)
 
 
-@check("gradient_descent", "each step uses the gradient at the current weights", weight=3, standins=("gd_step",))
+GD_SHAPE = "returns the path: w0, then one row per step"
+GD_STEPS = "each step uses the gradient at the current weights"
+
+
+@check("gradient_descent", GD_STEPS, weight=3, standins=("gd_step",), requires=GD_SHAPE)
 def test_gradient_descent_steps(sub):
     for d, lr, n_steps in ((2, 0.1, 12), (4, 0.03, 25)):
         q = _quadratic(d, "steps")
@@ -150,20 +154,26 @@ def test_gradient_descent_steps(sub):
         )
 
 
-@check("gradient_descent", "converges to the minimum of a convex quadratic", weight=2, standins=("gd_step",))
+@check(
+    "gradient_descent",
+    "converges to the minimum of a convex quadratic",
+    weight=2,
+    standins=("gd_step",),
+    requires=GD_STEPS,
+)
 def test_gradient_descent_converges(sub):
     q = _quadratic(3, "converge")
     lr = 0.9 * reference.max_stable_lr(q.H) / 2
     path, _, _ = _descend(sub, q.grad, np.zeros(3) + 3.0, lr, 300)
     if not close(path[-1], q.c, rtol=1e-6, atol=1e-6):
-        raise Fail("`gradient_descent` does not reach the minimum of a convex bowl with a safe learning rate.")
+        raise Fail("`gradient_descent` does not reach the minimum of a convex bowl with a safe learning rate.", "echo")
 
 
 @check(
     "gradient_descent",
     "does not modify w0",
     standins=("gd_step",),
-    requires="each step uses the gradient at the current weights",
+    requires=GD_STEPS,
 )
 def test_gradient_descent_pure(sub):
     q = _quadratic(2, "pure")
@@ -217,13 +227,14 @@ def test_max_stable_lr_values(sub):
             got,
             2.0 / eig[-1],
             {
-                "It looks like 1 / largest eigenvalue; the threshold is 2 / largest eigenvalue.": 1.0 / eig[-1],
-                "It uses the smallest eigenvalue; the largest eigenvalue (steepest direction) limits the step.": 2.0
+                "Your value equals 1 / largest eigenvalue; the threshold is 2 / largest eigenvalue.": 1.0 / eig[-1],
+                "Your value equals 2 / smallest eigenvalue; the largest eigenvalue (steepest direction) limits the step.": 2.0
                 / eig[0],
-                "It uses the diagonal of H; for a rotated bowl the diagonal is not the eigenvalues (use np.linalg.eigvalsh).": 2.0
+                "Your value equals 2 / largest diagonal entry of H; for a rotated bowl the diagonal is not the eigenvalues (use np.linalg.eigvalsh).": 2.0
                 / np.max(np.diag(H)),
-                "It uses the trace (sum of eigenvalues); use the largest eigenvalue.": 2.0 / np.trace(H),
-                "It uses the Frobenius norm; use the largest eigenvalue (or the 2-norm, np.linalg.norm(H, 2)).": 2.0
+                "Your value equals 2 / trace (the sum of the eigenvalues); use the largest eigenvalue.": 2.0
+                / np.trace(H),
+                "Your value equals 2 / Frobenius norm of H; use the largest eigenvalue (or the 2-norm, np.linalg.norm(H, 2)).": 2.0
                 / np.linalg.norm(H),
             },
             what="for a random rotated bowl",
@@ -231,10 +242,14 @@ def test_max_stable_lr_values(sub):
         )
 
 
+LR_VALUES = "is 2 / (largest eigenvalue) for symmetric positive definite matrices"
+
+
 @check(
     "max_stable_lr",
     "is exact for structured matrices too (eigenvector the ones vector, or a basis vector)",
     weight=2,
+    requires=LR_VALUES,
 )
 def test_max_stable_lr_structured(sub):
     for kind in STRUCTURED:
@@ -242,16 +257,17 @@ def test_max_stable_lr_structured(sub):
         got = as_float("max_stable_lr", call(sub, "max_stable_lr", H))
         if close(got, 2.0 / np.linalg.eigvalsh(H)[-1], rtol=1e-6):
             continue
-        side = "too large" if got > 2.0 / np.linalg.eigvalsh(H)[-1] else "too small"
+        side = "above" if got > 2.0 / np.linalg.eigvalsh(H)[-1] else "below"
         raise Fail(
-            f"`max_stable_lr` is right on random matrices but {side} on a structured one (a diagonal matrix, or "
+            f"`max_stable_lr` returns a value {side} 2/λmax on a structured matrix (a diagonal matrix, or "
             "one whose eigenvectors include the ones vector). An estimate that depends on the start vector or "
             "on the order of np.linalg.eigvals is not enough: use np.linalg.eigvalsh(H).max() (or "
-            "np.linalg.norm(H, 2))."
+            "np.linalg.norm(H, 2)).",
+            "echo",
         )
 
 
-@check("max_stable_lr", "descent converges just below it and diverges just above it")
+@check("max_stable_lr", "descent converges just below it and diverges just above it", requires=LR_VALUES)
 def test_max_stable_lr_meaning(sub):
     q = _quadratic(4, "meaning")
     lr_max = as_float("max_stable_lr", call(sub, "max_stable_lr", q.H))
@@ -264,23 +280,26 @@ def test_max_stable_lr_meaning(sub):
         return
     if not lr_max > 0:
         raise Fail(
-            "`max_stable_lr` returned a learning rate that is not positive; it should be 2 / largest eigenvalue."
+            "`max_stable_lr` returned a learning rate that is not positive; it should be 2 / largest eigenvalue.",
+            "echo",
         )
     if lr_max > reference.max_stable_lr(q.H):
         raise Fail(
             "`max_stable_lr` returns a value above 2/λmax: gradient descent with a learning rate just below your "
-            "value still diverges, so it is not safe. The threshold is 2 / largest eigenvalue."
+            "value still diverges, so it is not safe. The threshold is 2 / largest eigenvalue.",
+            "echo",
         )
     raise Fail(
         "`max_stable_lr` returns a value below 2/λmax: gradient descent with a learning rate just above your value "
-        "still converges, so it is not the threshold (it is too cautious). The threshold is 2 / largest eigenvalue."
+        "still converges, so it is not the threshold (it is too cautious). The threshold is 2 / largest eigenvalue.",
+        "echo",
     )
 
 
 @check(
     "max_stable_lr",
     "does not modify H",
-    requires="is 2 / (largest eigenvalue) for symmetric positive definite matrices",
+    requires=LR_VALUES,
 )
 def test_max_stable_lr_pure(sub):
     H = random_spd(3, seeded("spd-pure"))
@@ -372,7 +391,8 @@ def test_find_global_minimum_shape(sub):
     raw = call(sub, "find_global_minimum", well.f, well.grad, starts, 0.05, 50, standins=("gradient_descent",))
     if np.ndim(raw) == 0:
         raise Fail(
-            "`find_global_minimum` returned a single number; return the weights (shape (d,)) where the loss is lowest."
+            "`find_global_minimum` returned a single number; return the weights (shape (d,)) where the loss is lowest.",
+            "echo",
         )
     as_array("find_global_minimum", raw, (2,))
 

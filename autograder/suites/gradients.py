@@ -128,7 +128,7 @@ def test_mse_gradient_shape(sub):
         as_array("mse_gradient", call(sub, "mse_gradient", w, X, y), (d,))
 
 
-@check("mse_gradient", "is the slope of mse_loss: a small step against it lowers the loss")
+@check("mse_gradient", "is the slope of mse_loss: a small step against it lowers the loss", requires=MSE_GRAD_VALUES)
 def test_mse_gradient_descends(sub):
     w, X, y = _mse_data(20, 4, "descends")
     got = as_array("mse_gradient", call(sub, "mse_gradient", w, X, y), (4,))
@@ -136,7 +136,8 @@ def test_mse_gradient_descends(sub):
     if not _mse_oracle(w - step, X, y) < _mse_oracle(w, X, y):
         raise Fail(
             "`mse_gradient` points downhill: stepping against it makes the loss larger. "
-            "The gradient must point towards increasing loss; check its sign."
+            "The gradient must point towards increasing loss; check its sign.",
+            "echo",
         )
 
 
@@ -209,17 +210,37 @@ def test_logistic_loss_values(sub):
         )
 
 
+def expect_penalty(fn: str, penalty, oracle, mistakes: dict, what: str) -> None:
+    """The L2 part alone (the answer with l2 minus the answer with l2 = 0), so this check fails
+    for a penalty mistake and only for one; a mistake in the rest is the value check's."""
+    try:
+        expect_close(fn, penalty, oracle, mistakes, what=what, rtol=1e-6, atol=1e-9)
+    except Fail as fail:
+        raise Fail(str(fail), "failed") from None  # its own mistake, whatever the value check says
+
+
 @check("logistic_loss", "adds the L2 penalty l2/2 * w @ w", weight=2)
 def test_logistic_loss_l2(sub):
     for l2 in (0.1, 2.5):
         w, X, y = _logistic_data(30, 4, f"l2-{l2}")
-        got = as_float("logistic_loss", call(sub, "logistic_loss", w, X, y, l2=l2))
-        expect_close(
+        with_l2 = as_float("logistic_loss", call(sub, "logistic_loss", w, X, y, l2=l2))
+        if close(with_l2, _logistic_oracle(w, X, y, l2)):
+            continue
+        without = as_float("logistic_loss", call(sub, "logistic_loss", w, X, y, l2=0.0))
+        ww = float(w @ w)
+        expect_penalty(
             "logistic_loss",
-            got,
-            _logistic_oracle(w, X, y, l2),
-            _logistic_loss_mistakes(w, X, y, l2),
-            what="with l2 > 0",
+            with_l2 - without,
+            0.5 * l2 * ww,
+            {
+                "The penalty is l2 * w @ w: it should be l2/2 * w @ w.": l2 * ww,
+                "The regularisation term l2/2 * w @ w seems to be missing.": 0.0,
+                "The penalty has the wrong sign: l2/2 * w @ w is added to the loss.": -0.5 * l2 * ww,
+                "The penalty looks like l2/2 * sum(abs(w)) (L1); this course's penalty is l2/2 * w @ w.": 0.5
+                * l2
+                * float(np.sum(np.abs(w))),
+            },
+            what="for the penalty (your loss with l2 > 0 minus your loss with l2 = 0)",
         )
 
 
@@ -299,17 +320,29 @@ def test_logistic_gradient_shape(sub):
 def test_logistic_gradient_l2(sub):
     for l2 in (0.1, 2.5):
         w, X, y = _logistic_data(30, 4, f"l2-{l2}")
-        got = as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y, l2=l2), (4,))
-        expect_close(
+        with_l2 = as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y, l2=l2), (4,))
+        if close(with_l2, _logistic_grad_oracle(w, X, y, l2)):
+            continue
+        without = as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y, l2=0.0), (4,))
+        expect_penalty(
             "logistic_gradient",
-            got,
-            _logistic_grad_oracle(w, X, y, l2),
-            _logistic_grad_mistakes(w, X, y, l2),
-            what="with l2 > 0",
+            with_l2 - without,
+            l2 * w,
+            {
+                "The L2 part of the gradient seems to be missing: add l2 * w.": np.zeros_like(w),
+                "The L2 part of the gradient should be l2 * w (the derivative of l2/2 * w @ w).": 0.5 * l2 * w,
+                "The L2 part has the wrong sign: add + l2 * w.": -l2 * w,
+                "The L2 part of the gradient is l2 * w, not divided by n.": l2 * w / X.shape[0],
+            },
+            what="for the L2 part (your gradient with l2 > 0 minus your gradient with l2 = 0)",
         )
 
 
-@check("logistic_gradient", "is accurate for confident predictions (abs(X @ w) around 10 to 40)")
+@check(
+    "logistic_gradient",
+    "is accurate for confident predictions (abs(X @ w) around 10 to 40)",
+    requires=LOGISTIC_GRAD_VALUES,
+)
 def test_logistic_gradient_confident(sub):
     # Here every way of writing the sigmoid stays finite, and a gradient that is wrong where
     # the sigmoid saturates shows.  l2 = 0: a penalty mistake is the l2 check's, not this one's.
@@ -324,7 +357,7 @@ def test_logistic_gradient_confident(sub):
     )
 
 
-@check("logistic_gradient", "stays finite and right when abs(X @ w) is near 1000")
+@check("logistic_gradient", "stays finite and right when abs(X @ w) is near 1000", requires=LOGISTIC_GRAD_VALUES)
 def test_logistic_gradient_huge(sub):
     # The gradient is used on the same data as the loss, so it must survive the same overflow:
     # exp(z) / (1 + exp(z)) is inf / inf = nan at z = 1000.  Rows with both signs of X @ w.
@@ -399,7 +432,22 @@ def test_numerical_gradient_values(sub):
         fun = _Smooth(d, "values")
         w = seeded("ng-w", d).normal(size=d)
         got = as_array("numerical_gradient", call(sub, "numerical_gradient", fun.f, w), (d,))
-        expect_close("numerical_gradient", got, fun.grad(w), what="for a smooth function", rtol=1e-5, atol=1e-6)
+        g = fun.grad(w)
+        expect_close(
+            "numerical_gradient",
+            got,
+            g,
+            {
+                "It is twice too large: divide by 2 * eps, the distance between w - eps and w + eps.": 2 * g,
+                "It is half the gradient: divide by 2 * eps, not 4 * eps.": g / 2,
+                "It has the opposite sign: (f(w + eps) - f(w - eps)) / (2 eps), plus side first.": -g,
+                "Every entry is the same sum: it seems to move every coordinate at once; perturb one coordinate "
+                "at a time (w + eps * e_j, where e_j is the j-th unit vector).": np.full(d, g.sum()),
+            },
+            what="for a smooth function",
+            rtol=1e-5,
+            atol=1e-6,
+        )
 
 
 NUMGRAD_VALUES = "approximates the true gradient of smooth functions"
@@ -411,7 +459,7 @@ def test_numerical_gradient_shape(sub):
     as_array("numerical_gradient", call(sub, "numerical_gradient", fun.f, np.array([0.1, -0.4, 0.8])), (3,))
 
 
-@check("numerical_gradient", "uses central differences with the given eps", weight=2)
+@check("numerical_gradient", "uses central differences with the given eps", weight=2, requires=NUMGRAD_VALUES)
 def test_numerical_gradient_eps(sub):
     # For f = sum(w^3): (f(w + e) - f(w - e)) / 2e = 3 w^2 + e^2 exactly, so eps is visible.
     w = seeded("ng-eps").normal(size=4)

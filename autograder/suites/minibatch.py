@@ -225,10 +225,13 @@ def check_randomness(sub, fn: str, p: Problem, epochs: int, *extra, standins=())
     if not close(first, again, rtol=0, atol=0):
         raise Fail(
             f"`{fn}` gives different results for the same rng: take all randomness from the rng argument "
-            "(rng.permutation, rng.shuffle...), never from np.random.* or the random module."
+            "(rng.permutation, rng.shuffle...), never from np.random.* or the random module.",
+            "echo",
         )
     if close(first, other, rtol=0, atol=0):
-        raise Fail(f"`{fn}` gives the same result for different rngs: the order of samples should come from rng.")
+        raise Fail(
+            f"`{fn}` gives the same result for different rngs: the order of samples should come from rng.", "echo"
+        )
 
 
 def reference_grad(w, X, y):
@@ -302,7 +305,12 @@ def test_minibatches_types(sub):
 # ----------------------------------------------------------------------------- full_batch_gd
 
 
-@check("full_batch_gd", "one update per epoch on all the data, w - lr * grad", weight=4)
+FULL_STEPS = "one update per epoch on all the data, w - lr * grad"
+SGD_STEPS = "one update per sample, each sample once per epoch"
+MB_STEPS = "one update per batch; batches partition the data each epoch"
+
+
+@check("full_batch_gd", FULL_STEPS, weight=4)
 def test_full_batch_gd_steps(sub):
     for n, d, epochs in ((12, 3, 5), (7, 1, 3)):
         p = problem(n, d, "full")
@@ -310,7 +318,7 @@ def test_full_batch_gd_steps(sub):
         verify_run("full_batch_gd", spy, history, p, epochs, batch_size=n, shuffled=False)
 
 
-@check("full_batch_gd", "reaches the least-squares solution", weight=2)
+@check("full_batch_gd", "reaches the least-squares solution", weight=2, requires=FULL_STEPS)
 def test_full_batch_gd_converges(sub):
     p = problem(30, 3, "full-converge", lr=0.1)
     history = as_history(
@@ -318,7 +326,7 @@ def test_full_batch_gd_converges(sub):
     )
     w_star = np.linalg.lstsq(p.X, p.y, rcond=None)[0]
     if not close(history[-1], w_star, rtol=1e-6, atol=1e-6):
-        raise Fail("`full_batch_gd` does not reach the least-squares solution on a well-conditioned problem.")
+        raise Fail("`full_batch_gd` does not reach the least-squares solution on a well-conditioned problem.", "echo")
 
 
 def logistic_l2_gradient(w, X, y, l2: float = 0.1) -> np.ndarray:
@@ -338,7 +346,7 @@ def logistic_l2_optimum(X, y, l2: float = 0.1) -> np.ndarray:
     return w
 
 
-@check("full_batch_gd", "reaches the optimum of L2-regularised logistic regression")
+@check("full_batch_gd", "reaches the optimum of L2-regularised logistic regression", requires=FULL_STEPS)
 def test_full_batch_gd_logistic(sub):
     rng = seeded("full-logistic")
     X, y = classification(40, 3, rng)
@@ -347,11 +355,12 @@ def test_full_batch_gd_logistic(sub):
     )
     if not close(history[-1], logistic_l2_optimum(X, y), rtol=1e-5, atol=1e-6):
         raise Fail(
-            "`full_batch_gd` does not reach the optimum of a regularised logistic regression (a convex problem)."
+            "`full_batch_gd` does not reach the optimum of a regularised logistic regression (a convex problem).",
+            "echo",
         )
 
 
-@check("full_batch_gd", "does not modify its inputs", requires="one update per epoch on all the data, w - lr * grad")
+@check("full_batch_gd", "does not modify its inputs", requires=FULL_STEPS)
 def test_full_batch_gd_pure(sub):
     p = problem(8, 2, "full-pure")
     after = call_keeping_args(sub, "full_batch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 3)
@@ -361,7 +370,7 @@ def test_full_batch_gd_pure(sub):
 # --------------------------------------------------------------------------------------- sgd
 
 
-@check("sgd", "one update per sample, each sample once per epoch", weight=4, standins=("minibatches",))
+@check("sgd", SGD_STEPS, weight=4, standins=("minibatches",))
 def test_sgd_steps(sub):
     for n, d, epochs in ((10, 2, 3), (6, 3, 2)):
         p = problem(n, d, "sgd", lr=0.02)
@@ -369,7 +378,7 @@ def test_sgd_steps(sub):
         verify_run("sgd", spy, history, p, epochs, batch_size=1, shuffled=True)
 
 
-@check("sgd", "randomness only from rng", weight=2, standins=("minibatches",))
+@check("sgd", "randomness only from rng", weight=2, standins=("minibatches",), requires=SGD_STEPS)
 def test_sgd_random(sub):
     check_randomness(sub, "sgd", problem(12, 2, "sgd-random", lr=0.02), 2, standins=("minibatches",))
 
@@ -378,7 +387,7 @@ def test_sgd_random(sub):
     "sgd",
     "does not modify its inputs",
     standins=("minibatches",),
-    requires="one update per sample, each sample once per epoch",
+    requires=SGD_STEPS,
 )
 def test_sgd_pure(sub):
     p = problem(8, 2, "sgd-pure")
@@ -389,9 +398,7 @@ def test_sgd_pure(sub):
 # ------------------------------------------------------------------------------ minibatch_gd
 
 
-@check(
-    "minibatch_gd", "one update per batch; batches partition the data each epoch", weight=4, standins=("minibatches",)
-)
+@check("minibatch_gd", MB_STEPS, weight=4, standins=("minibatches",))
 def test_minibatch_gd_steps(sub):
     for n, d, batch_size, epochs in ((10, 2, 3, 3), (16, 3, 4, 2), (9, 2, 1, 2)):
         p = problem(n, d, "mb", lr=0.03)
@@ -401,7 +408,13 @@ def test_minibatch_gd_steps(sub):
         verify_run("minibatch_gd", spy, history, p, epochs, batch_size=batch_size, shuffled=True)
 
 
-@check("minibatch_gd", "batch_size = n (or more) is full-batch descent", weight=2, standins=("minibatches",))
+@check(
+    "minibatch_gd",
+    "batch_size = n (or more) is full-batch descent",
+    weight=2,
+    standins=("minibatches",),
+    requires=MB_STEPS,
+)
 def test_minibatch_gd_full(sub):
     p = problem(14, 3, "mb-full", lr=0.05)
     expected = reference.full_batch_gd(reference_grad, p.X, p.y, p.w0, p.lr, 6)
@@ -423,11 +436,12 @@ def test_minibatch_gd_full(sub):
         rtol = max(precision_of(raw), 1e-9)
         if not close(got, expected, rtol=rtol, atol=max(rtol, 1e-12)):
             raise Fail(
-                "`minibatch_gd` with batch_size >= n should be exactly full-batch descent: one update per epoch on all samples."
+                "`minibatch_gd` with batch_size >= n should be exactly full-batch descent: one update per epoch on all samples.",
+                "echo",
             )
 
 
-@check("minibatch_gd", "randomness only from rng", weight=2, standins=("minibatches",))
+@check("minibatch_gd", "randomness only from rng", weight=2, standins=("minibatches",), requires=MB_STEPS)
 def test_minibatch_gd_random(sub):
     check_randomness(sub, "minibatch_gd", problem(12, 2, "mb-random", lr=0.03), 2, 4, standins=("minibatches",))
 
@@ -445,6 +459,7 @@ NOISE_MARGIN = 4.0
     "larger batches give less noisy results (spread across seeds shrinks)",
     weight=2,
     standins=("minibatches",),
+    requires=MB_STEPS,
 )
 def test_minibatch_gd_noise(sub):
     spreads = batch_noise(
@@ -457,7 +472,8 @@ def test_minibatch_gd_noise(sub):
             raise Fail(
                 "`minibatch_gd`: the final loss should vary less across random seeds as the batch grows "
                 "(averaging more samples gives a less noisy gradient). Yours does not; check that each update "
-                "averages the gradient over its batch and uses a fresh random batch order."
+                "averages the gradient over its batch and uses a fresh random batch order.",
+                "echo",
             )
 
 
@@ -482,7 +498,7 @@ def batch_noise(run) -> list[float]:
     "minibatch_gd",
     "does not modify its inputs",
     standins=("minibatches",),
-    requires="one update per batch; batches partition the data each epoch",
+    requires=MB_STEPS,
 )
 def test_minibatch_gd_pure(sub):
     p = problem(8, 2, "mb-pure")
