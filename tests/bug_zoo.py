@@ -180,6 +180,7 @@ def logistic_loss(w, X, y, l2=0.0):
     z = X @ w
     return float(np.mean(np.logaddexp(0, z) - (1 - y) * z) + l2 / 2 * w @ w)
 """,
+        passes=("logistic_loss: adds the L2 penalty l2/2 * w @ w",),
     ),
     Bug(
         "logistic-sum",
@@ -202,6 +203,7 @@ def logistic_gradient(w, X, y, l2=0.0):
     p = 1 / (1 + np.exp(-(X @ w)))
     return X.T @ (y - p) / len(y) + l2 * w
 """,
+        passes=("logistic_gradient: adds l2 * w for the L2 penalty",),
     ),
     Bug(
         "logistic-grad-exp-over-one-plus-exp",
@@ -277,6 +279,7 @@ def numerical_gradient(f, w, eps=1e-6):
         g[i] = (f(w + e) - f(w)) / eps
     return g
 """,
+        passes=("numerical_gradient: approximates the true gradient of smooth functions",),
     ),
     Bug(
         "numgrad-no-2",
@@ -704,6 +707,7 @@ def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
         history.append(history[-1] - lr * g)
     return np.array(history)
 """,
+        passes=("full_batch_gd: one update per epoch on all the data, w - lr * grad",),
     ),
     Bug(
         "full-uphill",

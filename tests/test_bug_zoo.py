@@ -34,8 +34,9 @@ def test_bug_loses_points_on_its_function(bug):
     failed = [r for r in results if r.function == bug.function and r.status == "failed"]
     feedback = " ".join(r.output for r in failed)
     assert bug.says.lower() in feedback.lower(), feedback
-    for r in failed:  # every message names the function it is about
+    for r in failed:  # every message names the function it is about, and says something observed
         assert f"`{bug.function}`" in r.output, r
+        assert "expected shape ." not in r.output and "  " not in r.output.strip(), r
     for words in bug.never_says:  # and none contradicts the code
         assert words.lower() not in feedback.lower(), feedback
     for name in bug.passes:  # checks about something else are not charged for this mistake
@@ -69,3 +70,4 @@ def test_constant_answers_earn_nothing(assignment):
     results = grade_sandboxed(assignment, cells)
     earned = {r.name: r.score for r in results if r.score > 0}
     assert not earned
+    assert sum(scores(grade_in_process(assignment, cells)).get(f, (0, 0))[0] for f in scores(results)) == 0
