@@ -113,7 +113,9 @@ def grade_target(target: Target, course: Course, feedback: bool = False) -> Grad
     except NotebookError as exc:
         notes.append(f"Your notebook could not be graded: {exc}.")
         tests = run_assignment(Unavailable(str(exc)), assignment)
-        return GradedSubmission(target.student, assignment.id, target.notebook.name, tests, notes)
+        # the report still shows the reference plots (their captions say why yours are missing)
+        plots, plot_notes = draw_plots(Unavailable(str(exc)), assignment.id) if feedback else ([], [])
+        return GradedSubmission(target.student, assignment.id, target.notebook.name, tests, notes, plots, plot_notes)
     with tempfile.TemporaryDirectory(prefix="gd-grade-") as scratch:
         workdir = Path(scratch)
         scratch_copy(target.notebook, workdir)

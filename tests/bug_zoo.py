@@ -956,6 +956,19 @@ def mse_gradient(w, X, y):
 """,
     ),
     Variant(
+        "lr-power-iteration-random-start",
+        A2,
+        "max_stable_lr",
+        """
+def max_stable_lr(H):
+    v = np.random.default_rng(0).normal(size=H.shape[0])
+    for _ in range(500):
+        v = H @ v
+        v = v / np.linalg.norm(v)
+    return 2 / (v @ H @ v)
+""",
+    ),
+    Variant(
         "gd-float32-path",
         A2,
         "gradient_descent",

@@ -53,3 +53,12 @@ def test_batch_size_plot_explains_a_run_that_ignores_the_order():
     captions = {p.name: p.caption for p in plots}
     assert "spread is zero" in captions["batch_size"]
     assert "is not drawn" not in captions["epochs"]
+
+
+def test_unreadable_notebook_report_still_has_the_reference_plots():
+    from autograder.grade import Unavailable
+
+    for assignment in COURSE.assignments:
+        plots, notes = draw_plots(Unavailable("the file is not a notebook"), assignment.id)
+        assert not notes and len(plots) == len(PLOTTERS[assignment.id])
+        assert all("could not be graded" in p.caption for p in plots)
