@@ -70,6 +70,7 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
     results: list[TestResult] = []
     stopped: Fail | None = None
     passed: set[str] = set()
+    failed_as: dict[str, str] = {}  # description -> verdict, for the checks that did not pass
     for c, max_score in zip(checks, shares):
         if stopped is not None:
             results.append(TestResult(c.name, function, 0.0, max_score, stopped.verdict, str(stopped)))
@@ -82,7 +83,10 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
                 c.run(sub)
         except Fail as fail:
             verdict, message = fail.verdict, str(fail)
-            if verdict == "echo" and gated:
+            failed_as[c.description] = verdict
+            # an error the required check also hit is the same cause, not a new one
+            echoed_error = verdict == "error" and gated and failed_as.get(c.requires) == "error"
+            if (verdict == "echo" or echoed_error) and gated:
                 verdict = "gated"  # the check it requires failed first, and explains this
                 message += f' (The same cause as "{c.requires}" above; this check counts once that one passes.)'
             elif verdict == "echo":

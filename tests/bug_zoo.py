@@ -385,6 +385,19 @@ def gradient_check(f, grad_f, w, eps=1e-6):
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))
 """,
     ),
+    Bug(
+        "gradcheck-ratio-of-maxima",
+        A1,
+        "gradient_check",
+        "wrong value",
+        """
+def gradient_check(f, grad_f, w, eps=1e-6):
+    a, b = grad_f(w), numerical_gradient(f, w, eps)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), 1e-12))
+""",
+        never_says=("pass eps on",),
+        passes=("gradient_check: passes its eps on to the numerical gradient",),
+    ),
     # ------------------------------------------------------------ 02_gradient_descent
     Bug(
         "step-uphill",
@@ -485,6 +498,23 @@ def gradient_descent(grad_f, w0, lr, n_steps):
         path.append(gd_step(path[-1], grad_f(path[-1]), lr))
     return np.array(path)
 """,
+    ),
+    Bug(
+        "gd-early-stop",
+        A2,
+        "gradient_descent",
+        "stop before running all",
+        """
+def gradient_descent(grad_f, w0, lr, n_steps):
+    path = [w0.copy()]
+    for _ in range(n_steps):
+        g = grad_f(path[-1])
+        if np.linalg.norm(g) < 1e-10:
+            break   # already at the minimum
+        path.append(path[-1] - lr * g)
+    return np.array(path)
+""",
+        passes=("gradient_descent: each step uses the gradient at the current weights",),
     ),
     Bug(
         "lr-one-over",
@@ -966,6 +996,46 @@ def max_stable_lr(H):
         v = H @ v
         v = v / np.linalg.norm(v)
     return 2 / (v @ H @ v)
+""",
+    ),
+    Variant(
+        "logistic-grad-clipped-probabilities",
+        A1,
+        "logistic_gradient",
+        """
+def logistic_gradient(w, X, y, l2=0.0):
+    p = np.clip(1 / (1 + np.exp(-(X @ w))), 1e-12, 1 - 1e-12)
+    return X.T @ (p - y) / X.shape[0] + l2 * w
+""",
+    ),
+    Variant(
+        "sgd-float32-history",
+        A3,
+        "sgd",
+        """
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    hist = np.zeros((epochs + 1, w0.shape[0]), dtype=np.float32)
+    hist[0] = w0
+    w = w0.astype(float)
+    for e in range(epochs):
+        for i in rng.permutation(X.shape[0]):
+            w = w - lr * grad_fn(w, X[[i]], y[[i]])
+        hist[e + 1] = w
+    return hist
+""",
+    ),
+    Variant(
+        "mb-history-as-list",
+        A3,
+        "minibatch_gd",
+        """
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    w, history = np.copy(w0), [np.copy(w0)]
+    for _ in range(epochs):
+        for b in minibatches(len(y), batch_size, rng):
+            w = w - lr * grad_fn(w, X[b], y[b])
+        history.append(np.copy(w))
+    return history
 """,
     ),
     Variant(

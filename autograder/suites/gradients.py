@@ -614,30 +614,25 @@ def test_gradient_check_eps(sub):
     def grad(w):
         return 3 * np.asarray(w, dtype=float) ** 2
 
-    # Only eps is judged here: the answer may use any formula we recognise (a wrong formula is
-    # charged by the check above), as long as that formula was fed the numerical gradient
-    # with this eps.  We say "does not pass eps on" only when the answer is what the default
-    # eps would give.
+    # Only eps is judged here, whatever formula the answer uses (the formula is the check
+    # above's business): for f = sum(w^3) the central difference is off by exactly eps^2, so a
+    # gradient_check that passes eps on reports a clearly larger error for eps = 0.2 than for
+    # the default eps, and one that drops eps reports the same tiny error for both.
     w = np.array([0.5, -1.0, 2.0])
-    eps = 0.2
-    got = as_float(
-        "gradient_check", call(sub, "gradient_check", _cubic, grad, w, eps=eps, standins=("numerical_gradient",))
+    large = as_float(
+        "gradient_check", call(sub, "gradient_check", _cubic, grad, w, eps=0.2, standins=("numerical_gradient",))
     )
-    a = grad(w)
-    with_eps, default_eps = 3 * w**2 + eps**2, 3 * w**2 + 1e-12
-
-    def formulas(b):
-        return [_rel_error(a, b), *_gradcheck_mistakes(a, b).values()]
-
-    if any(close(got, v, rtol=1e-5, atol=1e-9) for v in formulas(with_eps)):
-        return
-    if any(close(got, v, rtol=1e-3, atol=1e-9) for v in formulas(default_eps)):
+    default = as_float("gradient_check", call(sub, "gradient_check", _cubic, grad, w, standins=("numerical_gradient",)))
+    if not np.isfinite(large):
+        raise Fail("`gradient_check` returns inf or nan when given eps = 0.2, for a correct gradient.")
+    if close(large, default, rtol=1e-3, atol=1e-9):
         raise Fail(
-            "`gradient_check` gives the same small error whatever eps it is given: it does not pass eps on. "
+            "`gradient_check` reports the same error whatever eps it is given: it does not pass eps on. "
             "Call numerical_gradient(f, w, eps), not numerical_gradient(f, w)."
         )
-    raise Fail(
-        "`gradient_check` called with a large eps gives a value that neither matches the relative error with "
-        "that eps nor any formula we recognise; compute b = numerical_gradient(f, w, eps) and the maximum over "
-        "coordinates of abs(a - b) / max(abs(a) + abs(b), 1e-12)."
-    )
+    # the error this eps causes is 0.026 with the course's formula; any measure of it is well above 1e-3
+    if not large > 1e-3:
+        raise Fail(
+            "`gradient_check` reports almost no error when given a large eps (0.2), where the numerical gradient "
+            "is visibly off: check that it compares grad_f(w) with numerical_gradient(f, w, eps)."
+        )
