@@ -209,6 +209,8 @@ def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "") -> np.n
     if isinstance(value, (list, tuple)) and len(shape) == 1 and len(value) == shape[0]:
         # a list of numbers is a fine (d,) answer, whether its items are floats, numpy
         # scalars, or numpy scalars that crossed the sandbox boundary as 1-element arrays
+        # (the transport's old habit; once every front end sends them as scalars, this also
+        # accepts a list of 1-element arrays, a rare form whose numbers are right)
         try:
             items = [np.asarray(v, dtype=float) for v in value]
         except (TypeError, ValueError):
