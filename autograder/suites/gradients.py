@@ -362,8 +362,10 @@ def test_logistic_gradient_huge(sub):
     # The gradient is used on the same data as the loss, so it must survive the same overflow:
     # exp(z) / (1 + exp(z)) is inf / inf = nan at z = 1000.  Rows with both signs of X @ w.
     w, X, y = _logistic_data(12, 3, "huge")
-    z = X @ w
-    X = X * (1000.0 / np.maximum(np.abs(z), 1e-3))[:, None]
+    # move each row along w until X @ w is exactly +-1000 (signs from the data), leaving the
+    # rest of the row as it was, so no entry of X is larger than needed
+    sign = np.where(X @ w >= 0, 1.0, -1.0)
+    X = X + np.outer(1000.0 * sign - X @ w, w) / (w @ w)
     got = as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y), (3,))
     if not np.all(np.isfinite(got)):
         raise Fail(
