@@ -3,7 +3,9 @@
 The plots show the student's own code at work on held-out problems next to the reference:
 a loss curve, a descent path on a contour plot, the batch-size comparison.  They show
 curves and paths, never the hidden data or the checks' code.  Each plot is drawn from plain
-data the sandbox returns; if the student's function fails, that plot is left out with a note.
+data the sandbox returns.  Every report has all its plots: the reference is always drawn,
+and when the student's function fails, or its data makes the picture degenerate (a path
+that is one dot, a flat curve), the caption says so in a sentence.
 """
 
 from __future__ import annotations

@@ -183,6 +183,15 @@ def value_of(fn: str, outcome) -> Any:
 # ---------------------------------------------------------------------------------------
 
 
+#: why a function meant to return one number may have returned many
+_ONE_NUMBER_HINT = {
+    "mse_loss": "Did you forget to average over the samples?",
+    "logistic_loss": "Did you forget to average over the samples?",
+    "max_stable_lr": "Use only the largest eigenvalue: 2 / (largest eigenvalue).",
+    "gradient_check": "Report the maximum over coordinates, one number.",
+}
+
+
 def as_float(fn: str, value) -> float:
     """A single real number, or Fail: a loss is one number, not an array of per-sample losses."""
     arr = np.asarray(value) if not isinstance(value, (list, tuple)) else np.asarray(value, dtype=object)
@@ -193,7 +202,7 @@ def as_float(fn: str, value) -> float:
     if arr.size != 1:
         raise Fail(
             f"`{fn}` should return a single number, but returned an array of shape {arr.shape}. "
-            "Did you forget to average over the samples?",
+            + _ONE_NUMBER_HINT.get(fn, "See its docstring for what to return."),
             "echo",
         )
     return float(arr.reshape(()))
