@@ -104,7 +104,7 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
             # answer earns nothing for its shape, dtype or for leaving its inputs alone
             message = (
                 f"`{function}` gets this right, but it counts only once `{function}` also passes "
-                f'"{c.requires}" (see above): a wrong answer earns nothing for its shape or form.'
+                f'"{c.requires}" (see above): this check scores only together with right values.'
             )
             results.append(TestResult(c.name, function, 0.0, max_score, "gated", message))
             continue
