@@ -147,7 +147,9 @@ def test_start_dependence_is_shown(lessons):
         return ends[f"lr = {lr}"][round(w0, 6)]
 
     assert np.isclose(lands("0.01", 2.0), POINT_C, atol=1e-3) and np.isclose(lands("0.12", 2.0), GLOBAL_MIN, atol=1e-3)
-    assert np.isclose(lands("0.01", -2.0), GLOBAL_MIN, atol=1e-3) and np.isclose(lands("0.12", -2.0), POINT_C, atol=1e-3)
+    assert np.isclose(lands("0.01", -2.0), GLOBAL_MIN, atol=1e-3) and np.isclose(
+        lands("0.12", -2.0), POINT_C, atol=1e-3
+    )
     assert np.isclose(lands("0.01", 1.8), POINT_C, atol=1e-3) and np.isclose(lands("0.12", 1.8), POINT_C, atol=1e-3)
 
 
@@ -199,7 +201,7 @@ def test_cost_is_measured_on_a_problem_big_enough_to_matter(lessons):
     measured = next(line for line in _lines(memory) if "measured" in line.get_label())
     sizes, megabytes = np.asarray(measured.get_xdata()), np.asarray(measured.get_ydata())
     assert np.all(np.diff(megabytes) > 0), "memory per update grows with the batch"
-    assert megabytes[-1] * 1e6 >= X_big.nbytes, "a full-batch update holds the whole data set"
+    assert sizes[-1] == len(X_big) and megabytes[-1] * 1e6 >= X_big.nbytes, "a full batch holds the whole data set"
     assert megabytes[1] * 1e6 < X_big.nbytes / 100
     (wall,) = lesson.axes("plot_wall_time")
     assert "seconds" in wall.get_xlabel() and len(_lines(wall)) == 3
