@@ -37,4 +37,8 @@ c.Autograde.create_student = True
 # Feedback shows the student's cells and scores, never the hidden tests' code nor the mark schemes
 # (graders see those in formgrader: autograde restores the locked question cells that hold them).
 c.ClearHiddenTests.enforce_metadata = False
+# Each written question's cell is locked (not an nbgrader "task", which would add a 0-point grade that
+# formgrader flags as needing a manual grade) and holds the question's mark scheme: the release and
+# the feedback drop it, and autograde restores it from the gradebook, so graders see it in formgrader.
+c.ClearMarkScheme.enforce_metadata = False
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkScheme, CSSHTMLHeaderPreprocessor]

@@ -325,8 +325,9 @@ def test_each_written_question_has_a_mark_scheme_that_the_release_drops(assignme
         (at,) = [i for i, c in enumerate(source) if _gid(c) == grade_id]
         question = source[at - 1]
         meta = question.metadata.get("nbgrader", {})
-        # a task cell: nbgrader's ClearMarkScheme only accepts one, and restores it for graders
-        assert question.cell_type == "markdown" and meta.get("task") and meta.get("locked")
+        # locked, so that autograde restores it (mark scheme and all) for formgrader; not a task,
+        # which would add a 0-point grade that formgrader asks a grader to fill in
+        assert question.cell_type == "markdown" and meta.get("locked") and not meta.get("task")
         assert question.source.count("=== BEGIN MARK SCHEME ===") == 1
         assert question.source.count("=== END MARK SCHEME ===") == 1
         assert "Model answer" in question.source and "Rubric" in question.source

@@ -149,6 +149,9 @@ def test_graders_see_the_mark_schemes(course):
         schemes = [c for c in nb.cells if "=== BEGIN MARK SCHEME ===" in c.source]
         assert len(schemes) == len(COURSE.assignment(a).manual)
         assert all("Model answer" in c.source and "Rubric" in c.source for c in schemes)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        graded = {g.name for g in gb.find_submission_notebook("gradients", "01_gradients", "good").grades}
+    assert graded == {f"test_{f}" for f in COURSE.assignment("01_gradients").points} | {"written_gradient_sign"}
 
 
 def test_export_writes_the_csv(course):
