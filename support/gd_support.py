@@ -29,6 +29,7 @@ __all__ = [
     "plot_curve_with_path",
     "plot_contour_with_paths",
     "plot_loss_curves",
+    "as_vector",
     "show_if_ready",
     "visible_checks",
 ]
@@ -199,6 +200,27 @@ def plot_loss_curves(curves, ax=None, xlabel="step", log=True):
 
 
 # ---------------------------------------------------------------------------------- checks
+
+
+def as_vector(function: str, value) -> np.ndarray:
+    """The visible checks' view of a returned gradient: any sequence of numbers, as an array.
+
+    A list or tuple of numbers is a correct answer (the grader accepts it too), so it is
+    converted, not refused; anything else fails with a sentence saying what came back.
+    """
+    if value is None:
+        raise AssertionError(f"{function} returned None: did you forget the `return`?")
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise AssertionError(
+            f"{function} should return a numpy array of shape (d,), not a {type(value).__name__}"
+        ) from None
+    if not isinstance(value, np.ndarray):
+        print(
+            f"{function}: you returned a {type(value).__name__}; it is accepted, but a numpy array is the usual answer."
+        )
+    return array
 
 
 class show_if_ready(contextlib.AbstractContextManager):

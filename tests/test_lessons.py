@@ -275,9 +275,19 @@ def test_visible_check_catches_forward_differences_and_passes_a_vectorised_answe
     assert _run_visible_check("01_gradients", "numerical_gradient", {"numerical_gradient": VECTORISED}) is None
 
 
-def test_visible_check_says_a_list_is_not_an_array():
-    failed = _run_visible_check("01_gradients", "mse_gradient", {"mse_gradient": LIST_GRADIENT})
-    assert isinstance(failed, AssertionError) and "numpy array" in str(failed) and "list" in str(failed)
+STRING_GRADIENT = """
+def mse_gradient(w, X, y):
+    return str(2.0 / len(y) * X.T @ (X @ w - y))
+"""
+
+
+def test_visible_check_accepts_a_list_and_refuses_a_string_with_a_sentence(capsys):
+    # A correct gradient returned as a list of numbers keeps its marks in the grader (issue #9),
+    # so the visible check must pass it too, with a tip, not crash with AttributeError.
+    assert _run_visible_check("01_gradients", "mse_gradient", {"mse_gradient": LIST_GRADIENT}) is None
+    assert "you returned a list" in capsys.readouterr().out
+    failed = _run_visible_check("01_gradients", "mse_gradient", {"mse_gradient": STRING_GRADIENT})
+    assert isinstance(failed, AssertionError) and "numpy array" in str(failed) and "str" in str(failed)
 
 
 def test_check_your_own_gradients_counts_the_functions():
