@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, GetGrades
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -34,6 +34,11 @@ c.ExecutePreprocessor.kernel_name = "python3"
 c.ExecutePreprocessor.timeout = int(max(a.limits.cell_seconds for a in course.assignments))
 c.Autograde.create_student = True
 
-# Feedback shows the student's cells and scores, never the hidden tests' code.
+# Feedback shows the student's cells and scores, never the hidden tests' code nor the mark schemes
+# (graders see those in formgrader: autograde restores the locked question cells that hold them).
 c.ClearHiddenTests.enforce_metadata = False
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Each written question's cell is locked (not an nbgrader "task", which would add a 0-point grade that
+# formgrader flags as needing a manual grade) and holds the question's mark scheme: the release and
+# the feedback drop it, and autograde restores it from the gradebook, so graders see it in formgrader.
+c.ClearMarkScheme.enforce_metadata = False
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkScheme, CSSHTMLHeaderPreprocessor]

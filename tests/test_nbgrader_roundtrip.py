@@ -138,7 +138,20 @@ def test_feedback_hides_the_hidden_tests(course):
                 course / "feedback" / student / a / COURSE.assignment(a).notebook.replace(".ipynb", ".html")
             ).read_text()
             assert "BEGIN HIDDEN TESTS" not in html and "grade_function" not in html and "autograder" not in html
+            assert "MARK SCHEME" not in html and "Model answer" not in html
             assert "visible_checks" in html  # the visible checks are still shown
+
+
+def test_graders_see_the_mark_schemes(course):
+    """formgrader shows the autograded notebook: its written questions carry their mark schemes."""
+    for a in IDS:
+        nb = nbformat.read(str(course / "autograded" / "good" / a / COURSE.assignment(a).notebook), as_version=4)
+        schemes = [c for c in nb.cells if "=== BEGIN MARK SCHEME ===" in c.source]
+        assert len(schemes) == len(COURSE.assignment(a).manual)
+        assert all("Model answer" in c.source and "Rubric" in c.source for c in schemes)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        graded = {g.name for g in gb.find_submission_notebook("gradients", "01_gradients", "good").grades}
+    assert graded == {f"test_{f}" for f in COURSE.assignment("01_gradients").points} | {"written_gradient_sign"}
 
 
 def test_export_writes_the_csv(course):

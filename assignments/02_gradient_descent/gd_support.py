@@ -20,11 +20,16 @@ __all__ = [
     "double_well_grad",
     "rosenbrock",
     "rosenbrock_grad",
+    "two_basins",
+    "two_basins_grad",
+    "DOUBLE_WELL_MINIMA",
+    "TWO_BASINS_MINIMA",
     "make_regression",
     "make_classification",
     "plot_curve_with_path",
     "plot_contour_with_paths",
     "plot_loss_curves",
+    "as_vector",
     "show_if_ready",
     "visible_checks",
 ]
@@ -43,6 +48,35 @@ def double_well_grad(w):
     """Gradient of ``double_well``, shape (1,)."""
     w = np.asarray(w, dtype=float)
     return 4 * w**3 - 6 * w + 1
+
+
+#: Where the double well's two minima are (the roots of 4 w^3 - 6 w + 1 with positive curvature),
+#: for marking them on plots.
+DOUBLE_WELL_MINIMA = {"global minimum": -1.3008, "point C (local minimum)": 1.1309}
+
+
+def two_basins(w):
+    """A 2-D landscape with two valleys: the double well along a tilted line, a parabola across it.
+
+    f(x, y) = x^4 - 3 x^2 + x + (y - x / 2)^2: a global minimum near (-1.30, -0.65) and a local
+    one, point C, near (1.13, 0.57), with a ridge near x = 0.17 between them.
+    """
+    x, y = np.asarray(w, dtype=float)
+    return float(x**4 - 3 * x**2 + x + (y - x / 2) ** 2)
+
+
+def two_basins_grad(w):
+    """Gradient of ``two_basins``, shape (2,)."""
+    x, y = np.asarray(w, dtype=float)
+    across = y - x / 2
+    return np.array([4 * x**3 - 6 * x + 1 - across, 2 * across])
+
+
+#: The two minima of ``two_basins`` (on the line y = x / 2, x a minimum of the double well).
+TWO_BASINS_MINIMA = {
+    "global minimum": (-1.3008, -0.6504),
+    "point C (local minimum)": (1.1309, 0.5654),
+}
 
 
 #: Hessian of the bowl: an elongated, tilted valley.  Its eigenvalues are 2 +- sqrt(2).
@@ -95,27 +129,40 @@ def make_classification(n=200, d=2, seed=0):
 # ---------------------------------------------------------------------------------- plots
 
 
-def plot_curve_with_path(f, path, lo=-2.2, hi=2.2, ax=None, label="path"):
-    """Draw a 1-D loss ``f`` and the points of a descent ``path`` (shape (steps + 1, 1)) on it."""
+#: Marker styles for the minima drawn by ``marks=``: the global one a star, local ones a diamond.
+_MARK_STYLES = [dict(marker="*", ms=15, color="gold", mec="k"), dict(marker="D", ms=8, color="tab:red", mec="k")]
+
+
+def plot_curve_with_path(f, path, lo=-2.2, hi=2.2, ax=None, label="path", marks=None, ylim=None):
+    """Draw a 1-D loss ``f`` and the points of a descent ``path`` (shape (steps + 1, 1)) on it.
+
+    marks : optional dict mapping a label to a point w (a float) to mark on the curve, e.g.
+        ``DOUBLE_WELL_MINIMA``.  ylim : optional (bottom, top) of the loss axis.
+    """
     import matplotlib.pyplot as plt
 
     ax = ax or plt.gca()
     grid = np.linspace(lo, hi, 400)
-    ax.plot(grid, [f(np.array([g])) for g in grid], color="0.3")
+    ax.plot(grid, [f(np.array([g])) for g in grid], color="0.3", label="loss")
     path = np.asarray(path, dtype=float).reshape(-1)
     values = [f(np.array([p])) for p in path]
     ax.plot(path, values, "o-", ms=4, alpha=0.8, label=label)
-    ax.plot(path[:1], values[:1], "ks", ms=7)
+    ax.plot(path[:1], values[:1], "ks", ms=7, label="start")
+    for style, (name, where) in zip(_MARK_STYLES * 2, (marks or {}).items()):
+        ax.plot([where], [f(np.array([where]))], ls="none", label=name, zorder=5, **style)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.set_xlabel("w")
     ax.set_ylabel("loss")
-    ax.legend()
+    ax.legend(fontsize=8)
     return ax
 
 
-def plot_contour_with_paths(f, paths, xlim=(-2, 2), ylim=(-2, 2), ax=None, levels=30):
+def plot_contour_with_paths(f, paths, xlim=(-2, 2), ylim=(-2, 2), ax=None, levels=30, marks=None):
     """Contours of a 2-D loss ``f`` with several descent paths drawn on top.
 
     paths : dict mapping a label to an array of shape (steps + 1, 2)
+    marks : optional dict mapping a label to a point (x, y) to mark, e.g. ``TWO_BASINS_MINIMA``
     """
     import matplotlib.pyplot as plt
 
@@ -127,9 +174,13 @@ def plot_contour_with_paths(f, paths, xlim=(-2, 2), ylim=(-2, 2), ax=None, level
         path = np.asarray(path, dtype=float)
         ax.plot(path[:, 0], path[:, 1], ".-", ms=3, label=label)
         ax.plot(path[:1, 0], path[:1, 1], "ks", ms=6)
+    for style, (name, (x, y)) in zip(_MARK_STYLES * 2, (marks or {}).items()):
+        ax.plot([x], [y], ls="none", label=name, zorder=5, **style)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
     ax.set_xlabel("w[0]")
     ax.set_ylabel("w[1]")
-    ax.legend()
+    ax.legend(fontsize=8)
     return ax
 
 
@@ -149,6 +200,27 @@ def plot_loss_curves(curves, ax=None, xlabel="step", log=True):
 
 
 # ---------------------------------------------------------------------------------- checks
+
+
+def as_vector(function: str, value) -> np.ndarray:
+    """The visible checks' view of a returned gradient: any sequence of numbers, as an array.
+
+    A list or tuple of numbers is a correct answer (the grader accepts it too), so it is
+    converted, not refused; anything else fails with a sentence saying what came back.
+    """
+    if value is None:
+        raise AssertionError(f"{function} returned None: did you forget the `return`?")
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise AssertionError(
+            f"{function} should return a numpy array of shape (d,), not a {type(value).__name__}"
+        ) from None
+    if not isinstance(value, np.ndarray):
+        print(
+            f"{function}: you returned a {type(value).__name__}; it is accepted, but a numpy array is the usual answer."
+        )
+    return array
 
 
 class show_if_ready(contextlib.AbstractContextManager):
