@@ -83,6 +83,32 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_collect(args) -> int:
+    from .collect import CollectError, collect, read_roster
+
+    course = load_course(args.course)
+    try:
+        roster = read_roster(Path(args.roster))
+        outcomes = collect(course, roster, Path(args.out), args.assignment, args.push_feedback)
+    except CollectError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    graded = [o.graded for o in outcomes if o.graded]
+    if graded:
+        _table(graded)
+    for o in outcomes:
+        if o.status in ("limited", "nothing", "failed"):
+            print(f"{o.student}: {o.status}: {o.message}")
+    count = {s: sum(o.status == s for o in outcomes) for s in ("graded", "unchanged", "limited", "nothing", "failed")}
+    print(
+        f"{len(outcomes)} students: {count['graded']} graded, {count['unchanged']} skipped (notebook unchanged), "
+        f"{count['limited']} over the daily report limit (recorded), {count['nothing']} with nothing to grade, "
+        f"{count['failed']} failed"
+        + ("; feedback pushed to their 'feedback' branch" if args.push_feedback and count["graded"] else "")
+    )
+    return 1 if count["failed"] else 0
+
+
 def cmd_assign(args) -> int:
     from .assign import release
 
@@ -166,6 +192,21 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("dest", help="folder to write the template repository into")
     template.add_argument("--force", action="store_true", help="write into a folder that is not empty")
     template.set_defaults(run=cmd_template)
+
+    collect = verbs.add_parser(
+        "collect", help="fetch each student's repository, grade the last commit before the deadline, push feedback"
+    )
+    collect.add_argument("--roster", required=True, help="CSV with a header student,repo (repo: any git URL or path)")
+    collect.add_argument("--assignment", default=None, help="assignment id (default: the course notebook in each repo)")
+    collect.add_argument(
+        "--out", default="graded", help="results, reports, the repository cache and the state kept between runs"
+    )
+    collect.add_argument(
+        "--push-feedback",
+        action="store_true",
+        help="commit each report to the branch 'feedback' of the student's repository",
+    )
+    collect.set_defaults(run=cmd_collect)
 
     assign = verbs.add_parser("assign", help="regenerate assignments/ from solutions/ with nbgrader")
     assign.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")
