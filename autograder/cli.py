@@ -109,6 +109,18 @@ def cmd_collect(args) -> int:
     return 1 if count["failed"] else 0
 
 
+def cmd_gradescope(args) -> int:
+    from .gradescope import build_bundle
+
+    course = load_course(args.course)
+    names = build_bundle(course, args.id, Path(args.out))
+    print(
+        f"wrote {args.out} ({len(names)} files): upload it as the autograder of a Gradescope programming "
+        f"assignment; students submit {course.assignment(args.id).notebook}"
+    )
+    return 0
+
+
 def cmd_assign(args) -> int:
     from .assign import release
 
@@ -207,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="commit each report to the branch 'feedback' of the student's repository",
     )
     collect.set_defaults(run=cmd_collect)
+
+    gradescope = verbs.add_parser("gradescope", help="write a Gradescope autograder bundle for an assignment")
+    gradescope.add_argument("id", help="assignment id")
+    gradescope.add_argument("--out", default="autograder.zip", help="the zip to write (default: autograder.zip)")
+    gradescope.set_defaults(run=cmd_gradescope)
 
     assign = verbs.add_parser("assign", help="regenerate assignments/ from solutions/ with nbgrader")
     assign.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")
