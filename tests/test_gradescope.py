@@ -138,6 +138,6 @@ def test_buggy_notebook_gets_partial_credit_and_the_late_penalty(bundle, tmp_pat
     assert 0 < raw < 10
     late = data["extra_data"]["lateness"]
     assert late["days_late"] == 2 and late["penalty_percent"] == penalty
-    assert data["score"] == pytest.approx(round(raw * (1 - penalty / 100), 4)) < raw
+    assert data["score"] == pytest.approx(round(raw * (1 - penalty / 100), 4)) and data["score"] < raw
     assert f"2 days late, a penalty of {penalty:g}%" in data["output"]
     assert any(t["status"] == "failed" for t in data["tests"]) and any(t["status"] == "passed" for t in data["tests"])
