@@ -6,7 +6,8 @@ nbgrader's ``timestamp.txt``, ``collect`` a commit's time, the Gradescope bundle
 
 The policy (course.yml ``late_policy``): a submission up to ``grace_minutes`` after the deadline
 is on time; after that, every started day late (counted from the deadline itself) costs
-``penalty_per_day`` percent of the points, up to ``max_penalty`` percent.  ``extensions`` move one
+``penalty_per_day`` percent of the points, up to ``max_penalty`` percent.  Without a penalty
+the deadline is final: ``collect`` takes the last commit before it (plus grace).  ``extensions`` move one
 student's deadline for one assignment (or all of them) by some hours.
 """
 
@@ -32,17 +33,17 @@ class LatePolicy:
     def grace(self) -> dt.timedelta:
         return dt.timedelta(minutes=self.grace_minutes)
 
-    def accepts_late_work(self) -> bool:
-        """Whether a late submission can still earn points (otherwise the last on-time one counts)."""
-        return self.penalty_per_day == 0 or self.max_penalty < 100
-
     def cutoff(self, deadline: dt.datetime) -> dt.datetime | None:
-        """The last moment a submission can earn points (``None``: no such moment)."""
-        if self.accepts_late_work():
+        """The last moment a submission can still earn points (``None``: late work always can).
+
+        Without a penalty there is no late work: the deadline (plus grace) is final.  With one,
+        late work counts until the day whose penalty would reach 100%.
+        """
+        if self.penalty_per_day == 0:
+            return deadline + self.grace
+        if self.max_penalty < 100:
             return None
-        # the day whose penalty reaches 100%: a submission then scores 0, so the one before counts
-        days = math.ceil(100 / self.penalty_per_day)
-        return deadline + (days - 1) * DAY
+        return deadline + (math.ceil(100 / self.penalty_per_day) - 1) * DAY
 
 
 @dataclass(frozen=True)
