@@ -96,16 +96,21 @@ def cmd_collect(args) -> int:
     graded = [o.graded for o in outcomes if o.graded]
     if graded:
         _table(graded)
-    for o in outcomes:
-        if o.status in ("limited", "nothing", "failed"):
-            print(f"{o.student}: {o.status}: {o.message}")
+    notes = [f"{o.student}: {o.status}: {o.message}" for o in outcomes if o.status in ("limited", "nothing", "failed")]
     count = {s: sum(o.status == s for o in outcomes) for s in ("graded", "unchanged", "limited", "nothing", "failed")}
-    print(
+    line = (
         f"{len(outcomes)} students: {count['graded']} graded, {count['unchanged']} skipped (notebook unchanged), "
         f"{count['limited']} over the daily report limit (recorded), {count['nothing']} with nothing to grade, "
         f"{count['failed']} failed"
-        + ("; feedback pushed to their 'feedback' branch" if args.push_feedback and count["graded"] else "")
     )
+    print("\n".join([*notes, line]))
+    if args.summary:
+        from .reports import markdown_summary
+
+        with open(args.summary, "a", encoding="utf-8") as summary:
+            summary.write("\n".join([f"**collect**: {line}.", "", *[f"- {n}" for n in notes], ""]) + "\n")
+            if graded:
+                summary.write(markdown_summary(graded))
     return 1 if count["failed"] else 0
 
 
@@ -218,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="commit each report to the branch 'feedback' of the student's repository",
     )
+    collect.add_argument("--summary", default=None, metavar="FILE", help="append a Markdown table of this run's grades")
     collect.set_defaults(run=cmd_collect)
 
     gradescope = verbs.add_parser("gradescope", help="write a Gradescope autograder bundle for an assignment")

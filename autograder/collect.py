@@ -88,15 +88,24 @@ class GitError(Exception):
     pass
 
 
+#: the token, taken out of the environment when the run starts, so that no child process (the
+#: sandbox keeps an allow-list of variables anyway) can inherit it; only git processes get it
+_token: str | None = None
+
+
+def take_token() -> None:
+    global _token
+    _token = os.environ.pop("AUTOGRADER_GIT_TOKEN", None) or _token
+
+
 def git_env() -> dict[str, str]:
     """The environment of every git process: no prompts, no user or system config, and the
     token (if any) as an HTTP header given through GIT_CONFIG_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
     env.update(GIT_AUTHOR_NAME=BOT[0], GIT_AUTHOR_EMAIL=BOT[1], GIT_COMMITTER_NAME=BOT[0], GIT_COMMITTER_EMAIL=BOT[1])
-    token = os.environ.get("AUTOGRADER_GIT_TOKEN")
-    if token:
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    if _token:
+        basic = base64.b64encode(f"x-access-token:{_token}".encode()).decode()
         env.update(
             GIT_CONFIG_COUNT="1",
             GIT_CONFIG_KEY_0="http.extraHeader",
@@ -115,10 +124,9 @@ def git(*args: str, cwd: Path | None = None, data: bytes | None = None, env: dic
         timeout=GIT_TIMEOUT,
     )
     if done.returncode != 0:
-        token = os.environ.get("AUTOGRADER_GIT_TOKEN")
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         text = message[-1] if message else f"exit status {done.returncode}"
-        raise GitError(text.replace(token, "***") if token else text)
+        raise GitError(text.replace(_token, "***") if _token else text)
     return done.stdout
 
 
@@ -444,6 +452,7 @@ def collect(
     """
     from .grade import write_class_files
 
+    take_token()
     if assignment_id:
         course.assignment(assignment_id)
     run = Run(
