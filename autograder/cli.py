@@ -204,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     regrade.add_argument("--report", default="regrade.csv", help="CSV of every comparison (default: regrade.csv)")
     regrade.set_defaults(run=cmd_regrade)
 
-    template = verbs.add_parser("template", help="assemble a GitHub Classroom template repository for an assignment")
+    template = verbs.add_parser(
+        "template", help="assemble an assignment's template repository (students' repositories are made from it)"
+    )
     template.add_argument("id", help="assignment id")
     template.add_argument("dest", help="folder to write the template repository into")
     template.add_argument("--force", action="store_true", help="write into a folder that is not empty")

@@ -321,6 +321,8 @@ def collect_student(run: Run, student: Student, cache: Path) -> Outcome:
         return Outcome(student.name, assignment_id, "nothing", f"no {assignment.notebook} in commit {sha[:7]}")
     path = found[1]
     blob = git("rev-parse", f"{sha}:{path}", cwd=bare).decode().strip()
+    if int(git("cat-file", "-s", blob, cwd=bare)) > MAX_FILE:
+        return Outcome(student.name, assignment_id, "nothing", f"{path} in {sha[:7]} is larger than {MAX_FILE} bytes")
     digest = hashlib.sha256(git("cat-file", "blob", blob, cwd=bare)).hexdigest()
     # the notebook was submitted when its content first appeared on the branch, not at a later
     # commit that changed only other files
