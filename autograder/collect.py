@@ -56,6 +56,12 @@ class Student:
     name: str
     repo: str
 
+    @property
+    def key(self) -> str:
+        """Names the repository's cache and ledger: the student and the URL (one roster per
+        assignment may give the same student several repositories)."""
+        return f"{self.name}-{hashlib.sha256(self.repo.encode()).hexdigest()[:10]}"
+
 
 def read_roster(path: Path) -> list[Student]:
     """The roster CSV: a header ``student,repo``, then one row per student."""
@@ -132,7 +138,7 @@ def git(*args: str, cwd: Path | None = None, data: bytes | None = None, env: dic
 
 def fetch(student: Student, cache: Path) -> Path:
     """A bare copy of the student's repository, up to date; every branch as ``refs/heads/*``."""
-    bare = cache / f"{student.name}.git"
+    bare = cache / f"{student.key}.git"
     if not (bare / "HEAD").is_file():
         git("clone", "--bare", "--quiet", "--no-hardlinks", "--", student.repo, str(bare))
     else:
@@ -185,15 +191,15 @@ class Ledger:
         except (OSError, ValueError):
             self.data = {}
 
-    def observe(self, student: str, commits: list[tuple[str, dt.datetime]], now: dt.datetime) -> None:
-        repo = self.data.setdefault(student, {"last_fetch": None, "commits": {}})
+    def observe(self, repo_key: str, commits: list[tuple[str, dt.datetime]], now: dt.datetime) -> None:
+        repo = self.data.setdefault(repo_key, {"last_fetch": None, "commits": {}})
         previous = repo["last_fetch"]
         for sha, _ in commits:
             repo["commits"].setdefault(sha, {"seen": _iso(now), "not_before": previous})
         repo["last_fetch"] = _iso(now)
 
-    def time_of(self, student: str, sha: str, committed: dt.datetime) -> dt.datetime:
-        entry = self.data[student]["commits"][sha]
+    def time_of(self, repo_key: str, sha: str, committed: dt.datetime) -> dt.datetime:
+        entry = self.data[repo_key]["commits"][sha]
         not_before = entry["not_before"]
         return submission_time(
             committed,
@@ -277,12 +283,11 @@ def _extract(bare: Path, entries, notebook_path: str, into: Path) -> Path:
     return into / notebook_path.rsplit("/", 1)[-1]
 
 
-def _select(run: Run, student: str, commits, deadline: dt.datetime) -> tuple[str, dt.datetime] | None:
+def _select(run: Run, repo_key: str, commits, deadline: dt.datetime) -> tuple[str, dt.datetime] | None:
     """The last commit (newest first along the branch) submitted by the student's cutoff."""
-    policy = run.course.late_policy
-    cutoff = policy.cutoff(deadline)
+    cutoff = run.course.late_policy.cutoff(deadline)
     for sha, committed in commits:
-        when = run.ledger.time_of(student, sha, committed)
+        when = run.ledger.time_of(repo_key, sha, committed)
         if cutoff is None or when <= cutoff:
             return sha, when
     return None
@@ -300,9 +305,13 @@ def collect_student(run: Run, student: Student, cache: Path) -> Outcome:
     branch = working_branch(bare)
     if branch == FEEDBACK_BRANCH:
         return Outcome(student.name, None, "failed", f"the default branch is '{FEEDBACK_BRANCH}', which is ours")
+    try:
+        git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=bare)
+    except GitError:
+        return Outcome(student.name, run.assignment_id, "nothing", "no commits yet")
     first_parent = git("rev-list", "--first-parent", branch, "--", cwd=bare).decode().split()
     commits = commit_times(bare, branch)
-    run.ledger.observe(student.name, commits, run.now)
+    run.ledger.observe(student.key, commits, run.now)
     committed = dict(commits)
     head = first_parent[0]
     found = _find_notebook(_ls_tree(bare, head), run)
@@ -311,7 +320,7 @@ def collect_student(run: Run, student: Student, cache: Path) -> Outcome:
     assignment_id, _ = found
     assignment = run.course.assignment(assignment_id)
     deadline = student_deadline(assignment.due, assignment.id, student.name, run.course.extensions)
-    chosen = _select(run, student.name, [(sha, committed[sha]) for sha in first_parent], deadline)
+    chosen = _select(run, student.key, [(sha, committed[sha]) for sha in first_parent], deadline)
     if chosen is None:
         return Outcome(student.name, assignment_id, "nothing", "no commit before the deadline")
     sha, _ = chosen
@@ -327,7 +336,7 @@ def collect_student(run: Run, student: Student, cache: Path) -> Outcome:
     # the notebook was submitted when its content first appeared on the branch, not at a later
     # commit that changed only other files
     content_commit = git("log", "-1", "--format=%H", sha, "--", path, cwd=bare).decode().strip() or sha
-    submitted_at = run.ledger.time_of(student.name, content_commit, committed[content_commit])
+    submitted_at = run.ledger.time_of(student.key, content_commit, committed[content_commit])
     late = assess(run.course, assignment_id, student.name, submitted_at)
 
     key = f"{student.name}/{assignment_id}"
