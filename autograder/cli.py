@@ -24,12 +24,24 @@ def _table(graded) -> None:
         for f in functions:
             table.add_column(f, justify="right")
         table.add_column("total", justify="right", style="bold")
+        timed = any(g.lateness for g in group)
+        if timed:  # the submission time is known: show what lateness costs
+            table.add_column("late", justify="right")
+            table.add_column("final", justify="right", style="bold")
         for g in group:
             scores = g.functions()
+            late = []
+            if timed:
+                days = g.lateness.days_late if g.lateness else 0
+                late = [
+                    f"{days}d -{g.lateness.penalty_percent:g}%" if days else "",
+                    f"{g.final_score:g}/{g.max_score:g}",
+                ]
             table.add_row(
                 g.student,
                 *[f"{scores[f][0]:g}/{scores[f][1]:g}" for f in functions],
                 f"{g.score:g}/{g.max_score:g}",
+                *late,
             )
         console.print(table)
 
