@@ -1,8 +1,8 @@
 """``collect``: a term replayed on three students' repositories (local bare git repositories).
 
 One module-scoped story, run by the first test and read by the others, so that every notebook
-is graded once: first grading, the daily report limit, incremental runs, a late commit (and a
-back-dated one), an extension, the feedback branch.
+is graded once: first grading, the daily report limit (and the grade at the deadline past it),
+incremental runs, a late commit (and a back-dated one), an extension, the feedback branch.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from autograder.config import load_course
 from helpers import REPO, filled_release, notebook_path, write_notebook
 
 UTC = dt.timezone.utc
-ASSIGNMENT = "01_gradients"  # due 2027-02-05T23:59:00+00:00 in course.yml
+ASSIGNMENT = "01_gradients"
+DUE = "2027-02-05T12:00:00+00:00"  # midday, so that a report day (UTC) can end after the deadline
 
 
 def at(text: str) -> dt.datetime:
@@ -89,6 +90,9 @@ def term(tmp_path_factory):
     course_dir = root / "course"
     shutil.copytree(REPO / "support", course_dir / "support")
     config = yaml.safe_load((REPO / "course.yml").read_text())
+    for a in config["assignments"]:
+        if a["id"] == ASSIGNMENT:
+            a["due"] = DUE
     config.update(
         late_policy={"penalty_per_day": 10, "max_penalty": 50, "grace_minutes": 30},
         extensions=[{"student": "bob", "assignment": ASSIGNMENT, "hours": 48}],
@@ -120,11 +124,17 @@ def term(tmp_path_factory):
     heads["carol"] = repos["carol"].push("2027-02-04T13:00:00")
     runs["same day"] = run("2027-02-04T13:15:00")
     limited_status = repos["carol"].show("feedback:status.md")
+    limited_push = heads["carol"]
     runs["next day"] = run("2027-02-05T01:00:00")
+    edit_notebook(repos["carol"].notebook, "third try")
+    heads["carol"] = repos["carol"].push("2027-02-05T10:00:00")
+    runs["before the deadline"] = run("2027-02-05T10:30:00")
+    second_limited_status = repos["carol"].show("feedback:status.md")
+    runs["deadline"] = run("2027-02-05T13:00:00")  # the same UTC day, past the deadline and its grace
     runs["after the deadline"] = run("2027-02-06T09:00:00")
-    # alice's clock says 20:00 on the due day, but the run at 09:00 the next day did not see it yet
+    # alice's clock says 11:00 on the due day, but the run at 09:00 the next day did not see it yet
     edit_notebook(repos["alice"].notebook, "one more thing")
-    heads["alice"] = repos["alice"].push("2027-02-05T20:00:00")
+    heads["alice"] = repos["alice"].push("2027-02-05T11:00:00")
     edit_notebook(repos["bob"].notebook, "inside my extension")
     heads["bob"] = repos["bob"].push("2027-02-06T10:00:00")
     runs["late pushes"] = run("2027-02-06T10:10:00")
@@ -136,6 +146,8 @@ def term(tmp_path_factory):
         "roster": roster,
         "course": course,
         "limited_status": limited_status,
+        "second_limited_status": second_limited_status,
+        "limited_push": limited_push,
     }
 
 
@@ -168,10 +180,14 @@ def test_daily_report_limit_records_the_push_and_says_when(term):
     runs = term["runs"]
     assert runs["same day"] == {"alice": "unchanged", "bob": "unchanged", "carol": "limited"}
     status = term["limited_status"]
-    assert f"Your push `{term['heads']['carol'][:7]}` is recorded" in status
+    assert f"Your push `{term['limited_push'][:7]}` is recorded" in status
     assert "next report comes with the first grading run after 2027-02-05 00:00 UTC" in status
     # the next day, only carol (whose notebook changed) is graded
     assert runs["next day"] == {"alice": "unchanged", "bob": "unchanged", "carol": "graded"}
+    # a push over the limit on the due day is graded once the deadline has passed, the same day
+    assert runs["before the deadline"]["carol"] == "limited"
+    assert "next report comes with the first grading run after 2027-02-05 12:30 UTC" in term["second_limited_status"]
+    assert runs["deadline"] == {"alice": "unchanged", "bob": "unchanged", "carol": "graded"}
     assert set(runs["after the deadline"].values()) == {"unchanged"}
 
 
@@ -192,7 +208,7 @@ def test_late_commit_is_penalised_even_when_back_dated(term):
 def test_commit_inside_an_extension_is_not_penalised(term):
     bob = results(term["out"], "bob")
     late = bob["extra_data"]["lateness"]
-    assert late["deadline"] == "2027-02-07T23:59:00+00:00" and late["days_late"] == 0
+    assert late["deadline"] == "2027-02-07T12:00:00+00:00" and late["days_late"] == 0
     assert bob["score"] == bob["extra_data"]["raw_score"]
     assert "on time" in term["repos"]["bob"].show("feedback:feedback.md")
 
@@ -222,7 +238,7 @@ def test_cli_rejects_a_bad_roster(tmp_path):
 
 def test_commit_time_is_bounded_by_what_collect_saw():
     seen, before = at("2027-02-06T10:10:00"), at("2027-02-06T09:00:00")
-    assert submission_time(at("2027-02-05T20:00:00"), seen, before) == before  # back-dated
+    assert submission_time(at("2027-02-05T11:00:00"), seen, before) == before  # back-dated
     assert submission_time(at("2027-02-06T09:30:00"), seen, before) == at("2027-02-06T09:30:00")
     assert submission_time(at("2030-01-01T00:00:00"), seen, before) == seen  # dated in the future
     assert submission_time(at("2027-02-05T20:00:00"), seen, None) == at("2027-02-05T20:00:00")  # first fetch
