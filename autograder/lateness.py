@@ -138,18 +138,26 @@ def lateness(submitted_at: dt.datetime, deadline: dt.datetime, policy: LatePolic
 def read_timestamp(folder: Path) -> dt.datetime | None:
     """nbgrader's ``timestamp.txt`` in a ``submitted/<student>/<assignment>/`` folder, if readable.
 
-    nbgrader writes ``2027-02-05 23:59:00.000000 UTC``-style times (its own format) and ISO ones.
+    nbgrader writes its ``timestamp_format`` (``2027-02-05 23:59:00.000000 UTC`` by default) and
+    reads it back with dateutil; so do we, for other zones and formats.  No zone means UTC, as there.
     """
     path = folder / "timestamp.txt"
     try:
         text = path.read_text(encoding="utf-8", errors="replace")[:100].strip()
     except OSError:
         return None
-    text = text.removesuffix(" UTC").strip()
+    plain = text.removesuffix(" UTC").strip()
     try:
-        return parse_time(text.replace(" ", "T", 1) if "T" not in text else text)
+        return parse_time(plain.replace(" ", "T", 1) if "T" not in plain else plain)
     except ValueError:
+        pass
+    import dateutil.parser  # nbgrader's own parser (a dependency of nbgrader and matplotlib)
+
+    try:
+        value = dateutil.parser.parse(text)
+    except (ValueError, OverflowError):
         return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def assess(course, assignment_id: str, student: str, submitted_at: dt.datetime) -> Lateness:

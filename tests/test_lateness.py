@@ -76,6 +76,8 @@ def test_nbgrader_timestamps(tmp_path):
     assert read_timestamp(tmp_path) == dt.datetime(2027, 2, 6, 10, 0, 0, 123456, tzinfo=UTC)
     (tmp_path / "timestamp.txt").write_text("2027-02-06T11:00:00+01:00")
     assert read_timestamp(tmp_path) == dt.datetime(2027, 2, 6, 10, 0, tzinfo=UTC)
+    (tmp_path / "timestamp.txt").write_text("Sat, 06 Feb 2027 05:00:00 -0500")  # another timestamp_format
+    assert read_timestamp(tmp_path) == dt.datetime(2027, 2, 6, 10, 0, tzinfo=UTC)
     (tmp_path / "timestamp.txt").write_text("yesterday")
     assert read_timestamp(tmp_path) is None
     assert read_timestamp(tmp_path / "missing") is None
