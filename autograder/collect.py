@@ -293,9 +293,9 @@ def _select(run: Run, repo_key: str, commits, deadline: dt.datetime) -> tuple[st
     return None
 
 
-def _reports_today(entry: dict, now: dt.datetime) -> int:
+def _reports_today(reports: list[str], now: dt.datetime) -> int:
     today = now.astimezone(dt.timezone.utc).date()
-    return sum(dt.datetime.fromisoformat(t).astimezone(dt.timezone.utc).date() == today for t in entry["reports"])
+    return sum(dt.datetime.fromisoformat(t).astimezone(dt.timezone.utc).date() == today for t in reports)
 
 
 def collect_student(run: Run, student: Student, cache: Path) -> Outcome:
@@ -346,7 +346,7 @@ def collect_student(run: Run, student: Student, cache: Path) -> Outcome:
     past_deadline = run.now > deadline + run.course.late_policy.grace
     final_grade = past_deadline and not entry["deadline_graded"]
     limit = run.course.feedback_per_day
-    if limit and not final_grade and _reports_today(entry, run.now) >= limit:
+    if limit and not final_grade and _reports_today(entry["reports"], run.now) >= limit:
         return _limited(run, student, bare, entry, assignment_id, sha, deadline, limit)
 
     try:
@@ -363,12 +363,14 @@ def collect_student(run: Run, student: Student, cache: Path) -> Outcome:
     from .feedback import write_reports
 
     write_reports(graded.for_report(), run.out)
-    entry.update(hash=digest, lateness=late.to_json(), commit=sha, pending=None)
-    entry["reports"] = [t for t in entry["reports"] if _age(t, run.now) < 2 * DAY] + [_iso(run.now)]
+    reports = [t for t in entry["reports"] if _age(t, run.now) < 2 * DAY] + [_iso(run.now)]
+    if run.push_feedback:  # before the state is updated: if the push fails, the next run grades and pushes again
+        folder = run.out / student.name / assignment_id
+        files = {name: (folder / name).read_bytes() for name in _report_files(graded)}
+        files["status.md"] = _status_text(sha, graded, run, reports, limit).encode()
+        _push_feedback(bare, student, files, f"Feedback for {sha[:7]}")
+    entry.update(hash=digest, lateness=late.to_json(), commit=sha, pending=None, reports=reports)
     entry["deadline_graded"] = entry["deadline_graded"] or past_deadline
-    if run.push_feedback:
-        status = _status_text(sha, graded, run, entry, limit)
-        _push_feedback(bare, student, run.out / student.name / assignment_id, status, f"Feedback for {sha[:7]}")
     return Outcome(student.name, assignment_id, "graded", graded=graded)
 
 
@@ -381,13 +383,18 @@ def _next_day(now: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
 
 
-def _status_text(sha: str, graded: GradedSubmission, run: Run, entry: dict, limit: int | None) -> str:
+def _report_files(graded: GradedSubmission) -> list[str]:
+    """What ``feedback.write_reports`` wrote for this grading (not older plots left in the folder)."""
+    return ["feedback.md", *(f"feedback_{p.name}.png" for p in graded.plots)]
+
+
+def _status_text(sha: str, graded: GradedSubmission, run: Run, reports: list[str], limit: int | None) -> str:
     late = graded.lateness
     lines = ["# Grading status", "", f"Graded commit `{sha[:7]}`: {graded.final_score:g} / {graded.max_score:g}."]
     if late:
         lines.append(late.sentence(graded.score, graded.max_score))
     if limit:
-        used = _reports_today(entry, run.now)
+        used = _reports_today(reports, run.now)
         lines.append(f"Reports today (UTC): {used} of {limit}.")
     lines += ["", "Your report is in `feedback.md` on this branch."]
     return "\n".join(lines) + "\n"
@@ -406,35 +413,31 @@ def _limited(
         f"your next report comes with the first grading run after {when}, and your last commit before "
         "the deadline is graded then in any case."
     )
-    first_notice = entry.get("pending") != sha
-    entry["pending"] = sha
-    if run.push_feedback and first_notice:
+    if run.push_feedback and entry.get("pending") != sha:  # tell once per push
         text = "# Grading status\n\n" + message + "\n\nYour last report is still in `feedback.md` on this branch.\n"
-        _push_feedback(bare, student, None, text, f"Recorded {sha[:7]}; next report after {when}")
+        _push_feedback(bare, student, {"status.md": text.encode()}, f"Recorded {sha[:7]}; next report after {when}")
+    entry["pending"] = sha
     return Outcome(student.name, assignment_id, "limited", message)
 
 
-def _push_feedback(bare: Path, student: Student, report: Path | None, status: str, message: str) -> None:
-    """Commit the report (and ``status.md``) on top of the ``feedback`` branch and push that branch only.
+def _push_feedback(bare: Path, student: Student, files: dict[str, bytes], message: str) -> None:
+    """Commit ``files`` on top of the ``feedback`` branch and push that branch only.
 
     Built with plumbing in the bare cache, so nothing is checked out and the student's branches are
-    untouched; a report replaces the files of the one before.
+    untouched.  A new report (``feedback.md`` among ``files``) replaces every file of the one
+    before; otherwise (a status only) the last report's files are kept.
     """
     ref = f"refs/heads/{FEEDBACK_BRANCH}"
     try:
         parent = git("rev-parse", "--verify", "--quiet", ref, cwd=bare).decode().strip()
     except GitError:
         parent = ""
-    files: dict[str, bytes] = {}
-    if report is not None:
-        for item in sorted(report.iterdir()):
-            if item.name == "feedback.md" or (item.name.startswith("feedback_") and item.suffix == ".png"):
-                files[item.name] = item.read_bytes()
-    elif parent:
+    if parent and "feedback.md" not in files:
+        kept = {}
         for _mode, kind, obj, path in _ls_tree(bare, parent):
-            if kind == "blob" and "/" not in path and path != "status.md":
-                files[path] = git("cat-file", "blob", obj, cwd=bare)
-    files["status.md"] = status.encode()
+            if kind == "blob" and "/" not in path:
+                kept[path] = git("cat-file", "blob", obj, cwd=bare)
+        files = {**kept, **files}
     tree_lines = []
     for name, content in sorted(files.items()):
         obj = git("hash-object", "-w", "--stdin", cwd=bare, data=content).decode().strip()
