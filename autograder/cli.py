@@ -24,12 +24,24 @@ def _table(graded) -> None:
         for f in functions:
             table.add_column(f, justify="right")
         table.add_column("total", justify="right", style="bold")
+        timed = any(g.lateness for g in group)
+        if timed:  # the submission time is known: show what lateness costs
+            table.add_column("late", justify="right")
+            table.add_column("final", justify="right", style="bold")
         for g in group:
             scores = g.functions()
+            late = []
+            if timed:
+                days = g.lateness.days_late if g.lateness else 0
+                late = [
+                    f"{days}d -{g.lateness.penalty_percent:g}%" if days else "",
+                    f"{g.final_score:g}/{g.max_score:g}",
+                ]
             table.add_row(
                 g.student,
                 *[f"{scores[f][0]:g}/{scores[f][1]:g}" for f in functions],
                 f"{g.score:g}/{g.max_score:g}",
+                *late,
             )
         console.print(table)
 
@@ -80,6 +92,49 @@ def cmd_grade(args) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def cmd_collect(args) -> int:
+    from .collect import CollectError, collect, read_roster
+
+    course = load_course(args.course)
+    try:
+        roster = read_roster(Path(args.roster))
+        outcomes = collect(course, roster, Path(args.out), args.assignment, args.push_feedback)
+    except CollectError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    graded = [o.graded for o in outcomes if o.graded]
+    if graded:
+        _table(graded)
+    notes = [f"{o.student}: {o.status}: {o.message}" for o in outcomes if o.status in ("limited", "nothing", "failed")]
+    count = {s: sum(o.status == s for o in outcomes) for s in ("graded", "unchanged", "limited", "nothing", "failed")}
+    line = (
+        f"{len(outcomes)} students: {count['graded']} graded, {count['unchanged']} skipped (notebook unchanged), "
+        f"{count['limited']} over the daily report limit (recorded), {count['nothing']} with nothing to grade, "
+        f"{count['failed']} failed"
+    )
+    print("\n".join([*notes, line]))
+    if args.summary:
+        from .reports import markdown_summary
+
+        with open(args.summary, "a", encoding="utf-8") as summary:
+            summary.write("\n".join([f"**collect**: {line}.", "", *[f"- {n}" for n in notes], ""]) + "\n")
+            if graded:
+                summary.write(markdown_summary(graded))
+    return 1 if count["failed"] else 0
+
+
+def cmd_gradescope(args) -> int:
+    from .gradescope import build_bundle
+
+    course = load_course(args.course)
+    names = build_bundle(course, args.id, Path(args.out))
+    print(
+        f"wrote {args.out} ({len(names)} files): upload it as the autograder of a Gradescope programming "
+        f"assignment; students submit {course.assignment(args.id).notebook}"
+    )
     return 0
 
 
@@ -161,11 +216,34 @@ def build_parser() -> argparse.ArgumentParser:
     regrade.add_argument("--report", default="regrade.csv", help="CSV of every comparison (default: regrade.csv)")
     regrade.set_defaults(run=cmd_regrade)
 
-    template = verbs.add_parser("template", help="assemble a GitHub Classroom template repository for an assignment")
+    template = verbs.add_parser(
+        "template", help="assemble an assignment's template repository (students' repositories are made from it)"
+    )
     template.add_argument("id", help="assignment id")
     template.add_argument("dest", help="folder to write the template repository into")
     template.add_argument("--force", action="store_true", help="write into a folder that is not empty")
     template.set_defaults(run=cmd_template)
+
+    collect = verbs.add_parser(
+        "collect", help="fetch each student's repository, grade the last commit before the deadline, push feedback"
+    )
+    collect.add_argument("--roster", required=True, help="CSV with a header student,repo (repo: any git URL or path)")
+    collect.add_argument("--assignment", default=None, help="assignment id (default: the course notebook in each repo)")
+    collect.add_argument(
+        "--out", default="graded", help="results, reports, the repository cache and the state kept between runs"
+    )
+    collect.add_argument(
+        "--push-feedback",
+        action="store_true",
+        help="commit each report to the branch 'feedback' of the student's repository",
+    )
+    collect.add_argument("--summary", default=None, metavar="FILE", help="append a Markdown table of this run's grades")
+    collect.set_defaults(run=cmd_collect)
+
+    gradescope = verbs.add_parser("gradescope", help="write a Gradescope autograder bundle for an assignment")
+    gradescope.add_argument("id", help="assignment id")
+    gradescope.add_argument("--out", default="autograder.zip", help="the zip to write (default: autograder.zip)")
+    gradescope.set_defaults(run=cmd_gradescope)
 
     assign = verbs.add_parser("assign", help="regenerate assignments/ from solutions/ with nbgrader")
     assign.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")

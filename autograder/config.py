@@ -20,6 +20,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 import jsonschema  # noqa: E402
 import yaml  # noqa: E402
 
+from .lateness import Extension, LatePolicy  # noqa: E402
 from .sandbox.client import Limits  # noqa: E402
 
 SCHEMA_PATH = Path(__file__).with_name("course.schema.json")
@@ -56,6 +57,9 @@ class Course:
     title: str
     path: Path
     assignments: list[Assignment] = field(default_factory=list)
+    late_policy: LatePolicy = field(default_factory=LatePolicy)
+    extensions: list[Extension] = field(default_factory=list)
+    feedback_per_day: int | None = None  # hidden-suite reports per student, assignment and UTC day (collect)
 
     @property
     def root(self) -> Path:
@@ -148,7 +152,20 @@ def load_course(path: Path | str | None = None) -> Course:
                 limits=limits,
             )
         )
-    course = Course(id=data["course"]["id"], title=data["course"]["title"], path=path, assignments=assignments)
+    for i, e in enumerate(data.get("extensions", [])):
+        if "assignment" in e and e["assignment"] not in seen:
+            raise CourseConfigError(f"{path.name}: extensions[{i}].assignment: no assignment '{e['assignment']}'")
+    course = Course(
+        id=data["course"]["id"],
+        title=data["course"]["title"],
+        path=path,
+        assignments=assignments,
+        late_policy=LatePolicy(**data.get("late_policy", {})),
+        extensions=[
+            Extension(e["student"], float(e["hours"]), e.get("assignment")) for e in data.get("extensions", [])
+        ],
+        feedback_per_day=data.get("feedback_per_day"),
+    )
     _check_against_suites(course)
     return course
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .config import Assignment, Course
 from .feedback import draw_plots, write_reports
+from .lateness import Lateness, assess, read_timestamp
 from .notebook import NotebookError, read_cells
 from .results import GradedSubmission, class_csv, write_atomic, write_results
 from .runner import run_assignment
@@ -139,6 +140,12 @@ def _grade_in_worker(target: Target, course_path: str, feedback: bool) -> Graded
     return grade_target(target, load_course(course_path), feedback)
 
 
+def submission_lateness(folder: Path, graded: GradedSubmission, course: Course) -> Lateness | None:
+    """From nbgrader's ``timestamp.txt`` beside the notebook, when there is one."""
+    submitted_at = read_timestamp(folder)
+    return assess(course, graded.assignment, graded.student, submitted_at) if submitted_at else None
+
+
 class GraderFailure(Exception):
     """The grader itself failed on some submissions (a bug of ours, not the student's)."""
 
@@ -161,11 +168,13 @@ def grade_all(
     """
     graded: list[GradedSubmission] = []
     failures: list[str] = []
+    folders = {(t.student, t.assignment_id): t.notebook.parent for t in targets}
 
     def done(g: GradedSubmission) -> None:
+        g.lateness = submission_lateness(folders[(g.student, g.assignment)], g, course)
         write_results(g, out_dir)
         if feedback:
-            write_reports(g, out_dir)
+            write_reports(g.for_report(), out_dir)
         graded.append(g)
         if progress:
             progress(g)
@@ -219,9 +228,12 @@ def load_all_results(out_dir: Path) -> list[GradedSubmission]:
                 )
                 for t in data["tests"]
             ]
+            lateness = Lateness.from_json(extra.get("lateness"))
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not ours, or damaged: the class files skip it
-        graded.append(GradedSubmission(extra["student"], extra["assignment"], extra["notebook"], tests))
+        graded.append(
+            GradedSubmission(extra["student"], extra["assignment"], extra["notebook"], tests, lateness=lateness)
+        )
     return graded
 
 

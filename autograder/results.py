@@ -7,6 +7,7 @@ same submission twice gives byte-identical files.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -14,6 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .lateness import Lateness
 from .runner import TestResult, function_scores
 
 
@@ -26,10 +28,17 @@ class GradedSubmission:
     notes: list[str] = field(default_factory=list)  # notebook-level problems, for the student
     plots: list = field(default_factory=list)  # feedback.Plot, when feedback reports are asked for
     plot_notes: list[str] = field(default_factory=list)
+    lateness: Lateness | None = None  # when the submission time is known
 
     @property
     def score(self) -> float:
+        """The raw score: what the hidden checks gave, before any late penalty."""
         return round(sum(t.score for t in self.tests), 4)
+
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty (the raw score when lateness is unknown)."""
+        return self.lateness.final_score(self.score) if self.lateness else self.score
 
     @property
     def max_score(self) -> float:
@@ -38,14 +47,23 @@ class GradedSubmission:
     def functions(self) -> dict[str, tuple[float, float]]:
         return function_scores(self.tests)
 
+    def for_report(self) -> GradedSubmission:
+        """This submission with its lateness (raw score, penalty, final score) as the first note,
+        for the feedback report, which shows notes to the student."""
+        if not self.lateness:
+            return self
+        return dataclasses.replace(self, notes=[self.lateness.sentence(self.score, self.max_score), *self.notes])
+
 
 def results_json(graded: GradedSubmission) -> dict:
     """Gradescope's autograder results format (score, tests, output), plus extra_data for us."""
     functions = graded.functions()
     summary = [f"{graded.assignment}: {graded.score:g} / {graded.max_score:g} points."]
+    if graded.lateness:
+        summary.append(graded.lateness.sentence(graded.score, graded.max_score))
     summary += graded.notes
-    return {
-        "score": graded.score,
+    data = {
+        "score": graded.final_score,
         "output": "\n".join(summary),
         "visibility": "visible",
         "stdout_visibility": "hidden",
@@ -68,6 +86,10 @@ def results_json(graded: GradedSubmission) -> dict:
             "functions": {k: {"score": v[0], "max_score": v[1]} for k, v in functions.items()},
         },
     }
+    if graded.lateness:
+        data["extra_data"]["raw_score"] = graded.score
+        data["extra_data"]["lateness"] = graded.lateness.to_json()
+    return data
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -90,13 +112,19 @@ def write_results(graded: GradedSubmission, out_dir: Path) -> Path:
 
 
 def class_csv(all_graded: list[GradedSubmission]) -> str:
-    """One row per submission: student, assignment, per-function scores, total."""
+    """One row per submission: student, assignment, per-function scores, total.
+
+    When some submission's time is known, three columns come before the total (``score``, then
+    the score after the penalty): ``raw_score``, ``days_late`` and ``penalty_percent``.
+    """
     functions: list[str] = []
     for g in all_graded:
         functions += [f for f in g.functions() if f not in functions]
+    timed = any(g.lateness for g in all_graded)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "assignment", *functions, "score", "max_score"])
+    late_columns = ["raw_score", "days_late", "penalty_percent"] if timed else []
+    writer.writerow(["student", "assignment", *functions, *late_columns, "score", "max_score"])
     for g in sorted(all_graded, key=lambda g: (g.assignment, g.student)):
         scores = g.functions()
         writer.writerow(
@@ -104,8 +132,15 @@ def class_csv(all_graded: list[GradedSubmission]) -> str:
                 g.student,
                 g.assignment,
                 *[f"{scores[f][0]:g}" if f in scores else "" for f in functions],
-                f"{g.score:g}",
+                *(_late_cells(g) if timed else []),
+                f"{g.final_score:g}",
                 f"{g.max_score:g}",
             ]
         )
     return buffer.getvalue()
+
+
+def _late_cells(g: GradedSubmission) -> list[str]:
+    if not g.lateness:
+        return [f"{g.score:g}", "", ""]
+    return [f"{g.score:g}", str(g.lateness.days_late), f"{g.lateness.penalty_percent:g}"]

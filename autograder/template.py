@@ -1,4 +1,5 @@
-"""The ``template`` verb: assemble a GitHub Classroom template repository for one assignment.
+"""The ``template`` verb: assemble the template repository of one assignment, from which each
+student's repository is created (``gh repo create --template``; README, "For CI").
 
 ``python -m autograder template ID DEST`` copies the released notebook and ``gd_support.py``
 (``assignments/ID/``) and the student-side files (``template/``: the visible-check runner,

@@ -56,11 +56,21 @@ def runner_python(tmp_path_factory) -> Path:
     return venv / "bin"
 
 
-def run_workflow(workflow: Path, workspace: Path, bin_dir: Path, inputs: dict | None = None) -> tuple[int, str]:
-    """Run each step of the workflow's single job: `run:` steps in bash as GitHub does
+def run_workflow(
+    workflow: Path,
+    workspace: Path,
+    bin_dir: Path,
+    inputs: dict | None = None,
+    job_name: str | None = None,
+    secrets: dict | None = None,
+) -> tuple[int, str]:
+    """Run each step of one job (the only one, or ``job_name``): `run:` steps in bash as GitHub does
     (bash -e -o pipefail), `uses:` steps simulated.  Returns the exit status and the job summary."""
     spec = yaml.safe_load(workflow.read_text())
-    (job,) = spec["jobs"].values()
+    if job_name:
+        job = spec["jobs"][job_name]
+    else:
+        (job,) = spec["jobs"].values()
     summary = workspace.parent / f"summary-{workspace.name}.md"
     summary.write_text("")
     env = {
@@ -76,9 +86,11 @@ def run_workflow(workflow: Path, workspace: Path, bin_dir: Path, inputs: dict | 
     for step in job["steps"]:
         if "uses" in step:
             action = step["uses"].split("@")[0]
-            assert action in ("actions/checkout", "actions/setup-python", "actions/upload-artifact"), action
-            continue  # the workspace is the checkout; python is the runner's; uploads are checked by the tests
-        step_env = {k: _expand(str(v), inputs or {}) for k, v in step.get("env", {}).items()}
+            assert action in ("actions/checkout", "actions/setup-python", "actions/upload-artifact", "actions/cache"), (
+                action
+            )
+            continue  # the workspace is the checkout; python is the runner's; uploads and caches: the tests
+        step_env = {k: _expand(str(v), inputs or {}, secrets or {}) for k, v in step.get("env", {}).items()}
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
             cwd=workspace,
@@ -91,8 +103,11 @@ def run_workflow(workflow: Path, workspace: Path, bin_dir: Path, inputs: dict | 
     return 0, summary.read_text()
 
 
-def _expand(value: str, inputs: dict) -> str:
-    return re.sub(r"\$\{\{\s*inputs\.(\w+)\s*\}\}", lambda m: str(inputs.get(m.group(1), "")), value)
+def _expand(value: str, inputs: dict, secrets: dict) -> str:
+    context = {"inputs": inputs, "secrets": secrets}
+    return re.sub(
+        r"\$\{\{\s*(inputs|secrets)\.(\w+)\s*\}\}", lambda m: str(context[m.group(1)].get(m.group(2), "")), value
+    )
 
 
 # ------------------------------------------------------------------------- the course workflow
@@ -112,7 +127,7 @@ def course_checkout(tmp_path_factory) -> Path:
 
 
 def test_course_workflow_grades_pushed_submissions(course_checkout, runner_python):
-    status, summary = run_workflow(WORKFLOWS[0], course_checkout, runner_python)
+    status, summary = run_workflow(WORKFLOWS[0], course_checkout, runner_python, job_name="grade")
     assert status == 0, summary
     graded = course_checkout / "graded"
     for student, assignment in (("alice", "01_gradients"), ("alice", "03_minibatch"), ("bob", "01_gradients")):
@@ -127,15 +142,58 @@ def test_course_workflow_grades_pushed_submissions(course_checkout, runner_pytho
 def test_course_workflow_dispatch_for_one_assignment(course_checkout, runner_python, tmp_path):
     root = copy_repo(tmp_path / "repo")
     shutil.copytree(course_checkout / "submitted", root / "submitted")
-    status, summary = run_workflow(WORKFLOWS[0], root, runner_python, {"assignment": "03_minibatch"})
+    status, summary = run_workflow(WORKFLOWS[0], root, runner_python, {"assignment": "03_minibatch"}, "grade")
     assert status == 0, summary
     assert "### 03_minibatch" in summary and "### 01_gradients" not in summary
 
 
 def test_course_workflow_without_submissions(runner_python, tmp_path):
     root = copy_repo(tmp_path / "repo")
-    status, summary = run_workflow(WORKFLOWS[0], root, runner_python)
+    status, summary = run_workflow(WORKFLOWS[0], root, runner_python, job_name="grade")
     assert status == 0 and "nothing to grade" in summary
+    status, summary = run_workflow(WORKFLOWS[0], root, runner_python, job_name="collect")
+    assert status == 0 and "nothing to collect" in summary
+
+
+def test_course_workflow_triggers():
+    spec = yaml.safe_load(WORKFLOWS[0].read_text())
+    triggers = spec[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["schedule"] == [{"cron": "*/15 * * * *"}] and "workflow_dispatch" in triggers
+    assert triggers["push"]["paths"] == ["submitted/**"]
+    assert spec["jobs"]["collect"]["if"] == "github.event_name != 'push'"
+    assert spec["jobs"]["grade"]["if"] == "github.event_name != 'schedule'"
+
+
+def test_course_workflow_collects_and_pushes_feedback(runner_python, tmp_path):
+    """The scheduled job: a roster of one student repository (a local bare one), the token from
+    the secrets reaches git only, and the report lands on the student's `feedback` branch."""
+    root = copy_repo(tmp_path / "repo")
+    server = tmp_path / "dana.git"
+    work = tmp_path / "dana"
+    filled_release("01_gradients", work)
+    env = {**tool_env(), "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "Dana", "GIT_AUTHOR_EMAIL": "d@x.org"}
+    env.update(GIT_COMMITTER_NAME="Dana", GIT_COMMITTER_EMAIL="d@x.org")
+    for args, cwd in (
+        (["init", "--quiet", "--bare", "--initial-branch=main", str(server)], tmp_path),
+        (["init", "--quiet", "--initial-branch=main", "."], work),
+        (["add", "-A"], work),
+        (["commit", "--quiet", "-m", "done"], work),
+        (["push", "--quiet", str(server), "main"], work),
+    ):
+        subprocess.run(["git", *args], cwd=cwd, env=env, check=True)
+    (root / "roster.csv").write_text(f"student,repo\ndana,{server}\n")
+    status, summary = run_workflow(
+        WORKFLOWS[0], root, runner_python, job_name="collect", secrets={"STUDENT_REPOS_TOKEN": "t0ken"}
+    )
+    assert status == 0, summary
+    assert "1 students: 1 graded" in summary and "| dana |" in summary
+    report = subprocess.run(
+        ["git", "show", "feedback:feedback.md"], cwd=server, env=env, capture_output=True, text=True
+    )
+    assert report.stdout.startswith("# Feedback: 01_gradients, dana")
+    state = root / "collected"
+    assert (state / "seen.json").is_file() and (state / "collect-state.json").is_file()
+    assert not [p for p in state.rglob("*") if p.is_file() and b"t0ken" in p.read_bytes()]
 
 
 # ------------------------------------------------------------------------ the student template

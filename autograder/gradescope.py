@@ -1,0 +1,188 @@
+"""The ``gradescope`` verb: an autograder bundle, so Gradescope grades each submission in its own container.
+
+``python -m autograder gradescope ID --out autograder.zip`` writes the zip Gradescope asks for when
+setting up a programming assignment.  Gradescope unpacks it into ``/autograder/source``, runs
+``setup.sh`` once (as root, on Ubuntu) to build its image, then for every submission runs
+``run_autograder``, which calls this module's ``main``: grade the notebook in
+``$AUTOGRADER_ROOT/submission/`` with the hidden suites in the sandbox, and write
+``$AUTOGRADER_ROOT/results/results.json`` (Gradescope's results format, the feedback report as
+Markdown, lateness from ``submission_metadata.json``).
+
+The bundle holds the grading package (with the hidden suites), course.yml, ``support/`` and what
+``pip`` needs to install them; never ``solutions/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from .config import Course, load_course
+from .lateness import Lateness, assess, lateness, parse_time
+
+#: at the zip root, beside setup.sh and run_autograder (what ``pip install`` of the package needs)
+BUNDLED = ["pyproject.toml", "README.md", "course.yml", "autograder", "support"]
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu); the bundle is in
+# /autograder/source.  bubblewrap gives student code its own namespaces and a minimal file system.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends bubblewrap python3 python3-venv python3-pip
+python3 -m venv /autograder/venv
+/autograder/venv/bin/python -m pip install --quiet /autograder/source
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission: grade submission/ with the hidden suites and write
+# results/results.json.  AUTOGRADER_ROOT (default /autograder) lets tests run it in another tree.
+set -euo pipefail
+root="${{AUTOGRADER_ROOT:-/autograder}}"
+python="$root/venv/bin/python"
+[ -x "$python" ] || python="$(command -v python3)"   # a test's environment, with the package installed
+exec "$python" -m autograder.gradescope --root "$root" --course "$root/source/course.yml" --assignment {assignment}
+"""
+
+
+def _files(course: Course):
+    for name in BUNDLED:
+        path = course.root / name
+        if path.is_file():
+            yield path, name
+        elif path.is_dir():
+            for item in sorted(path.rglob("*")):
+                parts = item.relative_to(course.root).parts
+                if item.is_file() and "__pycache__" not in parts and not item.name.startswith("."):
+                    yield item, "/".join(parts)
+
+
+def _add(bundle: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # fixed: the same course gives the same zip
+    info.external_attr = (0o755 if executable else 0o644) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    bundle.writestr(info, data)
+
+
+def build_bundle(course: Course, assignment_id: str, dest: Path) -> list[str]:
+    """Write Gradescope's autograder zip for one assignment; return the names in it."""
+    assignment = course.assignment(assignment_id)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    names = []
+    with zipfile.ZipFile(dest, "w") as bundle:
+        _add(bundle, "setup.sh", SETUP_SH.encode(), executable=True)
+        _add(bundle, "run_autograder", RUN_AUTOGRADER.format(assignment=assignment.id).encode(), executable=True)
+        names += ["setup.sh", "run_autograder"]
+        for path, name in _files(course):
+            _add(bundle, name, path.read_bytes())
+            names.append(name)
+    return names
+
+
+# --------------------------------------------------------------------- inside Gradescope
+
+
+def find_notebook(submission: Path, notebook_name: str) -> Path | None:
+    """The submitted notebook: the one with the assignment's name (shallowest), else the only one."""
+    found = sorted(
+        (p for p in submission.rglob("*.ipynb") if not any(part.startswith((".", "__")) for part in p.parts)),
+        key=lambda p: (len(p.parts), str(p)),
+    )
+    named = [p for p in found if p.name == notebook_name]
+    if named:
+        return named[0]
+    return found[0] if len(found) == 1 else None
+
+
+def metadata_lateness(metadata: dict, course: Course, assignment_id: str, student: str) -> Lateness | None:
+    """From ``submission_metadata.json``: ``created_at`` against Gradescope's due date (where
+    Gradescope's extensions are applied: a user's own ``assignment.due_date`` wins), else course.yml's."""
+    try:
+        submitted_at = parse_time(metadata["created_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    due = None
+    users = metadata.get("users") or [{}]
+    for source in (users[0].get("assignment") if isinstance(users[0], dict) else None, metadata.get("assignment")):
+        if isinstance(source, dict) and source.get("due_date"):
+            try:
+                due = parse_time(source["due_date"])
+                break
+            except (TypeError, ValueError):
+                continue
+    if due is None:
+        return assess(course, assignment_id, student, submitted_at)
+    return lateness(submitted_at, due, course.late_policy)
+
+
+def grade_submission(root: Path, course: Course, assignment_id: str) -> dict:
+    """Grade ``root/submission`` and return Gradescope's results.json content."""
+    from .feedback import markdown_report
+    from .grade import Target, Unavailable, grade_target
+    from .results import GradedSubmission, results_json
+    from .runner import run_assignment
+
+    started = time.monotonic()
+    assignment = course.assignment(assignment_id)
+    try:
+        metadata = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        metadata = {}
+    users = [u for u in metadata.get("users") or [] if isinstance(u, dict)]
+    student = ", ".join(str(u.get("name") or u.get("email") or "") for u in users).strip(", ") or "you"
+
+    notebook = find_notebook(root / "submission", assignment.notebook)
+    if notebook is None:
+        reason = f"we found no {assignment.notebook} in your submission (upload the notebook itself)"
+        tests = run_assignment(Unavailable(reason), assignment)
+        graded = GradedSubmission(student, assignment.id, assignment.notebook, tests, [f"Not graded: {reason}."])
+    else:
+        graded = grade_target(Target(notebook, student, assignment.id), course, feedback=False)
+    graded.lateness = metadata_lateness(metadata, course, assignment.id, student)
+
+    data = results_json(graded)
+    data["output"] = markdown_report(graded.for_report(), [], graded.plot_notes)
+    data["output_format"] = "md"
+    for test in data["tests"]:
+        test["output_format"] = "md"
+    data["execution_time"] = round(time.monotonic() - started)
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    parser.add_argument("--course", default=None)
+    parser.add_argument("--assignment", required=True)
+    args = parser.parse_args(argv)
+    root = Path(args.root)
+    course = load_course(args.course)
+    from .results import write_atomic
+
+    results = root / "results" / "results.json"
+    try:
+        data = grade_submission(root, course, args.assignment)
+    except Exception as exc:  # noqa: BLE001 - Gradescope shows the student nothing without results.json
+        data = {
+            "score": 0,
+            "output": "The grader itself failed on your submission (not your fault); your instructor will regrade it.",
+            "output_format": "md",
+            "tests": [],
+        }
+        write_atomic(results, json.dumps(data, indent=2) + "\n")
+        print(f"grader failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    write_atomic(results, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    print(f"{data['score']:g} points; results in {results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

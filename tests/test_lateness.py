@@ -1,0 +1,132 @@
+"""Deadlines: the late policy, extensions, nbgrader's timestamp.txt, and course.yml's new keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from autograder.config import CourseConfigError, load_course
+from autograder.lateness import Extension, Lateness, LatePolicy, lateness, read_timestamp, student_deadline
+
+from helpers import REPO, filled_release
+
+UTC = dt.timezone.utc
+DUE = dt.datetime(2027, 2, 5, 23, 59, tzinfo=UTC)
+POLICY = LatePolicy(penalty_per_day=10, max_penalty=50, grace_minutes=30)
+
+
+def after(**delta) -> dt.datetime:
+    return DUE + dt.timedelta(**delta)
+
+
+@pytest.mark.parametrize(
+    "submitted, days, penalty",
+    [
+        (after(hours=-1), 0, 0),
+        (after(minutes=30), 0, 0),  # the last minute of the grace period
+        (after(minutes=31), 1, 10),  # after the grace, lateness counts from the deadline itself
+        (after(hours=24), 1, 10),
+        (after(hours=24, seconds=1), 2, 20),
+        (after(days=30), 30, 50),  # the cap
+    ],
+)
+def test_penalty_per_started_day_with_grace_and_cap(submitted, days, penalty):
+    late = lateness(submitted, DUE, POLICY)
+    assert (late.days_late, late.penalty_percent) == (days, penalty)
+
+
+def test_final_score_and_what_the_student_reads():
+    late = lateness(after(hours=30), DUE, POLICY)
+    assert late.final_score(13.8571) == 11.0857
+    assert late.sentence(13.8571, 15) == (
+        "Submitted 2027-02-07 05:59 UTC; deadline 2027-02-05 23:59 UTC: 2 days late, a penalty of 20%, "
+        "so your score is 11.0857 / 15 (before the penalty: 13.8571)."
+    )
+    assert Lateness.from_json(json.loads(json.dumps(late.to_json()))) == late
+
+
+def test_times_in_other_zones_are_compared_as_instants():
+    pacific = dt.timezone(dt.timedelta(hours=-8))
+    assert lateness(dt.datetime(2027, 2, 5, 16, 29, tzinfo=pacific), DUE, POLICY).days_late == 0  # 00:29 UTC
+    assert lateness(dt.datetime(2027, 2, 5, 17, 0, tzinfo=pacific), DUE, POLICY).days_late == 1  # 01:00 UTC
+
+
+def test_cutoff_after_which_commits_cannot_score():
+    assert LatePolicy(0, 100, 15).cutoff(DUE) == after(minutes=15)  # no late work: the deadline (and grace)
+    assert LatePolicy(25, 100, 0).cutoff(DUE) == after(days=3)  # the 4th day would cost 100%
+    assert LatePolicy(10, 50, 0).cutoff(DUE) is None  # capped below 100%: late work always scores
+
+
+def test_extensions_apply_to_their_student_and_assignment():
+    extensions = [Extension("bob", 48, "02_gradient_descent"), Extension("carol", 24), Extension("carol", 72)]
+    assert student_deadline(DUE, "02_gradient_descent", "bob", extensions) == after(hours=48)
+    assert student_deadline(DUE, "01_gradients", "bob", extensions) == DUE
+    assert student_deadline(DUE, "01_gradients", "carol", extensions) == after(hours=72)  # the longest
+    assert student_deadline(DUE, "01_gradients", "alice", extensions) == DUE
+
+
+def test_nbgrader_timestamps(tmp_path):
+    (tmp_path / "timestamp.txt").write_text("2027-02-06 10:00:00.123456 UTC\n")
+    assert read_timestamp(tmp_path) == dt.datetime(2027, 2, 6, 10, 0, 0, 123456, tzinfo=UTC)
+    (tmp_path / "timestamp.txt").write_text("2027-02-06T11:00:00+01:00")
+    assert read_timestamp(tmp_path) == dt.datetime(2027, 2, 6, 10, 0, tzinfo=UTC)
+    (tmp_path / "timestamp.txt").write_text("Sat, 06 Feb 2027 05:00:00 -0500")  # another timestamp_format
+    assert read_timestamp(tmp_path) == dt.datetime(2027, 2, 6, 10, 0, tzinfo=UTC)
+    (tmp_path / "timestamp.txt").write_text("yesterday")
+    assert read_timestamp(tmp_path) is None
+    assert read_timestamp(tmp_path / "missing") is None
+
+
+def write_config(tmp_path, **changes):
+    config = yaml.safe_load((REPO / "course.yml").read_text())
+    config.update(changes)
+    path = tmp_path / "course.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def test_course_yml_keys_are_read_and_checked(tmp_path):
+    course = load_course(REPO / "course.yml")
+    assert course.late_policy.penalty_per_day >= 0 and course.feedback_per_day >= 1
+    path = write_config(tmp_path, extensions=[{"student": "bob", "assignment": "03_minibatch", "hours": 24}])
+    assert load_course(path).extensions == [Extension("bob", 24.0, "03_minibatch")]
+    bad = {
+        "late_policy": {"penalty_per_day": -5},
+        "feedback_per_day": 0,
+        "extensions": [{"student": "bob", "assignment": "04_nope", "hours": 24}],
+    }
+    for key, value in bad.items():
+        with pytest.raises(CourseConfigError, match=key):
+            load_course(write_config(tmp_path, **{key: value}))
+
+
+def test_grade_applies_the_penalty_from_timestamp_txt(tmp_path):
+    """``grade`` on nbgrader's submitted/ tree: results.json, grades.csv and feedback show it."""
+    folder = tmp_path / "submitted" / "erin" / "01_gradients"
+    filled_release("01_gradients", folder)
+    (folder / "timestamp.txt").write_text("2027-02-07 12:00:00.000000 UTC\n")  # 1.5 days late
+    course = load_course(REPO / "course.yml")
+    policy = course.late_policy
+    penalty = min(2 * policy.penalty_per_day, policy.max_penalty)
+    shutil.copy(REPO / "course.yml", tmp_path / "course.yml")
+    out = tmp_path / "graded"
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "submitted", "--out", str(out), "--feedback"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads((out / "erin" / "01_gradients" / "results.json").read_text())
+    assert data["extra_data"]["raw_score"] == 15 and data["extra_data"]["lateness"]["days_late"] == 2
+    assert data["score"] == round(15 * (1 - penalty / 100), 4)
+    csv_text = (out / "grades.csv").read_text().splitlines()
+    assert csv_text[0].endswith("raw_score,days_late,penalty_percent,score,max_score")
+    assert csv_text[1].endswith(f"15,2,{penalty:g},{data['score']:g},15")
+    assert f"a penalty of {penalty:g}%" in (out / "erin" / "01_gradients" / "feedback.md").read_text()
