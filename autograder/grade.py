@@ -244,6 +244,12 @@ def grade_all(
         failures.append(f"{t.notebook}: {type(exc).__name__}: {exc}")
         done(_grader_failed(t, course))
 
+    def finish(t: Target, g: GradedSubmission) -> None:
+        try:
+            done(g)
+        except Exception as exc:  # noqa: BLE001 - e.g. its report could not be written: its error only
+            failed(t, exc)
+
     if jobs <= 1 or len(targets) <= 1:
         for t in targets:
             try:
@@ -251,7 +257,7 @@ def grade_all(
             except Exception as exc:  # noqa: BLE001 - one submission's grader bug must not stop the class
                 failed(t, exc)
                 continue
-            done(g)
+            finish(t, g)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_grade_in_worker, t, str(course.path), feedback): t for t in targets}
@@ -261,7 +267,7 @@ def grade_all(
                 except Exception as exc:  # noqa: BLE001 - as above (includes a worker process that died)
                     failed(futures[future], exc)
                     continue
-                done(g)
+                finish(futures[future], g)
     graded.sort(key=lambda g: (g.assignment, g.student))
     write_class_files(out_dir)
     if failures:
