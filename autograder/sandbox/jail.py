@@ -13,7 +13,8 @@ process and the nbgrader kernel).  The child sees an allow-list, not the machine
   (null, zero, urandom...) with a private ``/dev/shm``; its own ``/proc`` (bwrap keeps
   ``/proc`` mounted read-only, so ``/proc/sys`` cannot be written);
 * new user, PID, network, IPC, UTS, cgroup and mount namespaces (``--unshare-all``), uid
-  and gid 65534 inside, every capability dropped, no further user namespaces,
+  and gid 65534 inside (mapped to the grading user outside: everything of the host it sees
+  is mounted read-only, and it holds no capability), no further user namespaces,
   ``--die-with-parent``, ``--new-session`` (no TIOCSTI into our terminal), ``--clearenv``
   and a minimal environment;
 * a seccomp filter, built with libseccomp (``pyseccomp``), that refuses Unix-domain and
