@@ -17,6 +17,15 @@ from pathlib import Path
 
 from .lateness import Lateness
 from .runner import TestResult, function_scores
+from .wire import clean_text
+
+#: longest text of one test or note in a results file (student-influenced text is cut earlier)
+MAX_OUTPUT = 4000
+
+
+def safe(text: object, limit: int = MAX_OUTPUT) -> str:
+    """Text fit for results.json, CSV and XML: no control characters or lone surrogates, bounded."""
+    return clean_text(text, limit)
 
 
 @dataclass
@@ -61,7 +70,7 @@ def results_json(graded: GradedSubmission) -> dict:
     summary = [f"{graded.assignment}: {graded.score:g} / {graded.max_score:g} points."]
     if graded.lateness:
         summary.append(graded.lateness.sentence(graded.score, graded.max_score))
-    summary += graded.notes
+    summary += [safe(n) for n in graded.notes]
     data = {
         "score": graded.final_score,
         "output": "\n".join(summary),
@@ -69,19 +78,19 @@ def results_json(graded: GradedSubmission) -> dict:
         "stdout_visibility": "hidden",
         "tests": [
             {
-                "name": t.name,
+                "name": safe(t.name, 300),
                 "score": round(t.score, 4),
                 "max_score": round(t.max_score, 4),
                 "status": t.status,
-                "output": t.output,
+                "output": safe(t.output),
                 "extra_data": {"function": t.function, "verdict": t.verdict},
             }
             for t in graded.tests
         ],
         "extra_data": {
-            "student": graded.student,
-            "assignment": graded.assignment,
-            "notebook": graded.notebook,
+            "student": safe(graded.student, 200),
+            "assignment": safe(graded.assignment, 200),
+            "notebook": safe(graded.notebook, 200),
             "max_score": graded.max_score,
             "functions": {k: {"score": v[0], "max_score": v[1]} for k, v in functions.items()},
         },
@@ -107,7 +116,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def write_results(graded: GradedSubmission, out_dir: Path) -> Path:
     path = out_dir / graded.student / graded.assignment / "results.json"
-    write_atomic(path, json.dumps(results_json(graded), indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json.dumps(results_json(graded), indent=2, ensure_ascii=True) + "\n")
     return path
 
 
@@ -129,8 +138,8 @@ def class_csv(all_graded: list[GradedSubmission]) -> str:
         scores = g.functions()
         writer.writerow(
             [
-                g.student,
-                g.assignment,
+                safe(g.student, 200),
+                safe(g.assignment, 200),
                 *[f"{scores[f][0]:g}" if f in scores else "" for f in functions],
                 *(_late_cells(g) if timed else []),
                 f"{g.final_score:g}",

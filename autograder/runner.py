@@ -35,10 +35,12 @@ class TestResult:
         return "passed" if self.verdict == "passed" else "failed"
 
 
-def _standin_note(check: Check) -> str:
-    if not check.standins:
+def _standin_note(used: set[str]) -> str:
+    """Named only when the student's code really called our version (observed by the grading
+    process: stand-ins are proxies that call back to it), never because a check might."""
+    if not used:
         return ""
-    names = ", ".join(f"`{n}`" for n in check.standins)
+    names = ", ".join(f"`{n}`" for n in sorted(used))
     return f" (Checked with our own {names}, so a mistake there does not cost points here.)"
 
 
@@ -71,11 +73,14 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
     stopped: Fail | None = None
     passed: set[str] = set()
     failed_as: dict[str, str] = {}  # description -> verdict, for the checks that did not pass
+    # front ends that observe which stand-ins were called (the sandbox) say so; others never claim one
+    take_used = getattr(sub, "take_standins_used", lambda: set())
     for c, max_score in zip(checks, shares):
         if stopped is not None:
             results.append(TestResult(c.name, function, 0.0, max_score, stopped.verdict, str(stopped)))
             continue
         gated = c.requires is not None and c.requires not in passed
+        take_used()  # forget calls made by earlier checks
         try:
             # overflow in our oracles on a student's divergent answer is expected, not news
             with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -91,7 +96,7 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
                 message += f' (The same cause as "{c.requires}" above; this check counts once that one passes.)'
             elif verdict == "echo":
                 verdict = "failed"
-            results.append(TestResult(c.name, function, 0.0, max_score, verdict, message + _standin_note(c)))
+            results.append(TestResult(c.name, function, 0.0, max_score, verdict, message + _standin_note(take_used())))
             if fail.verdict in _STOP_VERDICTS:
                 stopped = fail
             continue
