@@ -21,6 +21,7 @@ from .feedback import draw_plots, write_reports
 from .notebook import NotebookError, read_cells
 from .results import GradedSubmission, class_csv, write_atomic, write_results
 from .runner import run_assignment
+from .sandbox import jail
 from .sandbox.client import Outcome, Sandbox
 
 MAX_COPIED_FILE = 5 * 1024 * 1024
@@ -98,10 +99,16 @@ class Unavailable:
 
 
 def scratch_copy(notebook: Path, into: Path) -> None:
-    """Copy the notebook's neighbours (support modules, data) so that its imports work."""
+    """Copy the notebook's neighbours (support modules, data) so that its imports work.
+
+    Regular files only (a symlink could name any file of the machine), and no notebooks:
+    the sandbox gets the notebook's cells, never a notebook file.
+    """
     for item in notebook.parent.iterdir():
-        if item.is_file() and not item.is_symlink() and item.stat().st_size <= MAX_COPIED_FILE:
-            shutil.copy2(item, into / item.name)
+        if item.suffix == ".ipynb" or item.is_symlink() or not item.is_file():
+            continue
+        if item.stat().st_size <= MAX_COPIED_FILE:
+            shutil.copyfile(item, into / item.name)
 
 
 def grade_target(target: Target, course: Course, feedback: bool = False) -> GradedSubmission:
@@ -117,7 +124,8 @@ def grade_target(target: Target, course: Course, feedback: bool = False) -> Grad
     with tempfile.TemporaryDirectory(prefix="gd-grade-") as scratch:
         workdir = Path(scratch)
         scratch_copy(target.notebook, workdir)
-        with Sandbox(cells, workdir, [str(course.root / "support")], assignment.limits) as sandbox:
+        support = [str(course.root / "support")]  # gd_support.py: copied in, like the neighbours
+        with Sandbox(cells, workdir, support, assignment.limits, assignment.functions) as sandbox:
             tests = run_assignment(sandbox, assignment)
             plots, plot_notes = draw_plots(sandbox, assignment.id) if feedback else ([], [])
             if sandbox.load_failure:
@@ -157,6 +165,10 @@ def grade_all(
     A failure of the grader on one submission does not stop the batch: that submission gets a
     results.json saying so, the others are graded, and ``GraderFailure`` is raised at the end.
     """
+    try:
+        jail.require()  # fail closed: no student code runs outside the jail unless turned off
+    except jail.SandboxUnavailable as exc:
+        raise UsageError(str(exc)) from None
     graded: list[GradedSubmission] = []
     failures: list[str] = []
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grade import Target, discover, grade_all, grade_target
-from autograder.sandbox.client import isolation, namespace_prefix
+from autograder.sandbox import jail
 
 from helpers import COURSE, write_notebook
 
@@ -113,7 +113,7 @@ def test_student_code_cannot_import_the_grader(tmp_path):
     )
     graded, scores = grade(tmp_path, A1, {"mse_gradient": cheat})
     assert scores["mse_gradient"][0] == 0
-    assert "ImportError" in " ".join(t.output for t in graded.tests if t.function == "mse_gradient")
+    assert "No module named 'autograder'" in " ".join(t.output for t in graded.tests if t.function == "mse_gradient")
 
 
 def test_spy_record_cannot_be_silenced(tmp_path):
@@ -128,14 +128,16 @@ def sgd(grad_fn, X, y, w0, lr, epochs, rng):
         history.append(w.copy())
     return history
 """
-    _, scores = grade(tmp_path, A3, {"sgd": cheat})
-    assert_only(scores, "sgd")
+    graded, scores = grade(tmp_path, A3, {"sgd": cheat})
+    assert scores["sgd"][0] < scores["sgd"][1]  # (purity points for a wrong sgd: issue #9's business)
+    assert any("original order" in t.output for t in graded.tests if t.function == "sgd")  # the spy saw it
+    assert all(got == out_of for fn, (got, out_of) in scores.items() if fn != "sgd")
 
 
 def test_student_code_cannot_kill_the_grader(tmp_path):
     # Without a PID namespace the child could signal us: then this protection is missing, and the
     # test fails here rather than letting the killer below take pytest down with it.
-    assert namespace_prefix(), "no PID namespace on this machine: student code could signal the grader"
+    assert jail.available() is None, jail.available()
     killer = (
         "import os, signal\n"
         "def mse_loss(w, X, y):\n"
@@ -276,9 +278,7 @@ def _sleepers() -> int:
 
 
 def test_student_code_cannot_write_outside_its_scratch_folder(tmp_path):
-    """The grader's code, the course and other results are on a read-only file system for student code."""
-    _, read_only = isolation()
-    assert read_only, "no read-only mount namespace on this machine: student code could edit the grader"
+    """The grader's code, the course and other results are not even visible to student code."""
     victim = tmp_path / "graded" / "alice" / A2 / "results.json"
     victim.parent.mkdir(parents=True)
     victim.write_text('{"score": 0}')
@@ -289,7 +289,7 @@ def test_student_code_cannot_write_outside_its_scratch_folder(tmp_path):
     graded, scores = grade(tmp_path, A2, {"gd_step": SIGN_FLIPPED_STEP}, [vandal, patcher])
     assert victim.read_text() == '{"score": 0}'
     assert framework.read_bytes() == before
-    assert sum("Read-only file system" in note for note in graded.notes) == 2, graded.notes
+    assert sum("No such file or directory" in note for note in graded.notes) == 2, graded.notes
     assert scores["gd_step"][0] < scores["gd_step"][1]
 
 
@@ -301,7 +301,7 @@ def test_student_code_cannot_see_the_grader_process(tmp_path):
 
     with Sandbox(read_cells(outcome_cells), tmp_path / "s" / A2, [], FAST.assignment(A2).limits) as box:
         visible = box.call("max_stable_lr", (None,)).value
-    assert visible == 1.0  # only itself: the grader is outside its PID namespace and its /proc
+    assert visible <= 2.0  # bwrap's init and itself: the grader is outside its PID namespace and its /proc
 
 
 def test_a_grader_bug_on_one_submission_does_not_stop_the_batch(tmp_path, monkeypatch):

@@ -1,18 +1,19 @@
-"""The grading process's side of the sandbox: start the child, run the notebook, call functions.
+"""The grading process's side of the sandbox: start the child in its jail, run the notebook, call functions.
 
 Every wait has a deadline and every failure of the child becomes an ``Outcome`` with a
 status, never an exception in the grader: a student's infinite loop, ``os._exit`` or
-segfault costs the call that triggered it, and the next call gets a fresh child.
+segfault costs the call that triggered it, and the next call gets a fresh child.  Nothing
+the child sends is trusted: frames are size-limited, strings are cleaned before they can
+reach a result, writes to the child have deadlines (a child that never reads cannot block
+us), and "does not modify its inputs" is read back from shared memory by this process.
 """
 
 from __future__ import annotations
 
-import functools
+import fcntl
 import json
 import os
-import resource
 import selectors
-import shutil
 import signal
 import struct
 import subprocess
@@ -20,30 +21,37 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import worker
-from .worker import decode, encode, encode_result
+import numpy as np
 
-WORKER_PATH = Path(worker.__file__).resolve()
-REFERENCE_PATH = WORKER_PATH.parent.parent / "reference.py"
-MAX_FRAME = 256 * 1024 * 1024
+from .. import reference, wire
+from . import jail
 
-#: environment variables passed on to the child; everything else is dropped
-_KEEP_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+_SOURCES = {
+    "/opt/gd/worker.py": (Path(__file__).parent / "worker.py").read_bytes(),
+    "/opt/gd/wire.py": (Path(wire.__file__)).read_bytes(),
+}
+#: shared memory for the arrays whose in-place modification we check
+ARENA_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for one submission (course.yml ``time_limits``)."""
+    """Resource limits for one submission (course.yml ``time_limits``).
+
+    ``function_seconds`` is each graded function's budget over all of its calls: a function
+    that is slow on every call runs out of its own budget, never the other functions'.
+    """
 
     call_seconds: float = 10.0
     cell_seconds: float = 20.0
     notebook_seconds: float = 120.0
     memory_mb: int = 2048
     output_bytes: int = 20_000
+    function_seconds: float = 40.0
 
 
 @dataclass
@@ -61,6 +69,7 @@ class Outcome:
     message: str = ""
     where: str = ""
     args_after: list | None = None
+    standins_used: set = field(default_factory=set)
 
 
 @dataclass
@@ -72,95 +81,20 @@ class CellReport:
     where: str = ""
 
 
-class _Crashed(Exception):
+class _Fatal(BaseException):
+    """The child is gone or out of time; a BaseException so our callbacks' handlers pass it on."""
+
+
+class _Crashed(_Fatal):
     pass
 
 
-class _TimedOut(Exception):
+class _TimedOut(_Fatal):
     pass
 
 
-#: Run inside the child's new mount namespace, before Python: every mount read-only (so student
-#: code cannot edit the grader, the course or other students' results), then the scratch folder
-#: ($1) writable again.  /proc is the namespace's own (the grader's processes are not in it).
-_READ_ONLY_FS = r"""
-for m in $(cut -d" " -f2 /proc/self/mounts | sort -u); do
-  case "$m" in /proc|/proc/*|/dev|/dev/*) continue ;; esac
-  mount -o remount,bind,ro "$m" 2>/dev/null || { mount --bind "$m" "$m" && mount -o remount,bind,ro "$m"; } 2>/dev/null || true
-done
-mount --bind "$1" "$1" && mount -o remount,bind,rw "$1" || exit 97
-shift
-exec "$@"
-"""
-
-
-@functools.lru_cache(maxsize=1)
-def isolation() -> tuple[tuple[str, ...], bool]:
-    """How the child is isolated on this machine: an ``unshare`` prefix, and whether the
-    read-only file system script can follow it.
-
-    Best: its own PID, network and mount namespaces, its own /proc, and a read-only file system
-    but for its scratch folder: it cannot signal or read the memory of the grader, reach the
-    network, or write anywhere that matters.  Where that is not allowed, PID and network
-    namespaces alone; where nothing is, the rlimits and the process group still apply.
-    Set GD_SANDBOX_NAMESPACES=0 to turn namespaces off.
-    """
-    if os.environ.get("GD_SANDBOX_NAMESPACES", "1") == "0" or not shutil.which("unshare"):
-        return (), False
-    full = (
-        "unshare",
-        "--pid",
-        "--fork",
-        "--kill-child",
-        "--net",
-        "--mount",
-        "--propagation",
-        "private",
-        "--mount-proc",
-    )
-    with tempfile.TemporaryDirectory(prefix="gd-probe-") as scratch:
-        check = [
-            *full,
-            "sh",
-            "-c",
-            _READ_ONLY_FS,
-            "sh",
-            scratch,
-            "sh",
-            "-c",
-            'touch "$0/ok" && ! touch /.gd-probe 2>/dev/null',
-            scratch,
-        ]
-        if _runs(check):
-            return full, True
-    for prefix in (
-        ("unshare", "--pid", "--fork", "--kill-child", "--net"),
-        ("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--net"),
-    ):
-        if _runs([*prefix, "true"]):
-            return prefix, False
-    return (), False
-
-
-@functools.lru_cache(maxsize=1)
-def _drop_capabilities() -> tuple[str, ...]:
-    """``setpriv`` arguments that run the child without any capability, even as root: it cannot
-    lift its resource limits, mount, or gain privileges through a setuid program."""
-    cmd = ("setpriv", "--bounding-set", "-all", "--inh-caps", "-all", "--no-new-privs")
-    if shutil.which("setpriv") and _runs([*cmd, "true"]):
-        return cmd
-    return ()
-
-
-def namespace_prefix() -> tuple[str, ...]:
-    return isolation()[0]
-
-
-def _runs(cmd: list[str]) -> bool:
-    try:
-        return subprocess.run(cmd, capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+class _ChildFunctionError(Exception):
+    """A function of the student's, called by one of our stand-ins, raised."""
 
 
 def _signal(pid: int, group: bool = False) -> None:
@@ -215,24 +149,39 @@ def _describe_exit(returncode: int | None) -> str:
 
 
 class Sandbox:
-    """One student's notebook, running in a child process.
+    """One student's notebook, running in a child process in the jail (``jail.py``).
 
     Parameters
     ----------
     cells : list of dict
         ``{"index": int, "source": str, "mode": "full" | "defs"}`` in notebook order.
     workdir : Path
-        Current directory of the child (a scratch copy of the submission's folder).
+        A scratch folder whose files (``gd_support.py``, data) are copied into the jail.
     extra_paths : sequence of str
-        Appended to the child's ``sys.path`` (the course's support module).
+        Folders whose ``.py`` files are copied in as well (the course's support module).
     limits : Limits
+    spec_functions : sequence of str
+        The assignment's functions: while one is graded, the student's others are replaced
+        by proxies to our reference implementation.
     """
 
-    def __init__(self, cells: list[dict], workdir: Path, extra_paths: Sequence[str], limits: Limits):
+    def __init__(
+        self,
+        cells: list[dict],
+        workdir: Path,
+        extra_paths: Sequence[str] = (),
+        limits: Limits = Limits(),
+        spec_functions: Sequence[str] = (),
+    ):
         self.cells = cells
         self.workdir = Path(workdir)
-        self.extra_paths = [str(p) for p in extra_paths]
+        self.extra_files: dict[str, bytes] = {}
+        for folder in extra_paths:
+            for path in sorted(Path(folder).glob("*.py")):
+                if path.is_file() and not path.is_symlink():
+                    self.extra_files[f"{jail.HOME}/{path.name}"] = path.read_bytes()
         self.limits = limits
+        self.spec_functions = tuple(spec_functions)
         self.skipped: dict[int, CellReport] = {}
         self.cell_reports: list[CellReport] = []
         self.names: dict[str, str] = {}
@@ -240,90 +189,99 @@ class Sandbox:
         self.output_dropped = 0
         self.restarts = 0
         self.load_failure: str = ""
+        self.spent: dict[str, float] = {}
+        self._standins_used: set[str] = set()
         self._proc: subprocess.Popen | None = None
+        self._private: tempfile.TemporaryDirectory | None = None
         self._started_at = time.monotonic()
 
     # -- process lifecycle -------------------------------------------------------------
 
-    def _limit_resources(self) -> None:  # runs in the child, before exec
-        mem = self.limits.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        cpu = int(self.limits.notebook_seconds * 3) + 30
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    def _arena(self) -> int:
+        fd = os.memfd_create("gd-arena", os.MFD_ALLOW_SEALING)
+        os.ftruncate(fd, ARENA_BYTES)
+        # the child must not shrink it under us (reading a truncated mapping is SIGBUS)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+        os.set_inheritable(fd, True)
+        return fd
+
+    def _command(self, arena: int) -> tuple[list[str], tuple[int, ...], Callable[[], None]]:
+        limits = jail.JailLimits(
+            memory_mb=self.limits.memory_mb, cpu_seconds=int(self.limits.notebook_seconds * 3) + 30
+        )
+        if jail.require():
+            files = {**_SOURCES, **self.extra_files}
+            cmd = jail.jail_command(
+                [jail.interpreter(), "-I", "-S", "/opt/gd/worker.py"], self.workdir, limits=limits, files=files
+            )
+            return cmd, (*cmd.pass_fds, arena), cmd.close
+        # AUTOGRADER_SANDBOX=off: the operator's container is the boundary (README)
+        self._private = tempfile.TemporaryDirectory(prefix="gd-worker-")
+        for inner, data in {**_SOURCES, **self.extra_files}.items():
+            target = Path(self._private.name if inner.startswith("/opt/gd/") else self.workdir) / Path(inner).name
+            target.write_bytes(data)
+        argv = [sys.executable, "-I", str(Path(self._private.name) / "worker.py")]
+        return argv, (arena,), lambda: None
 
     def _spawn(self) -> None:
-        req_r, req_w = os.pipe()
-        resp_r, resp_w = os.pipe()
-        env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
-        env.update(
-            MPLBACKEND="Agg",
-            OPENBLAS_NUM_THREADS="1",
-            OMP_NUM_THREADS="1",
-            MKL_NUM_THREADS="1",
-            PYTHONHASHSEED="0",
-            PYTHONDONTWRITEBYTECODE="1",
-            HOME=str(self.workdir),
-            MPLCONFIGDIR=str(self.workdir / ".mpl"),
-        )
-        prefix, read_only = isolation()
-        cmd = [
-            *prefix,
-            *(("sh", "-c", _READ_ONLY_FS, "sh", str(self.workdir)) if read_only else ()),
-            *_drop_capabilities(),
-            sys.executable,
-            "-I",
-            str(WORKER_PATH),
-            str(req_r),
-            str(resp_w),
-            str(REFERENCE_PATH),
-            str(self.workdir),
-            *self.extra_paths,
-        ]
-        self._proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=(req_r, resp_w),
-            env=env,
-            cwd=str(self.workdir),
-            preexec_fn=self._limit_resources,
-            start_new_session=True,
-        )
-        os.close(req_r)
-        os.close(resp_w)
-        self._req = req_w
-        self._resp = resp_r
+        arena = self._arena()
+        cmd, fds, close = self._command(arena)
+        env = {"MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+        env.update(PYTHONDONTWRITEBYTECODE="1", HOME=str(self.workdir), MPLCONFIGDIR=str(self.workdir / ".mpl"))
+        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+        try:
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=fds,
+                env=env,
+                cwd=str(self.workdir),
+                preexec_fn=jail.rlimits(
+                    jail.JailLimits(
+                        memory_mb=self.limits.memory_mb, cpu_seconds=int(self.limits.notebook_seconds * 3) + 30
+                    )
+                ),
+                start_new_session=True,
+            )
+        finally:
+            close()
+        self._arena_fd = arena
+        self._req = self._proc.stdin.fileno()
+        self._resp = self._proc.stdout.fileno()
+        self._out = self._proc.stderr.fileno()
         self._buffer = bytearray()
-        os.set_blocking(self._resp, False)
-        os.set_blocking(self._proc.stdout.fileno(), False)
+        for fd in (self._req, self._resp, self._out):
+            os.set_blocking(fd, False)
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        # Kill the Python under `unshare` first, so that unshare reaps it (no zombie is left),
-        # then the whole process group, which holds anything the student started.
+        # bwrap runs with --die-with-parent and the jail is a PID namespace: killing bwrap's
+        # process group ends everything the student started
         for child in _children(proc.pid):
             _signal(child)
-        try:
-            proc.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            pass
         _signal(proc.pid, group=True)
         proc.wait()
         deadline = time.monotonic() + 2.0  # strays die with the group, but not instantly
         while _live_group_members(proc.pid) and time.monotonic() < deadline:
             _signal(proc.pid, group=True)
             time.sleep(0.01)
-        self._drain_output(proc)
-        proc.stdout.close()
-        for fd in (self._req, self._resp):
+        self._drain_output()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
             try:
-                os.close(fd)
+                stream.close()
             except OSError:
                 pass
+        try:
+            os.close(self._arena_fd)
+        except OSError:
+            pass
+        if self._private is not None:
+            self._private.cleanup()
+            self._private = None
 
     def close(self) -> None:
         # nothing in the child is worth a graceful shutdown: killing it is faster and certain
@@ -337,45 +295,66 @@ class Sandbox:
 
     # -- messages ------------------------------------------------------------------------
 
-    def _drain_output(self, proc: subprocess.Popen) -> bool:
+    def _drain_output(self) -> bool:
         """Keep the first ``output_bytes`` of what the student printed; False at end of file."""
         while True:
             try:
-                chunk = os.read(proc.stdout.fileno(), 65536)
+                chunk = os.read(self._out, 65536)
             except (BlockingIOError, InterruptedError):
                 return True
             except (OSError, ValueError):
                 return False
             if not chunk:
                 return False
-            room = self.limits.output_bytes - len(self.output)
-            self.output += chunk[: max(room, 0)]
-            self.output_dropped += max(len(chunk) - max(room, 0), 0)
+            room = max(self.limits.output_bytes - len(self.output), 0)
+            self.output += chunk[:room]
+            self.output_dropped += len(chunk) - min(room, len(chunk))
 
-    def _send(self, message: dict) -> None:
+    def _send(self, message: dict, deadline: float) -> None:
+        """Write one frame without ever blocking past ``deadline`` (a child that never reads
+        its replies fills the pipe; then it is out of time, not us)."""
         try:
-            worker.write_message(self._req, message)
-        except (BrokenPipeError, OSError) as exc:
+            view = memoryview(wire.frame(message))
+        except (ValueError, TypeError) as exc:
             raise _Crashed() from exc
+        with selectors.DefaultSelector() as sel:
+            sel.register(self._req, selectors.EVENT_WRITE)
+            while view:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _TimedOut()
+                if sel.select(min(remaining, 0.5)):
+                    try:
+                        view = view[os.write(self._req, view) :]
+                    except BlockingIOError:
+                        continue
+                    except OSError as exc:
+                        raise _Crashed() from exc
+                self._drain_output()
+                if self._proc.poll() is not None:
+                    raise _Crashed()
 
     def _receive(self, deadline: float) -> dict:
         """The next whole message from the child, or _TimedOut / _Crashed."""
         proc = self._proc
         with selectors.DefaultSelector() as sel:
             sel.register(self._resp, selectors.EVENT_READ)
-            sel.register(proc.stdout.fileno(), selectors.EVENT_READ)
+            sel.register(self._out, selectors.EVENT_READ)
             while True:
                 if len(self._buffer) >= 4:
                     (length,) = struct.unpack(">I", self._buffer[:4])
-                    if length > MAX_FRAME:
-                        raise _Crashed()
+                    if length > wire.MAX_FRAME:
+                        raise _Crashed()  # before reading it: our memory stays bounded
                     if len(self._buffer) >= 4 + length:
                         data = bytes(self._buffer[4 : 4 + length])
                         del self._buffer[: 4 + length]
                         try:
-                            return json.loads(data)
-                        except ValueError as exc:
+                            message = json.loads(data)
+                        except (ValueError, RecursionError) as exc:
                             raise _Crashed() from exc
+                        if not isinstance(message, dict):
+                            raise _Crashed()
+                        return message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise _TimedOut()
@@ -388,7 +367,7 @@ class Sandbox:
                         if not chunk:
                             raise _Crashed()
                         self._buffer += chunk
-                    elif not self._drain_output(proc):
+                    elif not self._drain_output():
                         sel.unregister(key.fd)
                 if proc.poll() is not None and not sel.select(0):
                     raise _Crashed()  # dead, and nothing left to read
@@ -405,8 +384,10 @@ class Sandbox:
             cells = [c for c in self.cells if c["index"] not in self.skipped]
             current = None
             try:
-                self._send({"op": "load", "cells": cells, "cell_seconds": self.limits.cell_seconds})
                 notebook_deadline = time.monotonic() + self.limits.notebook_seconds
+                request = {"op": "load", "cells": cells, "cell_seconds": self.limits.cell_seconds}
+                request["arena"] = [self._arena_fd, ARENA_BYTES]
+                self._send(request, notebook_deadline)
                 while True:
                     cell_deadline = time.monotonic() + self.limits.cell_seconds + 3
                     message = self._receive(min(cell_deadline, notebook_deadline))
@@ -416,7 +397,7 @@ class Sandbox:
                         break
                     else:
                         raise _Crashed()
-            except (_TimedOut, _Crashed) as exc:
+            except (_TimedOut, _Crashed, ValueError, TypeError, KeyError) as exc:
                 returncode = self._proc.poll() if self._proc else None
                 self._kill()
                 self.restarts += 1
@@ -431,28 +412,36 @@ class Sandbox:
                 )
                 self.skipped[current] = CellReport(current, status, message=message)
                 continue
-            reports = {int(r["index"]): r for r in message.get("cells", [])}
-            for index, r in reports.items():
-                if r.get("status") == "timeout":  # don't wait for it again after a restart
-                    self.skipped[index] = CellReport(index, "timeout", message="this cell did not finish in time")
-            self.cell_reports = sorted(
-                [
-                    CellReport(
-                        i,
-                        str(r.get("status")),
-                        str(r.get("type", "")),
-                        str(r.get("message", "")),
-                        str(r.get("where", "")),
-                    )
-                    for i, r in reports.items()
-                    if i not in self.skipped
-                ]
-                + list(self.skipped.values()),
-                key=lambda r: r.index,
-            )
-            names = message.get("names", {})
-            self.names = {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
+            self._read_cell_reports(message)
             return
+
+    def _read_cell_reports(self, message: dict) -> None:
+        reports = {}
+        for r in message.get("cells", []) if isinstance(message.get("cells"), list) else []:
+            if isinstance(r, dict) and isinstance(r.get("index"), int):
+                reports[r["index"]] = r
+        for index, r in reports.items():
+            if r.get("status") == "timeout":  # don't wait for it again after a restart
+                self.skipped[index] = CellReport(index, "timeout", message="this cell did not finish in time")
+        clean = wire.clean_text
+        self.cell_reports = sorted(
+            [
+                CellReport(
+                    i,
+                    clean(r.get("status"), 20),
+                    clean(r.get("type", ""), 60),
+                    clean(r.get("message", "")),
+                    clean(r.get("where", ""), 60),
+                )
+                for i, r in reports.items()
+                if i not in self.skipped
+            ]
+            + list(self.skipped.values()),
+            key=lambda r: r.index,
+        )
+        names = message.get("names", {})
+        if isinstance(names, dict):
+            self.names = {clean(k, 60): clean(v, 60) for k, v in list(names.items())[:2000]}
 
     def ensure_started(self) -> bool:
         """Start the child if needed; False when the notebook cannot be run at all."""
@@ -468,6 +457,11 @@ class Sandbox:
 
     # -- calling -------------------------------------------------------------------------
 
+    def take_standins_used(self) -> set[str]:
+        """The stand-ins (our reference functions) that student code really called since the last time."""
+        used, self._standins_used = self._standins_used, set()
+        return used
+
     def call(
         self,
         fn: str,
@@ -482,31 +476,58 @@ class Sandbox:
         """Call the student's ``fn(*args, **kwargs)`` in the child.
 
         Callables among the arguments stay here: the child gets proxies that call back,
-        so spies record in this process where student code cannot edit the record.
+        so spies record in this process where student code cannot edit the record.  The
+        student's other functions of the assignment (and ``standins``) are replaced by
+        proxies to our reference implementation while ``fn`` runs.
         """
         if not self.ensure_started():
             return Outcome("unavailable", message=self.load_failure)
+        left = self.limits.function_seconds - self.spent.get(fn, 0.0)
+        if left <= 0:
+            return Outcome("timeout", message="its time budget is used up")
+        started = time.monotonic()
+        call_seconds = min(seconds or self.limits.call_seconds, left)
+        deadline = started + call_seconds + 2.0
+        try:
+            return self._call(fn, args, kwargs or {}, standins, global_seed, return_args, call_seconds, deadline)
+        finally:
+            self.spent[fn] = self.spent.get(fn, 0.0) + time.monotonic() - started
+
+    def _call(self, fn, args, kwargs, standins, global_seed, return_args, call_seconds, deadline) -> Outcome:
         callbacks: list[Callable] = []
+        shared: dict[int, tuple[int, np.ndarray]] = {}
+        encoded_args, offset = [], 0
+        for i, a in enumerate(args):
+            if return_args and isinstance(a, np.ndarray) and a.dtype.kind in wire.SAFE_KINDS:
+                a = np.array(a, order="C")
+                if offset + a.nbytes <= ARENA_BYTES:
+                    os.pwrite(self._arena_fd, a.tobytes(), offset)
+                    shared[i] = (offset, a)
+                    encoded_args.append({"__shared__": [offset, a.dtype.str, list(a.shape)]})
+                    offset += (a.nbytes + 63) // 64 * 64
+                    continue
+            encoded_args.append(wire.encode(a, callbacks, 1))
+        names = set(standins) | {f for f in self.spec_functions if self.names.get(f) == "function"}
+        standin_ids = {}
+        for name in sorted(names - {fn}):
+            impl = getattr(reference, name, None)
+            if callable(impl):
+                callbacks.append(self._tracked(name, impl))
+                standin_ids[name] = len(callbacks) - 1
         request = {
             "op": "call",
             "fn": fn,
-            "args": encode(list(args), callbacks),
-            "kwargs": encode(dict(kwargs or {}), callbacks),
-            "standins": list(standins),
+            "args": {"__list__": encoded_args},
+            "kwargs": wire.encode(dict(kwargs), callbacks),
+            "standins": standin_ids,
             "global_seed": global_seed,
-            "seconds": seconds or self.limits.call_seconds,
-            "return_args": return_args,
+            "seconds": call_seconds,
         }
-        deadline = time.monotonic() + (seconds or self.limits.call_seconds) + 2.0
+        before = set(self._standins_used)
         try:
-            self._send(request)
-            while True:
-                message = self._receive(deadline)
-                op = message.get("op")
-                if op == "callback":
-                    self._answer_callback(callbacks, message)
-                    continue
-                return self._outcome(message)
+            self._send(request, deadline)
+            message = self._converse(callbacks, deadline)
+            outcome = self._outcome(message)
         except _TimedOut:
             self._kill()
             return Outcome("timeout")
@@ -519,30 +540,90 @@ class Sandbox:
                     returncode = None
             self._kill()
             return Outcome("crashed", message=_describe_exit(returncode))
+        outcome.standins_used = self._standins_used - before
+        if return_args and outcome.status == "ok":
+            outcome.args_after = [self._read_back(*shared[i]) if i in shared else a for i, a in enumerate(args)]
+        return outcome
 
-    def _answer_callback(self, callbacks: list[Callable], message: dict) -> None:
+    def _read_back(self, offset: int, original: np.ndarray) -> np.ndarray:
+        """The argument as it is now in shared memory: what the student's function left there."""
+        raw = os.pread(self._arena_fd, original.nbytes, offset)
+        if len(raw) != original.nbytes:
+            return np.full(original.shape, np.nan)
+        return np.frombuffer(raw, dtype=original.dtype).reshape(original.shape).copy()
+
+    def _tracked(self, name: str, impl: Callable) -> Callable:
+        def standin(*args):
+            self._standins_used.add(name)
+            return impl(*args)
+
+        return standin
+
+    def _converse(self, callbacks: list[Callable], deadline: float) -> dict:
+        """Answer the child's callbacks until it sends something else (its answer)."""
+        while True:
+            message = self._receive(deadline)
+            if message.get("op") != "callback":
+                return message
+            self._answer_callback(callbacks, message, deadline)
+
+    def _answer_callback(self, callbacks: list[Callable], message: dict, deadline: float) -> None:
+        generators: list[np.random.Generator] = []
+
+        def in_hook(tag: str, value):
+            if tag == "__generator__":
+                gen = wire.make_generator(wire.decode(value))
+                generators.append(gen)
+                return gen
+            if tag == "__childfn__":
+                return self._child_function(int(value), callbacks, deadline)
+            raise ValueError("malformed message")
+
+        def callback(cb: int):
+            if not 0 <= cb < len(callbacks):
+                raise ValueError("no such callback")
+            return callbacks[cb]
+
         try:
             cb = callbacks[int(message["cb"])]
-            args = decode(message["args"])
+            args = wire.decode(message["args"], callback, hook=in_hook)
+            if not isinstance(args, list):
+                raise ValueError("malformed arguments")
             value = cb(*args)
-            reply = {"op": "callback_result", "value": encode_result(value)}
+            reply = {
+                "op": "callback_result",
+                "value": wire.encode_result(value),
+                "generators": [wire.encode_result(g.bit_generator.state) for g in generators],
+            }
+        except _Fatal:
+            raise
         except Exception as exc:  # noqa: BLE001 - goes back to the student's code as an exception
-            reply = {"op": "callback_error", "message": str(exc)[:300]}
-        self._send(reply)
+            reply = {"op": "callback_error", "message": wire.clean_text(exc)}
+        self._send(reply, deadline)
+
+    def _child_function(self, ref: int, callbacks: list[Callable], deadline: float) -> Callable:
+        """A function of the student's that one of our stand-ins received: calling it asks the child."""
+
+        def child_function(*args):
+            self._send({"op": "child_call", "ref": ref, "args": wire.encode(list(args), callbacks)}, deadline)
+            message = self._converse(callbacks, deadline)
+            if message.get("op") == "child_result":
+                return wire.decode(message.get("value"))
+            if message.get("op") == "child_error":
+                raise _ChildFunctionError(wire.clean_text(message.get("message", "")))
+            raise _Crashed()
+
+        return child_function
 
     @staticmethod
     def _outcome(message: dict) -> Outcome:
         op = message.get("op")
+        clean = wire.clean_text
         try:
             if op == "result":
-                args_after = message.get("args_after")
-                return Outcome(
-                    "ok",
-                    value=decode(message.get("value")),
-                    args_after=decode(args_after) if args_after is not None else None,
-                )
-        except (ValueError, TypeError, KeyError) as exc:
-            return Outcome("error", error_type="BadReply", message=str(exc))
+                return Outcome("ok", value=wire.decode(message.get("value")))
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            return Outcome("error", error_type="BadReply", message=clean(exc))
         if op == "missing":
             return Outcome("missing")
         if op == "timeout":
@@ -550,15 +631,15 @@ class Sandbox:
         if op == "error":
             return Outcome(
                 "error",
-                error_type=str(message.get("type", "")),
-                message=str(message.get("message", "")),
-                where=str(message.get("where", "")),
+                error_type=clean(message.get("type", ""), 60),
+                message=clean(message.get("message", "")),
+                where=clean(message.get("where", ""), 60),
             )
         return Outcome("error", error_type="BadReply", message="unexpected reply")
 
     @property
     def output_text(self) -> str:
-        text = self.output.decode("utf-8", "replace")
+        text = wire.clean_text(self.output.decode("utf-8", "replace"), self.limits.output_bytes)
         if self.output_dropped:
             text += f"\n... ({self.output_dropped} more bytes of output dropped)"
         return text

@@ -3,195 +3,57 @@
 Why a separate process: student code runs here, the verdicts are made in the grading
 process. Nothing the student does here (monkeypatching numpy, ``sys.exit``, reading
 frames, an infinite loop, a segfault) can reach the code that compares answers. Only
-plain data crosses the boundary: JSON with numpy arrays of builtin numeric dtypes, never
-pickles, never objects of the student's classes.
+plain data crosses the boundary (``autograder/wire.py``).
 
-This file is deliberately self-contained (stdlib + numpy): it is started as a script,
-before the student's code runs it blocks ``import autograder`` so that the hidden suites
-are out of reach, and the grading process imports only its codec (``encode``/``decode``).
+This file and ``wire.py`` are the only code of ours inside the jail: the grading process
+copies them in (``/opt/gd``), so no path of ours is named there.  No reference
+implementation is loaded here: the stand-ins for the student's other functions are
+proxies that call the grading process, like ``f`` and ``grad_f``.
 
-The protocol, one JSON message per frame (4-byte big-endian length, then UTF-8):
+The protocol, one JSON message per frame (``wire.frame``), requests on fd 0 and replies
+on fd 1 (the student's prints go to fd 2):
 
-parent -> child  {"op": "load", "cells": [{"index", "source", "mode"}], "cell_seconds"}
-child -> parent  {"op": "cell_start", "index"} ... {"op": "loaded", "cells": [...]}
-parent -> child  {"op": "call", "fn", "args", "kwargs", "standins", "global_seed",
-                  "seconds", "return_args"}
-child -> parent  {"op": "callback", "cb", "args"}   (the student called f, grad_f, a spy...)
-parent -> child  {"op": "callback_result", "value"} | {"op": "callback_error", "message"}
-child -> parent  {"op": "result", "value", "args_after"} | {"op": "error", ...} | {"op": "missing"}
+parent -> child  {"op": "load", "cells": [{"index", "source", "mode"}], "cell_seconds", "arena"}
+child -> parent  {"op": "cell_start", "index"} ... {"op": "loaded", "cells": [...], "names"}
+parent -> child  {"op": "call", "fn", "args", "kwargs", "standins": {name: cb}, "global_seed", "seconds"}
+child -> parent  {"op": "callback", "cb", "args"}   (the student called f, grad_f, a stand-in...)
+parent -> child  {"op": "callback_result", "value", "generators"} | {"op": "callback_error", "message"}
+                 | {"op": "child_call", "ref", "args"}  (our stand-in calls a function of theirs)
+child -> parent  {"op": "child_result", "value"} | {"op": "child_error", "message"}
+child -> parent  {"op": "result", "value"} | {"op": "error", ...} | {"op": "missing"} | {"op": "timeout"}
+
+Arrays the grader must see after the call ("does not modify its inputs") arrive as views
+into a shared memory arena (``{"__shared__": [offset, dtype, shape]}``), which the grading
+process reads back itself: nothing the child reports about its inputs is trusted.
 """
 
 from __future__ import annotations
 
 import ast
-import base64
-import json
+import mmap
 import os
 import signal
-import struct
 import sys
 import traceback
 
-import numpy as np
+if not __package__:  # started as a script inside the jail, next to its copy of wire.py
+    sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), "/opt/gd/site"]
 
-# ---------------------------------------------------------------------------------------
-# Codec: plain data only.  Shared by both processes.
-# ---------------------------------------------------------------------------------------
+import numpy as np  # noqa: E402
 
-#: dtype kinds that may cross the boundary: bool, signed/unsigned int, float, complex
-SAFE_KINDS = frozenset("biufc")
-MAX_DEPTH = 8
-MAX_ELEMENTS = 20_000_000
+if __package__:
+    from .. import wire
+else:
+    import wire
 
-
-class Rng:
-    """Marker for a ``numpy.random.Generator`` seeded with ``seed``, made on arrival."""
-
-    def __init__(self, seed: int):
-        self.seed = int(seed)
-
-    def __repr__(self) -> str:
-        return f"Rng({self.seed})"
-
-
-class Unencodable:
-    """What the student returned could not cross the boundary (an object, a generator...)."""
-
-    def __init__(self, type_name: str, reason: str = ""):
-        self.type_name = type_name
-        self.reason = reason
-
-    def __repr__(self) -> str:
-        return f"<unencodable {self.type_name}>"
-
-
-class CallbackRef:
-    """Marker for a callable that lives in the other process."""
-
-    def __init__(self, cb: int):
-        self.cb = int(cb)
-
-
-def encode(obj, callbacks: list | None = None, depth: int = 0):
-    """Turn ``obj`` into JSON-able plain data.  Callables go into ``callbacks``."""
-    if depth > MAX_DEPTH:
-        raise ValueError("nested too deeply")
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, (int, float)) and type(obj) in (int, float, bool):
-        if isinstance(obj, float) and not np.isfinite(obj):
-            return {"__float__": repr(obj)}
-        return obj
-    if isinstance(obj, np.generic) and obj.dtype.kind in SAFE_KINDS:
-        return {"__scalar__": _encode_array(np.asarray(obj))}
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in SAFE_KINDS:
-            raise TypeError(f"array of dtype {obj.dtype}")
-        return {"__ndarray__": _encode_array(obj)}
-    if isinstance(obj, (list, tuple)):
-        kind = "__list__" if isinstance(obj, list) else "__tuple__"
-        return {kind: [encode(x, callbacks, depth + 1) for x in obj]}
-    if isinstance(obj, dict) and all(isinstance(k, str) for k in obj):
-        return {"__dict__": {k: encode(v, callbacks, depth + 1) for k, v in obj.items()}}
-    if isinstance(obj, Rng):
-        return {"__rng__": obj.seed}
-    if isinstance(obj, Unencodable):
-        return {"__unencodable__": [obj.type_name, obj.reason]}
-    if isinstance(obj, CallbackRef):
-        return {"__callback__": obj.cb}
-    if callable(obj) and callbacks is not None:
-        callbacks.append(obj)
-        return {"__callback__": len(callbacks) - 1}
-    raise TypeError(f"cannot send a {type(obj).__name__}")
-
-
-def encode_result(obj):
-    """Like ``encode`` but never fails: what cannot be sent becomes ``Unencodable``."""
-    try:
-        return encode(obj)
-    except (TypeError, ValueError) as exc:
-        return encode(Unencodable(type(obj).__name__, str(exc)))
-
-
-def _encode_array(a: np.ndarray) -> dict:
-    if a.size > MAX_ELEMENTS:
-        raise ValueError(f"array with {a.size} elements is too large")
-    a = np.ascontiguousarray(a)
-    return {
-        "dtype": a.dtype.str,
-        "shape": list(a.shape),
-        "data": base64.b64encode(a.tobytes()).decode("ascii"),
-    }
-
-
-def _decode_array(d: dict) -> np.ndarray:
-    dtype = np.dtype(str(d["dtype"]))
-    if dtype.kind not in SAFE_KINDS:
-        raise TypeError(f"refusing dtype {dtype}")
-    shape = tuple(int(s) for s in d["shape"])
-    raw = base64.b64decode(d["data"], validate=True)
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
-
-
-def decode(obj, make_callback=None, make_rng=None):
-    """Inverse of ``encode``.  Never builds anything but plain data and arrays."""
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    if isinstance(obj, dict) and len(obj) == 1:
-        ((key, val),) = obj.items()
-        if key == "__ndarray__":
-            return _decode_array(val)
-        if key == "__scalar__":
-            return _decode_array(val)[()]
-        if key == "__float__":
-            return float(val)
-        if key in ("__list__", "__tuple__"):
-            items = [decode(x, make_callback, make_rng) for x in val]
-            return items if key == "__list__" else tuple(items)
-        if key == "__dict__":
-            return {str(k): decode(v, make_callback, make_rng) for k, v in val.items()}
-        if key == "__rng__":
-            return make_rng(int(val)) if make_rng else Rng(int(val))
-        if key == "__unencodable__":
-            return Unencodable(str(val[0]), str(val[1]))
-        if key == "__callback__":
-            return make_callback(int(val)) if make_callback else CallbackRef(int(val))
-    raise ValueError("malformed message")
-
-
-def roundtrip(obj):
-    """What ``obj`` looks like after crossing the boundary (used in-process for parity)."""
-    return decode(encode_result(obj))
-
-
-# ---------------------------------------------------------------------------------------
-# Framing
-# ---------------------------------------------------------------------------------------
-
-
-def write_message(fd: int, message: dict) -> None:
-    data = json.dumps(message, allow_nan=False).encode()
-    frame = struct.pack(">I", len(data)) + data
-    view = memoryview(frame)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def read_exact(fd: int, n: int) -> bytes:
-    chunks, got = [], 0
-    while got < n:
-        chunk = os.read(fd, n - got)
-        if not chunk:
-            raise EOFError("pipe closed")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def read_message(fd: int) -> dict:
-    (length,) = struct.unpack(">I", read_exact(fd, 4))
-    return json.loads(read_exact(fd, length))
-
+# re-exported: the in-kernel front end imports these names from here
+RemoteError = wire.RemoteError
+Rng = wire.Rng
+Unencodable = wire.Unencodable
+decode = wire.decode
+encode = wire.encode
+encode_result = wire.encode_result
+roundtrip = wire.roundtrip
 
 # ---------------------------------------------------------------------------------------
 # Running the notebook's cells
@@ -292,16 +154,22 @@ def student_frames_summary(exc: BaseException) -> str:
 
 
 def describe_exception(exc: BaseException) -> dict:
-    message = str(exc)
-    if len(message) > 300:
-        message = message[:300] + "..."
-    return {"type": type(exc).__name__, "message": message, "where": student_frames_summary(exc)}
+    """The exception as plain, short text (the grading process cleans it again)."""
+    try:
+        message = str(exc)
+    except BaseException:  # noqa: BLE001 - a student's __str__ may raise anything
+        message = "(no message)"
+    return {
+        "type": wire.clean_text(type(exc).__name__, 60),
+        "message": wire.clean_text(message),
+        "where": wire.clean_text(student_frames_summary(exc), 60),
+    }
 
 
 def run_cells(namespace: dict, cells: list, cell_seconds: float, resp_fd: int) -> list:
     report = []
     for cell in cells:
-        write_message(resp_fd, {"op": "cell_start", "index": cell["index"]})
+        wire.write_message(resp_fd, {"op": "cell_start", "index": cell["index"]})
         entry = {"index": cell["index"], "status": "ok"}
         try:
             tree = ast.parse(_strip_magics(cell["source"]), filename=f"<cell {cell['index']}>")
@@ -320,7 +188,7 @@ def run_cells(namespace: dict, cells: list, cell_seconds: float, resp_fd: int) -
                 "index": cell["index"],
                 "status": "error",
                 "type": "SyntaxError",
-                "message": str(exc.msg),
+                "message": wire.clean_text(exc.msg),
                 "where": f"cell {cell['index']}, line {exc.lineno}",
             }
         except BaseException as exc:  # noqa: BLE001 - a student cell may raise anything, even SystemExit
@@ -344,6 +212,8 @@ def invoke(namespace: dict, fn_name: str, args, kwargs, standins: dict):
     if not callable(fn):
         raise TypeError(f"{fn_name} is a {type(fn).__name__}, not a function")
     fn_globals = getattr(fn, "__globals__", namespace)
+    if not isinstance(fn_globals, dict):
+        fn_globals = namespace
     saved = {name: fn_globals[name] for name in standins if name in fn_globals}
     fn_globals.update(standins)
     try:
@@ -354,55 +224,116 @@ def invoke(namespace: dict, fn_name: str, args, kwargs, standins: dict):
         fn_globals.update(saved)
 
 
-class RemoteError(Exception):
-    """Raised inside student code when one of our callbacks (f, grad_f, grad_fn) failed."""
+class _Channel:
+    """The child's end of the conversation during one call: proxies for the grader's
+    callables, and the student's own callables that our stand-ins may call back."""
 
+    def __init__(self, req_fd: int, resp_fd: int, arena: mmap.mmap | None):
+        self.req_fd = req_fd
+        self.resp_fd = resp_fd
+        self.arena = arena
+        self.local: list = []  # the student's callables handed to a stand-in (this call only)
+        self.depth = 0
 
-def serve(req_fd: int, resp_fd: int, reference_path: str) -> None:
-    import importlib.util
+    def proxy(self, cb: int):
+        channel = self
 
-    # The stand-ins come from the reference module; load it by path before imports are blocked.
-    spec = importlib.util.spec_from_file_location("_gd_reference", reference_path)
-    reference = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(reference)
-    signal.signal(signal.SIGALRM, _on_alarm)
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__, "__LazyModule__": LazyModule}
-
-    def make_proxy(cb: int):
         def proxy(*args):
-            write_message(resp_fd, {"op": "callback", "cb": cb, "args": encode_result(list(args))})
-            reply = read_message(req_fd)
-            if reply.get("op") == "callback_error":
-                raise RemoteError(reply.get("message", "callback failed"))
-            return decode(reply["value"], make_proxy, np.random.default_rng)
+            return channel.callback(cb, args)
 
+        proxy.__gd_callback__ = cb
         return proxy
 
+    def _out_hook(self, obj):
+        """How objects of this process travel in a callback's arguments."""
+        cb = getattr(obj, "__gd_callback__", None) if callable(obj) else None
+        if isinstance(cb, int):
+            return {"__callback__": cb}  # the grader's own callable, going home
+        if isinstance(obj, np.random.Generator):
+            return {"__generator__": encode_result(obj.bit_generator.state)}
+        if callable(obj) and not isinstance(obj, type):
+            self.local.append(obj)
+            return {"__childfn__": len(self.local) - 1}
+        return None
+
+    def _in_hook(self, tag: str, value):
+        if tag == "__shared__" and self.arena is not None:
+            offset, dtype, shape = int(value[0]), np.dtype(str(value[1])), tuple(int(s) for s in value[2])
+            if dtype.kind not in wire.SAFE_KINDS:
+                raise TypeError("refusing dtype")
+            count = int(np.prod(shape, dtype=np.int64))
+            return np.frombuffer(self.arena, dtype=dtype, count=count, offset=offset).reshape(shape)
+        raise ValueError("malformed message")
+
+    def decode(self, obj):
+        return decode(obj, self.proxy, np.random.default_rng, hook=self._in_hook)
+
+    def callback(self, cb: int, args: tuple):
+        generators = [a for a in args if isinstance(a, np.random.Generator)]
+        try:
+            payload = encode(list(args), hook=self._out_hook)
+        except (TypeError, ValueError) as exc:
+            raise RemoteError(f"cannot pass these arguments: {exc}") from None
+        wire.write_message(self.resp_fd, {"op": "callback", "cb": cb, "args": payload})
+        while True:
+            reply = wire.read_message(self.req_fd)
+            op = reply.get("op")
+            if op == "child_call":
+                self._answer_child_call(reply)
+                continue
+            if op == "callback_error":
+                raise RemoteError(str(reply.get("message", "callback failed")))
+            # our stand-in may have drawn from their generator: it continues where ours stopped
+            for gen, state in zip(generators, reply.get("generators") or []):
+                try:
+                    gen.bit_generator.state = decode(state)
+                except (TypeError, ValueError, KeyError):
+                    pass
+            return self.decode(reply.get("value"))
+
+    def _answer_child_call(self, request: dict) -> None:
+        try:
+            fn = self.local[int(request["ref"])]
+            value = fn(*self.decode(request["args"]))
+            reply = {"op": "child_result", "value": encode_result(value, hook=self._out_hook)}
+        except _TimeUp:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - reaches our stand-in as a failure
+            reply = {"op": "child_error", **describe_exception(exc)}
+        wire.write_message(self.resp_fd, reply)
+
+
+def serve(req_fd: int, resp_fd: int) -> None:
+    signal.signal(signal.SIGALRM, _on_alarm)
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__, "__LazyModule__": LazyModule}
+    arena = None
     while True:
         try:
-            request = read_message(req_fd)
+            request = wire.read_message(req_fd)
         except EOFError:
             return
         op = request.get("op")
         if op == "load":
+            if request.get("arena") is not None:
+                fd, size = int(request["arena"][0]), int(request["arena"][1])
+                arena = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
             report = run_cells(namespace, request["cells"], request["cell_seconds"], resp_fd)
             names = {
-                k: ("function" if callable(v) else type(v).__name__)
-                for k, v in list(namespace.items())
-                if not k.startswith("__")
+                wire.clean_text(k, 60): ("function" if callable(v) else wire.clean_text(type(v).__name__, 60))
+                for k, v in list(namespace.items())[:2000]
+                if isinstance(k, str) and not k.startswith("__")
             }
-            write_message(resp_fd, {"op": "loaded", "cells": report, "names": names})
+            wire.write_message(resp_fd, {"op": "loaded", "cells": report, "names": names})
         elif op == "call":
-            reply = _answer_call(namespace, request, make_proxy, reference)
-            write_message(resp_fd, reply)
+            wire.write_message(resp_fd, _answer_call(namespace, request, _Channel(req_fd, resp_fd, arena)))
         elif op == "exit":
             return
 
 
-def _answer_call(namespace, request, make_proxy, reference) -> dict:
-    args = decode(request["args"], make_proxy, np.random.default_rng)
-    kwargs = decode(request["kwargs"], make_proxy, np.random.default_rng)
-    standins = {name: getattr(reference, name) for name in request.get("standins", [])}
+def _answer_call(namespace, request, channel: _Channel) -> dict:
+    args = channel.decode(request["args"])
+    kwargs = channel.decode(request["kwargs"])
+    standins = {str(name): channel.proxy(int(cb)) for name, cb in (request.get("standins") or {}).items()}
     if request.get("global_seed") is not None:
         np.random.seed(request["global_seed"])
         import random
@@ -421,46 +352,21 @@ def _answer_call(namespace, request, make_proxy, reference) -> dict:
         return {"op": "error", **describe_exception(exc)}
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    reply = {"op": "result", "value": encode_result(value)}
-    if request.get("return_args"):
-        reply["args_after"] = encode_result(_without_callables(args))
-    return reply
+    return {"op": "result", "value": encode_result(value)}
 
 
-def _without_callables(args):
-    """The arguments as plain data; what cannot be sent (callables, Generators) becomes None."""
-    plain = []
-    for a in args:
-        try:
-            encode(a)
-            plain.append(a)
-        except (TypeError, ValueError):
-            plain.append(None)
-    return plain
-
-
-class _BlockGrader:
-    """A meta-path finder that refuses ``import autograder``: the hidden suites stay hidden."""
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name == "autograder" or name.startswith("autograder."):
-            raise ImportError("the grader is not available to student code")
-        return None
-
-
-def main(argv: list[str]) -> None:
-    req_fd, resp_fd = int(argv[1]), int(argv[2])
-    reference_path, workdir = argv[3], argv[4]
-    extra_paths = argv[5:]
-    os.chdir(workdir)
-    sys.path[:0] = [workdir, *extra_paths]
-    for name in [m for m in sys.modules if m == "autograder" or m.startswith("autograder.")]:
-        del sys.modules[name]
-    sys.meta_path.insert(0, _BlockGrader)
-    # plots go nowhere: the parent sets MPLBACKEND=Agg, so plt.show() never opens a window
-    serve(req_fd, resp_fd, reference_path)
+def main() -> None:
+    # The protocol's pipes are fd 0 and 1; the student's prints go to fd 2, like their errors.
+    req_fd, resp_fd = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    os.close(devnull)
+    sys.path.remove(os.path.dirname(os.path.abspath(__file__)))  # our code is not theirs to import
+    sys.path.insert(0, os.getcwd())
+    # plots go nowhere: MPLBACKEND=Agg, so plt.show() never opens a window
+    serve(req_fd, resp_fd)
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..sandbox.worker import Rng, Unencodable
+from ..wire import Rng, Unencodable
 
 __all__ = ["Check", "Fail", "Registry", "Rng", "Submission", "seeded"]
 

@@ -1,0 +1,435 @@
+"""The jail that student code runs in: a bubblewrap command line and a seccomp filter.
+
+One module builds both, for every front end that runs student code (the grader's child
+process and the nbgrader kernel).  The child sees an allow-list, not the machine:
+
+* the Python interpreter (its own prefix, read-only) and ``/usr`` (shared libraries);
+* the packages student code may import (numpy, scipy, matplotlib and what they need),
+  each bound read-only under ``/opt/gd/site``.  Nothing else from any site-packages folder:
+  not the grader (installed or editable), not its ``.pth`` hooks, not the course tree;
+  site-packages folders that ``/usr`` or the interpreter's prefix would show are masked;
+* a private, size-limited tmpfs as its home and working folder (``/home/student``) into
+  which the files of ``scratch`` are *copied*, and another as ``/tmp``; its own ``/dev``
+  (null, zero, urandom...) with a private ``/dev/shm``; its own ``/proc`` (bwrap keeps
+  ``/proc`` mounted read-only, so ``/proc/sys`` cannot be written);
+* new user, PID, network, IPC, UTS, cgroup and mount namespaces (``--unshare-all``), uid
+  and gid 65534 inside, every capability dropped, no further user namespaces,
+  ``--die-with-parent``, ``--new-session`` (no TIOCSTI into our terminal), ``--clearenv``
+  and a minimal environment;
+* a seccomp filter, built with libseccomp (``pyseccomp``), that refuses Unix-domain and
+  netlink sockets, mount and friends, ptrace and cross-process memory access, keyrings,
+  bpf, perf events, namespaces, personality changes, module loading, io_uring...
+
+Running student code without the jail is refused (fail closed) unless the operator says
+``AUTOGRADER_SANDBOX=off``: meant for a throw-away container per submission (Gradescope),
+where the container itself is the boundary.  Nothing else turns the jail off.
+
+Use::
+
+    cmd = jail_command([python, "-I", "-S", "/opt/gd/worker.py"], scratch, files={...})
+    proc = subprocess.Popen(cmd, pass_fds=cmd.pass_fds, preexec_fn=rlimits(...))
+    cmd.close()   # our copies of the descriptors bwrap reads
+
+``cmd`` is a plain ``list[str]`` (a ``JailCommand``) that also carries the descriptors bwrap
+must inherit (the seccomp program, the copied files); they are read once by bwrap.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import importlib.metadata as metadata
+import os
+import re
+import resource
+import shutil
+import site
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+#: where the child's home, working folder and allow-listed packages are, inside the jail
+HOME = "/home/student"
+SITE = "/opt/gd/site"
+#: the environment switch that turns the jail off (documented in README); nothing else does
+SWITCH = "AUTOGRADER_SANDBOX"
+#: what student code may import, with everything these need (found from their metadata)
+STUDENT_PACKAGES = ("numpy", "scipy", "matplotlib")
+#: uid and gid inside the jail ("nobody")
+INSIDE_ID = 65534
+#: largest file copied from ``scratch`` into the jail
+MAX_COPIED_FILE = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class JailLimits:
+    """Sizes of the jail's private file systems and its resource limits."""
+
+    home_mb: int = 64
+    tmp_mb: int = 64
+    shm_mb: int = 16
+    memory_mb: int = 2048
+    cpu_seconds: int = 400
+    file_mb: int = 32  # RLIMIT_FSIZE: no single file written larger than this
+    processes: int = 256  # RLIMIT_NPROC (counted per host uid; see ``rlimits``)
+
+
+class JailCommand(list):
+    """A bwrap command line (a ``list[str]``) plus the descriptors it must inherit."""
+
+    def __init__(self, argv: Iterable[str] = (), fds: Iterable[int] = ()):
+        super().__init__(argv)
+        self.pass_fds: tuple[int, ...] = tuple(fds)
+
+    def close(self) -> None:
+        """Close our copies of the descriptors (after the child has started)."""
+        for fd in self.pass_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.pass_fds = ()
+
+
+def sandbox_disabled() -> bool:
+    """True when the operator turned the jail off (``AUTOGRADER_SANDBOX=off``)."""
+    return os.environ.get(SWITCH, "").strip().lower() in ("off", "0", "no", "false")
+
+
+def interpreter() -> str:
+    """The real Python binary (not a venv's symlink), which finds its own standard library."""
+    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+
+
+# ---------------------------------------------------------------------------------------
+# What is visible
+# ---------------------------------------------------------------------------------------
+
+_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _closure(names: Sequence[str]) -> list[metadata.Distribution]:
+    """The distributions ``names`` and everything they require (extras left out)."""
+    seen: dict[str, metadata.Distribution] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        seen[key] = dist
+        for req in dist.requires or []:
+            if "extra==" in req.replace(" ", ""):
+                continue
+            if ";" in req and "python_version" not in req and "sys_platform" not in req:
+                continue
+            match = _REQ_NAME.match(req)
+            if match:
+                todo.append(match.group(1))
+    return list(seen.values())
+
+
+def _is_editable(dist: metadata.Distribution) -> bool:
+    files = dist.files or []
+    return any(f.name.startswith("__editable__") or f.name.endswith(".pth") for f in files) or bool(
+        dist.read_text("direct_url.json") and '"editable": true' in (dist.read_text("direct_url.json") or "")
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def package_entries(names: tuple[str, ...] = STUDENT_PACKAGES) -> tuple[tuple[str, str], ...]:
+    """``(host path, name)`` of every top-level file or folder of the allowed distributions.
+
+    Editable installs and ``.pth`` files are never included: they point outside the
+    site-packages folder (an editable grader would point at our repository).
+    """
+    entries: dict[str, str] = {}
+    for dist in _closure(names):
+        if _is_editable(dist):
+            continue
+        base = Path(str(dist.locate_file(""))).resolve()
+        for f in dist.files or []:
+            parts = Path(f).parts
+            if not parts or parts[0] in ("..", "__pycache__") or parts[0].endswith(".pth"):
+                continue
+            top = parts[0]
+            host = base / top
+            if host.exists() and not host.is_symlink():
+                entries[top] = str(host)
+    return tuple(sorted((path, name) for name, path in entries.items()))
+
+
+def _site_folders() -> set[str]:
+    """Every site-packages folder this interpreter knows: masked in the jail."""
+    folders = set(site.getsitepackages()) | {site.getusersitepackages()}
+    folders |= {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    for prefix in {sys.base_prefix, sys.prefix}:
+        for sub in ("lib", "lib64", "local/lib"):
+            for dirname in ("site-packages", "dist-packages"):
+                folders.update(str(p) for p in Path(prefix, sub).glob(f"python3*/{dirname}"))
+    folders.update(str(p) for p in Path("/usr/lib").glob("python3*/dist-packages"))
+    folders.update(str(p) for p in Path("/usr/local/lib").glob("python3*/*-packages"))
+    grader = Path(__file__).resolve().parent.parent  # autograder/, wherever it is installed
+    folders.add(str(grader))
+    return {os.path.realpath(f) for f in folders}
+
+
+def _roots() -> list[tuple[str, str]]:
+    """``(kind, path)``: the system folders every program needs, read-only."""
+    roots: list[tuple[str, str]] = [("bind", "/usr")]
+    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        if os.path.islink(top):
+            roots.append(("symlink", top))
+        elif os.path.isdir(top):
+            roots.append(("bind", top))
+    prefix = os.path.realpath(sys.base_prefix)
+    if not any(prefix == r or prefix.startswith(r + "/") for k, r in roots if k == "bind"):
+        roots.append(("bind", prefix))
+    return roots
+
+
+# ---------------------------------------------------------------------------------------
+# The seccomp filter
+# ---------------------------------------------------------------------------------------
+
+#: refused outright (EPERM): nothing a gradient descent exercise needs
+DENIED_SYSCALLS = (
+    "mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig",
+    "fsmount", "fspick", "mount_setattr",
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+    "keyctl", "add_key", "request_key",
+    "bpf", "perf_event_open", "userfaultfd", "fanotify_init", "lookup_dcookie",
+    "unshare", "setns", "personality",
+    "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
+    "reboot", "swapon", "swapoff", "acct", "quotactl", "syslog", "uselib", "vhangup",
+    "ioperm", "iopl", "open_by_handle_at", "name_to_handle_at",
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+    "sethostname", "setdomainname", "nfsservctl", "mbind", "migrate_pages", "move_pages",
+)  # fmt: skip
+
+#: socket families refused (socket, socketpair): Unix sockets reach host services even
+#: without a network; netlink talks to the kernel
+DENIED_FAMILIES = (socket.AF_UNIX, socket.AF_NETLINK)
+
+
+@functools.lru_cache(maxsize=1)
+def seccomp_program() -> bytes:
+    """The BPF program (from libseccomp via ``pyseccomp``) that bwrap loads before the child runs."""
+    import pyseccomp as seccomp
+
+    deny = seccomp.ERRNO(errno.EPERM)
+    flt = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    for name in DENIED_SYSCALLS:
+        try:
+            flt.add_rule(deny, name)
+        except (OSError, ValueError):
+            continue  # not a syscall on this architecture
+    for family in DENIED_FAMILIES:
+        flt.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), "socket", seccomp.Arg(0, seccomp.EQ, family))
+        flt.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), "socketpair", seccomp.Arg(0, seccomp.EQ, family))
+    # clone/clone3 with namespace flags: --disable-userns already refuses new user namespaces;
+    # this refuses the others too.  (clone3 passes flags in memory: refuse it, glibc falls back.)
+    for bit in (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080):
+        flt.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, bit, bit))
+    flt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+    # ioctl(TIOCSTI) pushes characters into a terminal's input
+    flt.add_rule(deny, "ioctl", seccomp.Arg(1, seccomp.MASKED_EQ, 0xFFFFFFFF, 0x5412))
+    with tempfile.TemporaryFile() as out:
+        flt.export_bpf(out)
+        out.seek(0)
+        return out.read()
+
+
+def _data_fd(data: bytes) -> int:
+    """A descriptor (inheritable, at offset 0) that reads ``data``: how bwrap takes files."""
+    fd = os.memfd_create("gd-data", 0) if hasattr(os, "memfd_create") else os.open(tempfile.mkstemp()[1], os.O_RDWR)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.set_inheritable(fd, True)
+    return fd
+
+
+# ---------------------------------------------------------------------------------------
+# The command line
+# ---------------------------------------------------------------------------------------
+
+
+def jail_command(
+    argv: list[str],
+    scratch: Path | None,
+    *,
+    ro_binds: Sequence[Path] = (),
+    limits: JailLimits | None = None,
+    files: Mapping[str, bytes] | None = None,
+    rw_binds: Sequence[Path] = (),
+    env: Mapping[str, str] | None = None,
+    share_net: bool = False,
+    packages: Sequence[str] = STUDENT_PACKAGES,
+) -> JailCommand:
+    """The bwrap command line that runs ``argv`` in the jail described in this module's docstring.
+
+    Parameters
+    ----------
+    argv : list of str
+        What to run inside, e.g. ``[interpreter(), "-I", "-S", "/opt/gd/worker.py"]``.
+    scratch : Path or None
+        A host folder whose regular files (not symlinks, at most 5 MB each) are copied into
+        the jail's private home ``/home/student``, which is also the working folder.
+        Nothing written inside comes back.
+    ro_binds : sequence of Path
+        Extra host paths visible read-only, at the same path inside.
+    limits : JailLimits
+        Sizes of the private tmpfs folders (the rlimits are set by ``rlimits``).
+    files : mapping of str to bytes
+        Read-only files created inside: ``{"/opt/gd/worker.py": source}``.  Our own code
+        enters this way, so no path of ours is named inside.
+    rw_binds : sequence of Path
+        Host paths writable inside, at the same path (the nbgrader kernel's connection file).
+    env : mapping
+        Extra environment variables (the environment starts empty).
+    share_net : bool
+        Keep the host's network namespace (only for a kernel that must talk to nbgrader
+        over loopback TCP).  Unix sockets stay refused either way.
+    packages : sequence of str
+        Distributions student code may import (with what they require).
+
+    Returns
+    -------
+    JailCommand
+        The argv, with ``pass_fds`` to hand to ``subprocess.Popen``; call ``close()`` after.
+    """
+    limits = limits or JailLimits()
+    fds: list[int] = []
+    cmd = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns"]
+    if share_net:
+        cmd.append("--share-net")
+    cmd += ["--uid", str(INSIDE_ID), "--gid", str(INSIDE_ID), "--hostname", "sandbox"]
+    cmd += ["--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
+    for kind, path in _roots():
+        if kind == "symlink":
+            cmd += ["--symlink", os.readlink(path), path]
+        else:
+            cmd += ["--ro-bind", path, path]
+    for name in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/fonts"):
+        cmd += ["--ro-bind-try", name, name]
+    bound = [p for k, p in _roots() if k == "bind"]
+    for folder in sorted(_site_folders()):
+        if os.path.isdir(folder) and any(folder == b or folder.startswith(b + "/") for b in bound):
+            cmd += ["--tmpfs", folder]  # hide whatever else is installed (the grader, too)
+    for host, name in package_entries(tuple(packages)):
+        cmd += ["--ro-bind", host, f"{SITE}/{name}"]
+    # a read-only /proc: /proc/sys is global for the host uid the jail's uid maps to (bwrap's own
+    # cover of /proc/sys is skipped on some kernels), and nothing here needs to write /proc
+    cmd += ["--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev"]
+    cmd += ["--size", str(limits.shm_mb << 20), "--tmpfs", "/dev/shm"]
+    cmd += ["--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
+    cmd += ["--size", str(limits.home_mb << 20), "--perms", "0755", "--tmpfs", HOME]
+    if scratch is not None:
+        for item in sorted(Path(scratch).iterdir()):
+            if item.is_symlink() or not item.is_file() or item.stat().st_size > MAX_COPIED_FILE:
+                continue
+            fd = os.open(item, os.O_RDONLY | os.O_NOFOLLOW)
+            os.set_inheritable(fd, True)
+            fds.append(fd)
+            cmd += ["--perms", "0644", "--file", str(fd), f"{HOME}/{item.name}"]
+    for inner, data in (files or {}).items():
+        fd = _data_fd(data)
+        fds.append(fd)
+        cmd += ["--ro-bind-data", str(fd), inner]
+    for path in ro_binds:
+        cmd += ["--ro-bind", str(path), str(path)]
+    for path in rw_binds:
+        cmd += ["--bind", str(path), str(path)]
+    environment = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": HOME,
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{HOME}/.mpl",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **(env or {}),
+    }
+    for key, value in environment.items():
+        cmd += ["--setenv", key, value]
+    cmd += ["--chdir", HOME]
+    fd = _data_fd(seccomp_program())
+    fds.append(fd)
+    cmd += ["--seccomp", str(fd), "--", *argv]
+    return JailCommand(cmd, fds)
+
+
+def rlimits(limits: JailLimits | None = None) -> Callable[[], None]:
+    """A ``preexec_fn`` setting the jail's resource limits (inherited through bwrap).
+
+    RLIMIT_NPROC counts the processes of the *host* uid; the kernel does not enforce it
+    for root, so as root the PID namespace and our kill of the whole jail bound a fork bomb.
+    """
+    limits = limits or JailLimits()
+
+    def apply() -> None:
+        mem = limits.memory_mb << 20
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb << 20, limits.file_mb << 20))
+        if os.getuid() != 0:
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+
+    return apply
+
+
+@functools.lru_cache(maxsize=1)
+def available() -> str | None:
+    """None when the jail works on this machine, else a one-line reason why it does not."""
+    if not shutil.which("bwrap"):
+        return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    try:
+        seccomp_program()
+    except (ImportError, OSError) as exc:
+        return f"cannot build the seccomp filter (pip install pyseccomp; needs libseccomp2): {exc}"
+    with tempfile.TemporaryDirectory(prefix="gd-probe-") as scratch:
+        cmd = jail_command([interpreter(), "-I", "-S", "-c", "import sys; sys.exit(0)"], Path(scratch))
+        try:
+            proc = subprocess.run(cmd, pass_fds=cmd.pass_fds, capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"bwrap could not be started: {exc}"
+        finally:
+            cmd.close()
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        return "bwrap cannot create the sandbox here: " + (detail[-1] if detail else f"exit {proc.returncode}")
+    return None
+
+
+class SandboxUnavailable(RuntimeError):
+    """Student code cannot be run safely on this machine (and the jail was not turned off)."""
+
+
+def require() -> bool:
+    """True when the jail is to be used, False when the operator turned it off; raises
+    ``SandboxUnavailable`` (fail closed) when it is wanted but cannot work here."""
+    if sandbox_disabled():
+        return False
+    reason = available()
+    if reason:
+        raise SandboxUnavailable(
+            f"refusing to run student code: {reason} (or set {SWITCH}=off inside a throw-away container)"
+        )
+    return True
