@@ -48,7 +48,8 @@ KERNEL_NAME = "gd-sandbox"
 #: what the kernel may import besides the student packages: ipykernel, and what
 #: ``autograder.kernel`` (the hidden test cells) needs
 KERNEL_PACKAGES = ("ipykernel", "pyyaml", "jsonschema")
-#: inside the jail: the connection file, course.yml and the support module (read-only copies)
+#: inside the jail: the connection file, course.yml, the support module (read-only copies) and
+#: the grader package (read-only, under lib/): no path of the course is named inside
 INSIDE = "/opt/gd"
 
 
@@ -120,11 +121,11 @@ def jailed_kernel(connection: dict, extra: list[str], workdir: Path, course: Cou
     return jail.jail_command(
         argv,
         workdir,
-        ro_binds=[package],
+        ro_binds=[(package, f"{INSIDE}/lib/autograder")],
         files=files,
         rw_binds=[ipc_dir],
         env={
-            "PYTHONPATH": os.pathsep.join([jail.SITE, str(package.parent), f"{INSIDE}/support"]),
+            "PYTHONPATH": os.pathsep.join([jail.SITE, f"{INSIDE}/lib", f"{INSIDE}/support"]),
             "GD_COURSE_CONFIG": f"{INSIDE}/course.yml",
         },
         packages=(*jail.STUDENT_PACKAGES, *KERNEL_PACKAGES),
