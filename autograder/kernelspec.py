@@ -71,7 +71,7 @@ def configure(c, course: Course) -> Path:
     puts it on ``JUPYTER_PATH``, and has the kernel manager use ZeroMQ's ``ipc`` transport
     with its sockets in that folder's ``ipc/``.  Returns the folder.
     """
-    private = Path(tempfile.mkdtemp(prefix="gd-nbgrader-"))
+    private = Path(tempfile.mkdtemp(prefix="gd-nbgrader-"))  # main() recognises it by this name
     atexit.register(shutil.rmtree, private, True)
     spec_dir = private / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True)
@@ -84,6 +84,22 @@ def configure(c, course: Course) -> Path:
     c.KernelManager.transport = "ipc"
     c.KernelManager.ip = str(private / "ipc" / "kernel")
     return private
+
+
+def _our_sockets_folder(connection: dict) -> bool:
+    """Is the connection's sockets folder one that :func:`configure` made?  Only that one is
+    emptied and shown to the kernel (never, say, a Jupyter runtime folder of the user's)."""
+    if connection.get("transport") != "ipc":
+        return False
+    folder = Path(connection.get("ip", "")).parent
+    private = folder.parent
+    return (
+        folder.name == "ipc"
+        and private.name.startswith("gd-nbgrader-")
+        and (private / "kernels" / KERNEL_NAME / "kernel.json").is_file()
+        and not folder.is_symlink()
+        and folder.stat().st_uid == os.getuid()
+    )
 
 
 def _clear(folder: Path) -> None:
@@ -127,6 +143,9 @@ def jailed_kernel(connection: dict, extra: list[str], workdir: Path, course: Cou
         env={
             "PYTHONPATH": os.pathsep.join([jail.SITE, f"{INSIDE}/lib", f"{INSIDE}/support"]),
             "GD_COURSE_CONFIG": f"{INSIDE}/course.yml",
+            # our parent inside the jail is its init (pid 1): ipykernel then neither polls for
+            # it (--die-with-parent ends the kernel with us) nor prints its terminal banner
+            "JPY_PARENT_PID": "1",
         },
         packages=(*jail.STUDENT_PACKAGES, *KERNEL_PACKAGES),
         limits=_limits(course),
@@ -149,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{KERNEL_NAME}: refusing to run student code: {reason}", file=sys.stderr)
         return 1
     connection = json.loads(Path(args.connection_file).read_text())
-    if connection.get("transport") != "ipc":
-        print(f"{KERNEL_NAME}: needs ZeroMQ's ipc transport (set by nbgrader_config.py)", file=sys.stderr)
+    if not _our_sockets_folder(connection):
+        print(f"{KERNEL_NAME}: needs the ipc transport and sockets folder nbgrader_config.py sets up", file=sys.stderr)
         return 1
     course = load_course(os.environ.get("GD_COURSE_CONFIG") or find_course_file())
     _clear(Path(connection["ip"]).parent)

@@ -127,6 +127,20 @@ def test_kernel_refuses_to_start_without_the_jail(monkeypatch, capsys, tmp_path)
     assert "refusing to run student code: bubblewrap (bwrap) is not installed" in capsys.readouterr().err
 
 
+def test_kernel_uses_only_the_sockets_folder_configure_made(monkeypatch, capsys, tmp_path):
+    """Started with another ipc folder (a user's Jupyter runtime folder, say), it neither
+    empties nor exposes it: it refuses."""
+    monkeypatch.delenv(jail.SWITCH, raising=False)
+    monkeypatch.setattr(jail, "available", lambda: None)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    (runtime / "other-kernel.json").write_text("{}")
+    (tmp_path / "kernel.json").write_text(json.dumps({"transport": "ipc", "ip": str(runtime / "kernel-ipc")}))
+    assert kernelspec.main(["-f", str(tmp_path / "kernel.json")]) == 1
+    assert "sockets folder" in capsys.readouterr().err
+    assert (runtime / "other-kernel.json").exists()
+
+
 def test_sockets_folder_is_emptied_before_each_kernel(tmp_path):
     """What an earlier kernel left (a symlink on a socket's name, a folder) is gone for the next."""
     (tmp_path / "kernel-1").symlink_to("/etc/passwd")
