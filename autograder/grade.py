@@ -10,6 +10,7 @@ each submission finishes, atomically, so an interrupted batch loses nothing alre
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -33,9 +34,14 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Target:
+    """One submission to grade.  ``refused`` (a reason) when discovery would not grade it;
+    ``notes`` tell the student about files of theirs that were refused."""
+
     notebook: Path
     student: str
     assignment_id: str
+    refused: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def _student_name(notebook: Path, assignment_id: str) -> str:
@@ -46,44 +52,94 @@ def _student_name(notebook: Path, assignment_id: str) -> str:
     return folder.name or notebook.stem
 
 
+def _notebooks(root: Path):
+    """Every ``.ipynb`` under ``root`` (hidden folders skipped, symlinked folders not followed)."""
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".ipynb") and not name.startswith("."):
+                yield Path(folder) / name
+
+
 def discover(paths: list[str], course: Course, assignment_id: str | None = None) -> list[Target]:
-    """The submissions named by ``paths``: notebooks, assignment folders, or nbgrader ``submitted/`` trees."""
+    """The submissions named by ``paths``: notebooks, assignment folders, or nbgrader ``submitted/`` trees.
+
+    In a tree, exactly ``<root>/<student>/<assignment>/<notebook>.ipynb`` regular files are
+    submissions.  A symlink (it could name a classmate's notebook or the solutions), a copy
+    nested deeper (``<student>/extra/<victim>/<assignment>/...``) or a second notebook for the
+    same (student, assignment) is refused, with the reason in that student's results: the
+    student is always the first folder below the root, never a name the files choose.
+    """
     if assignment_id:
         course.assignment(assignment_id)  # fails early with the known ids
-    targets: dict[tuple[str, str], Target] = {}
+    found: dict[tuple[str, str], list[Path]] = {}
+    refusals: dict[tuple[str, str], list[str]] = {}
+
+    def assignment_of(nb: Path, in_folder: bool):
+        if assignment_id:
+            assignment = course.assignment(assignment_id)
+            if in_folder and nb.parent.name != assignment.id and nb.name != assignment.notebook:
+                return None  # another assignment's notebook in the same tree
+            return assignment
+        return course.assignment_for_notebook(nb.name)
+
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise UsageError(f"{raw}: no such file or folder")
-        if path.is_file():
-            if path.suffix != ".ipynb":
-                raise UsageError(f"{raw}: not a notebook (.ipynb)")
-            candidates = [path]
-        else:
-            candidates = sorted(
-                p for p in path.rglob("*.ipynb") if not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        found = 0
-        for nb in candidates:
-            if assignment_id:
-                assignment = course.assignment(assignment_id)
-                in_folder = path.is_dir()
-                if in_folder and nb.parent.name != assignment.id and nb.name != assignment.notebook:
-                    continue  # another assignment's notebook in the same tree
+        if path.suffix == ".ipynb" and (path.is_symlink() or path.is_file()):
+            assignment = assignment_of(path, False)
+            if assignment is None:
+                raise UsageError(f"{raw}: cannot tell which assignment this is from its name; use --assignment ID")
+            key = (_student_name(path, assignment.id), assignment.id)
+            if path.is_symlink() or not path.is_file():
+                refusals.setdefault(key, []).append(f"{path.name} is a symbolic link, not a notebook file")
             else:
-                assignment = course.assignment_for_notebook(nb.name)
-                if assignment is None:
-                    if path.is_file():
-                        raise UsageError(
-                            f"{raw}: cannot tell which assignment this is from its name; use --assignment ID"
-                        )
+                found.setdefault(key, []).append(path)
+            continue
+        if path.is_symlink() or not path.is_dir():
+            raise UsageError(f"{raw}: not a notebook (.ipynb) or a folder")
+        count = 0
+        for nb in _notebooks(path):
+            assignment = assignment_of(nb, True)
+            if assignment is None:
+                continue
+            count += 1
+            rel = nb.relative_to(path).parts
+            if len(rel) == 1:
+                key = (_student_name(nb, assignment.id), assignment.id)
+            elif len(rel) == 2 and rel[0] == assignment.id:  # a student's folder
+                key = (path.resolve().name, assignment.id)
+            else:
+                key = (rel[0], assignment.id)
+                if len(rel) != 3 or rel[1] != assignment.id:
+                    where = "/".join(rel[1:])
+                    refusals.setdefault(key, []).append(
+                        f"{where} is not where a submission goes ({rel[0]}/{assignment.id}/{assignment.notebook})"
+                    )
                     continue
-            target = Target(nb, _student_name(nb, assignment.id), assignment.id)
-            targets[(target.student, target.assignment_id)] = target
-            found += 1
-        if not found:
+            if nb.is_symlink() or not nb.is_file():
+                refusals.setdefault(key, []).append(f"{nb.name} is a symbolic link, not a notebook file")
+                continue
+            found.setdefault(key, []).append(nb)
+        if not count:
             raise UsageError(f"{raw}: no notebooks of this course found there")
-    return sorted(targets.values(), key=lambda t: (t.assignment_id, t.student))
+
+    targets = []
+    for key in sorted(set(found) | set(refusals)):
+        student, aid = key
+        notebooks = sorted(set(found.get(key, [])))
+        notes = tuple(f"Not graded: {r}." for r in refusals.get(key, []))
+        if len(notebooks) == 1:
+            targets.append(Target(notebooks[0], student, aid, notes=notes))
+        elif notebooks:
+            names = ", ".join(str(nb) for nb in notebooks)
+            targets.append(Target(notebooks[0], student, aid, f"more than one notebook for this assignment ({names})"))
+        else:
+            reason = "; ".join(refusals[key])
+            notebook = Path(course.assignment(aid).notebook)
+            targets.append(Target(notebook, student, aid, reason))
+    return sorted(targets, key=lambda t: (t.assignment_id, t.student))
 
 
 class Unavailable:
@@ -114,7 +170,11 @@ def scratch_copy(notebook: Path, into: Path) -> None:
 def grade_target(target: Target, course: Course, feedback: bool = False) -> GradedSubmission:
     """Grade one notebook in a fresh sandbox; with ``feedback``, also draw the report's plots."""
     assignment: Assignment = course.assignment(target.assignment_id)
-    notes: list[str] = []
+    notes: list[str] = list(target.notes)
+    if target.refused:
+        notes.append(f"Your submission was not graded: {target.refused}.")
+        tests = run_assignment(Unavailable(target.refused), assignment)
+        return GradedSubmission(target.student, assignment.id, target.notebook.name, tests, notes)
     try:
         cells = read_cells(target.notebook)
     except NotebookError as exc:
@@ -184,6 +244,12 @@ def grade_all(
         failures.append(f"{t.notebook}: {type(exc).__name__}: {exc}")
         done(_grader_failed(t, course))
 
+    def finish(t: Target, g: GradedSubmission) -> None:
+        try:
+            done(g)
+        except Exception as exc:  # noqa: BLE001 - e.g. its report could not be written: its error only
+            failed(t, exc)
+
     if jobs <= 1 or len(targets) <= 1:
         for t in targets:
             try:
@@ -191,7 +257,7 @@ def grade_all(
             except Exception as exc:  # noqa: BLE001 - one submission's grader bug must not stop the class
                 failed(t, exc)
                 continue
-            done(g)
+            finish(t, g)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_grade_in_worker, t, str(course.path), feedback): t for t in targets}
@@ -201,7 +267,7 @@ def grade_all(
                 except Exception as exc:  # noqa: BLE001 - as above (includes a worker process that died)
                     failed(futures[future], exc)
                     continue
-                done(g)
+                finish(futures[future], g)
     graded.sort(key=lambda g: (g.assignment, g.student))
     write_class_files(out_dir)
     if failures:

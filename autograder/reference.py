@@ -2,7 +2,9 @@
 
 They serve two purposes, never a third:
 
-* stand-ins: when we grade ``gradient_descent`` we hand it *our* ``gd_step`` so that a
+* stand-ins: when we grade ``gradient_descent``, the student's ``gd_step`` (and every other
+  function of the assignment they wrote) is replaced by a proxy that calls *our* version here,
+  in the grading process (this module is never loaded where student code runs), so that a
   bug in the student's ``gd_step`` costs points only once, on ``gd_step`` itself;
 * replaying traces: the loop checks recompute what each update should have been.
 

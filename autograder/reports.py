@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .results import GradedSubmission
+from .results import GradedSubmission, safe
 
 
 def junit_xml(all_graded: list[GradedSubmission]) -> str:
@@ -16,7 +16,7 @@ def junit_xml(all_graded: list[GradedSubmission]) -> str:
         suite = ET.SubElement(
             suites,
             "testsuite",
-            name=f"{g.student}/{g.assignment}",
+            name=safe(f"{g.student}/{g.assignment}", 400),
             tests=str(len(g.tests)),
             failures=str(len(failed)),
             errors="0",
@@ -24,15 +24,18 @@ def junit_xml(all_graded: list[GradedSubmission]) -> str:
         )
         for t in g.tests:
             case = ET.SubElement(
-                suite, "testcase", classname=f"{g.assignment}.{g.student}.{t.function}", name=t.name.split(": ", 1)[1]
+                suite,
+                "testcase",
+                classname=safe(f"{g.assignment}.{g.student}.{t.function}", 400),
+                name=safe(t.name.split(": ", 1)[-1], 300),
             )
             ET.SubElement(case, "properties")
             props = case.find("properties")
             ET.SubElement(props, "property", name="score", value=f"{t.score:g}")
             ET.SubElement(props, "property", name="max_score", value=f"{t.max_score:g}")
             if t.status == "failed":
-                failure = ET.SubElement(case, "failure", message=t.output[:200], type=t.verdict)
-                failure.text = t.output
+                failure = ET.SubElement(case, "failure", message=safe(t.output, 200), type=safe(t.verdict, 40))
+                failure.text = safe(t.output)
         total += len(g.tests)
         failures += len(failed)
     suites.set("tests", str(total))
@@ -58,7 +61,7 @@ def markdown_summary(all_graded: list[GradedSubmission]) -> str:
         for g in group:
             scores = g.functions()
             cells = [f"{scores[f][0]:g}/{scores[f][1]:g}" if f in scores else "" for f in functions]
-            lines.append(f"| {g.student} | " + " | ".join(cells) + f" | **{g.score:g}/{g.max_score:g}** |")
+            lines.append(f"| {safe(g.student, 200)} | " + " | ".join(cells) + f" | **{g.score:g}/{g.max_score:g}** |")
         mean = sum(g.score for g in group) / len(group)
         lines += ["", f"{len(group)} submissions, mean {mean:.2f} / {group[0].max_score:g}.", ""]
     return "\n".join(lines)

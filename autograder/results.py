@@ -15,6 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .runner import TestResult, function_scores
+from .wire import clean_text
+
+#: longest text of one test or note in a results file (student-influenced text is cut earlier)
+MAX_OUTPUT = 4000
+
+
+def safe(text: object, limit: int = MAX_OUTPUT) -> str:
+    """Text fit for results.json, CSV and XML: no control characters or lone surrogates, bounded."""
+    return clean_text(text, limit)
 
 
 @dataclass
@@ -43,7 +52,7 @@ def results_json(graded: GradedSubmission) -> dict:
     """Gradescope's autograder results format (score, tests, output), plus extra_data for us."""
     functions = graded.functions()
     summary = [f"{graded.assignment}: {graded.score:g} / {graded.max_score:g} points."]
-    summary += graded.notes
+    summary += [safe(n) for n in graded.notes]
     return {
         "score": graded.score,
         "output": "\n".join(summary),
@@ -51,19 +60,19 @@ def results_json(graded: GradedSubmission) -> dict:
         "stdout_visibility": "hidden",
         "tests": [
             {
-                "name": t.name,
+                "name": safe(t.name, 300),
                 "score": round(t.score, 4),
                 "max_score": round(t.max_score, 4),
                 "status": t.status,
-                "output": t.output,
+                "output": safe(t.output),
                 "extra_data": {"function": t.function, "verdict": t.verdict},
             }
             for t in graded.tests
         ],
         "extra_data": {
-            "student": graded.student,
-            "assignment": graded.assignment,
-            "notebook": graded.notebook,
+            "student": safe(graded.student, 200),
+            "assignment": safe(graded.assignment, 200),
+            "notebook": safe(graded.notebook, 200),
             "max_score": graded.max_score,
             "functions": {k: {"score": v[0], "max_score": v[1]} for k, v in functions.items()},
         },
@@ -85,7 +94,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def write_results(graded: GradedSubmission, out_dir: Path) -> Path:
     path = out_dir / graded.student / graded.assignment / "results.json"
-    write_atomic(path, json.dumps(results_json(graded), indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json.dumps(results_json(graded), indent=2, ensure_ascii=True) + "\n")
     return path
 
 
@@ -101,8 +110,8 @@ def class_csv(all_graded: list[GradedSubmission]) -> str:
         scores = g.functions()
         writer.writerow(
             [
-                g.student,
-                g.assignment,
+                safe(g.student, 200),
+                safe(g.assignment, 200),
                 *[f"{scores[f][0]:g}" if f in scores else "" for f in functions],
                 f"{g.score:g}",
                 f"{g.max_score:g}",

@@ -1142,3 +1142,44 @@ def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
 """,
     ),
 ]
+
+
+# --------------------------------------------------- issue #8: a buggy callee costs only itself
+
+
+@dataclass(frozen=True)
+class CalleeBug:
+    """``caller`` is right but calls the student's own ``callee``, which is wrong: the caller is
+    graded with our stand-in for the callee (a proxy to the grading process), so it keeps full
+    marks and the mistake costs points only on ``callee``."""
+
+    id: str
+    assignment: str
+    caller: str
+    caller_source: str
+    callee: str
+    callee_source: str
+
+
+CALLEE_BUGS = [
+    CalleeBug(
+        "sgd-via-unshuffled-minibatch-gd",
+        A3,
+        "sgd",
+        """
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    return minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size=1, rng=rng)
+""",
+        "minibatch_gd",
+        """
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    w = np.array(w0, dtype=float)
+    history = [w.copy()]
+    for _ in range(epochs):
+        for start in range(0, X.shape[0], batch_size):  # forgot to shuffle
+            w = w - lr * grad_fn(w, X[start:start + batch_size], y[start:start + batch_size])
+        history.append(w.copy())
+    return np.array(history)
+""",
+    ),
+]

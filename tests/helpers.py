@@ -56,7 +56,8 @@ def replace_function(cells: list[dict], function: str, source: str) -> list[dict
 def grade_sandboxed(assignment_id: str, cells: list[dict], functions: list[str] | None = None, limits=None):
     assignment = COURSE.assignment(assignment_id)
     with tempfile.TemporaryDirectory() as scratch:
-        with Sandbox(cells, Path(scratch), [str(SUPPORT)], limits or assignment.limits) as sandbox:
+        limits = limits or assignment.limits
+        with Sandbox(cells, Path(scratch), [str(SUPPORT)], limits, assignment.functions) as sandbox:
             return run_assignment(sandbox, assignment, functions)
 
 

@@ -19,7 +19,10 @@ FAST = dataclasses.replace(
     COURSE,
     assignments=[
         dataclasses.replace(
-            a, limits=dataclasses.replace(a.limits, call_seconds=2, cell_seconds=3, notebook_seconds=30)
+            a,
+            limits=dataclasses.replace(
+                a.limits, call_seconds=2, cell_seconds=3, notebook_seconds=30, function_seconds=8
+            ),
         )
         for a in COURSE.assignments
     ],
@@ -340,3 +343,255 @@ def test_student_code_cannot_lift_its_limits(tmp_path):
     graded, scores = grade(tmp_path, A2, {"gd_step": lifter})
     assert_only(scores, "gd_step")
     assert "error" in verdicts(graded, "gd_step")
+
+
+# ----------------------------------------------------------- issue #8: one test per attack family
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def probe(tmp_path: Path, source: str, fn: str, *args, spec=(), limits=None):
+    """Run ``fn`` of a one-cell notebook in the sandbox, as grading would; its Outcome."""
+    from autograder.sandbox.client import Sandbox
+
+    cells = [{"index": 0, "source": "import numpy as np\n" + source, "mode": "full"}]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    with Sandbox(cells, scratch, [str(REPO / "support")], limits or FAST.assignment(A2).limits, spec) as box:
+        return box.call(fn, args)
+
+
+LOOK_FOR_US = f"""
+import gc, os, sys, types
+REPO = {str(REPO)!r}
+def gradient_descent(grad_f, w0, lr, n_steps):
+    found = []
+    texts = list(sys.argv) + list(os.environ.values()) + list(sys.path) + [os.getcwd()]
+    for name in ("cmdline", "environ", "mountinfo"):
+        texts.append(open("/proc/self/" + name, "rb").read().decode("latin-1"))
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            texts.append(os.readlink("/proc/self/fd/" + fd))
+        except OSError:
+            pass
+    found += [t[:80] for t in texts if REPO in t or "autograder" in t]
+    for path in (REPO, REPO + "/solutions", REPO + "/autograder/reference.py", "/work", "/root/.cache"):
+        if os.path.exists(path):
+            found.append("exists: " + path)
+    found += [m for m in sys.modules if "autograder" in m or "reference" in m]
+    for obj in gc.get_objects():
+        code = getattr(obj, "__code__", None) if callable(obj) else None
+        if isinstance(code, types.CodeType) and ("reference" in code.co_filename or REPO in code.co_filename):
+            found.append("function " + code.co_name)
+    found += [k for k in gd_step.__globals__ if k in ("mse_gradient", "minibatch_gd", "reference")]
+    return "; ".join(found)
+def gd_step(w, grad, lr):
+    return w
+"""
+
+
+def test_nothing_of_ours_is_reachable_inside(tmp_path):
+    """gc, argv, environment, /proc/self, a stand-in's globals, the file system: no grader, no course."""
+    outcome = probe(tmp_path, LOOK_FOR_US, "gradient_descent", lambda w: w, [0.0], 0.1, 1, spec=("gd_step",))
+    assert outcome.status == "ok", outcome
+    assert outcome.value == ""
+
+
+def test_symlinked_notebook_is_refused(tmp_path):
+    submitted = tmp_path / "submitted"
+    (submitted / "mallory" / A1).mkdir(parents=True)
+    (submitted / "mallory" / A1 / "gradients.ipynb").symlink_to(REPO / "solutions" / "01_gradients" / "gradients.ipynb")
+    write_notebook(A1, submitted / "alice" / A1)
+    (submitted / "eve" / A1).mkdir(parents=True)
+    (submitted / "eve" / A1 / "gradients.ipynb").symlink_to(submitted / "alice" / A1 / "gradients.ipynb")
+    targets = discover([str(submitted)], FAST)
+    by = {t.student: t for t in targets}
+    assert by["mallory"].refused and by["eve"].refused and not by["alice"].refused
+    graded = grade_target(by["mallory"], FAST)
+    assert graded.score == 0 and any("symbolic link" in n for n in graded.notes)
+
+
+def test_planted_copy_cannot_replace_a_classmates_notebook(tmp_path):
+    submitted = tmp_path / "submitted"
+    write_notebook(A1, submitted / "victim" / A1)
+    write_notebook(
+        A1, submitted / "mallory" / "extra" / "victim" / A1, {"mse_loss": "def mse_loss(w, X, y):\n    return 0.0\n"}
+    )
+    write_notebook(A1, submitted / "mallory" / A1 / "nested" / A1)  # and a copy one level too deep
+    targets = discover([str(submitted)], FAST)
+    by = {t.student: t for t in targets}
+    assert by["victim"].notebook == submitted / "victim" / A1 / "gradients.ipynb" and not by["victim"].notes
+    assert by["mallory"].refused and "extra/victim" in by["mallory"].refused
+    assert len(targets) == 2
+
+
+def test_children_share_no_scratch_tmp_or_shm(tmp_path):
+    from autograder.sandbox.client import Sandbox
+
+    writer = (
+        "import os\ndef gd_step(w, grad, lr):\n"
+        "    for d in ('/tmp', '/dev/shm', os.getcwd()):\n"
+        "        open(d + '/note', 'w').write('from mallory')\n"
+        "    return w\n"
+    )
+    reader = (
+        "import os\ndef gd_step(w, grad, lr):\n"
+        "    return float(sum(os.path.exists(d + '/note') for d in ('/tmp', '/dev/shm', os.getcwd())))\n"
+    )
+    cells = lambda src: [{"index": 0, "source": src, "mode": "full"}]  # noqa: E731
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    limits = FAST.assignment(A2).limits
+    with (
+        Sandbox(cells(writer), tmp_path / "a", [], limits) as a,
+        Sandbox(cells(reader), tmp_path / "b", [], limits) as b,
+    ):
+        assert a.call("gd_step", (1.0, 1.0, 1.0)).status == "ok"
+        assert b.call("gd_step", (1.0, 1.0, 1.0)).value == 0.0
+    assert not (tmp_path / "a" / "note").exists()  # its scratch is a private copy, too
+
+
+KERNEL_ATTACKS = """
+import os, socket
+def max_stable_lr(H):
+    found = []
+    if os.getuid() == 0 or os.geteuid() == 0:
+        found.append("uid 0")
+    caps = [l for l in open("/proc/self/status") if l.startswith("CapEff")][0].split()[1]
+    if int(caps, 16):
+        found.append("capabilities " + caps)
+    for f in ("/proc/sys/kernel/hostname", "/proc/sys/vm/drop_caches", "/proc/sysrq-trigger"):
+        try:
+            open(f, "w").write("1")
+            found.append("wrote " + f)
+        except OSError:
+            pass
+    for family in (socket.AF_UNIX, socket.AF_NETLINK):
+        try:
+            socket.socket(family)
+            found.append("socket %d" % family)
+        except OSError:
+            pass
+    try:
+        socket.socketpair()
+        found.append("socketpair")
+    except OSError:
+        pass
+    try:
+        s = socket.create_connection(("127.0.0.1", PORT), timeout=1)
+        found.append("loopback reached the host")
+    except OSError:
+        pass
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x10000000) == 0:
+        found.append("unshare")
+    return "; ".join(found)
+"""
+
+
+def test_child_is_unprivileged_and_cut_off(tmp_path):
+    """Not uid 0, no capabilities, /proc/sys read-only, no Unix or netlink sockets, no host loopback."""
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        source = KERNEL_ATTACKS.replace("PORT", str(server.getsockname()[1]))
+        outcome = probe(tmp_path, source, "max_stable_lr", None)
+    assert outcome.status == "ok" and outcome.value == "", outcome
+
+
+def test_spoofed_args_after_keeps_no_points(tmp_path):
+    """The child's report of its inputs is not asked for: they are read back from shared memory."""
+    spoof = """
+import sys
+worker = sys.modules["__main__"]
+real = worker._answer_call
+def lying(namespace, request, channel):
+    reply = real(namespace, request, channel)
+    reply["args_after"] = []
+    return reply
+worker._answer_call = lying
+def gd_step(w, grad, lr):
+    w -= lr * grad
+    return w.copy()
+"""
+    graded, _ = grade(tmp_path, A2, {"gd_step": spoof})
+    purity = [t for t in graded.tests if t.function == "gd_step" and "unchanged" in t.name]
+    assert purity and all(t.verdict == "failed" for t in purity)
+
+
+def test_hostile_strings_are_cut_and_cleaned(tmp_path):
+    from xml.etree import ElementTree
+
+    from autograder.reports import junit_xml
+
+    nasty = (
+        "def mse_loss(w, X, y):\n"
+        "    raise type('Secret' * 5000, (Exception,), {})('course.yml seeds ' * 2000)\n"
+        "def mse_gradient(w, X, y):\n"
+        "    raise ValueError('bell \\x01 and a lone surrogate \\ud800 and \\x1b[31m')\n"
+    )
+    submitted = tmp_path / "submitted"
+    write_notebook(A1, submitted / "mallory" / A1, {"mse_loss": nasty, "mse_gradient": ""})
+    out = tmp_path / "graded"
+    graded = grade_all(discover([str(submitted)], FAST), FAST, out)
+    raw = (out / "mallory" / A1 / "results.json").read_bytes()
+    raw.decode("ascii")  # ASCII-safe
+    results = json.loads(raw)
+    outputs = [t["output"] for t in results["tests"]]
+    assert (
+        max(len(o) for o in outputs) < 1000
+        and "SecretSecretSecretSecretSecretSecretSecretSecretSecretSecretSecret" not in raw.decode()
+    )
+    assert not any(ch in o for o in outputs for ch in "\x01\x1b\ud800")
+    ElementTree.fromstring(junit_xml(graded))  # well-formed
+    assert (out / "grades.csv").read_text().count("\n") == 2
+
+
+NEVER_READS = """
+import gc, json, os, struct, time
+def gradient_descent(grad_f, w0, lr, n_steps):
+    channel = [o for o in gc.get_objects() if type(o).__name__ == "_Channel"][0]
+    frame = json.dumps({"op": "callback", "cb": 0, "args": {"__list__": [[0.0, 0.0]]}}).encode()
+    for _ in range(20000):  # ask, and never read an answer: the grader's replies fill the pipe
+        os.write(channel.resp_fd, struct.pack(">I", len(frame)) + frame)
+    time.sleep(1000)
+"""
+
+HUGE_FRAME = """
+import gc, os, struct, time
+def gradient_descent(grad_f, w0, lr, n_steps):
+    channel = [o for o in gc.get_objects() if type(o).__name__ == "_Channel"][0]
+    os.write(channel.resp_fd, struct.pack(">I", 2**31))
+    chunk = b"x" * 2**20
+    while True:
+        os.write(channel.resp_fd, chunk)
+"""
+
+
+@pytest.mark.parametrize("source", [NEVER_READS, HUGE_FRAME], ids=["never-reads-its-replies", "huge-frame"])
+def test_protocol_abuse_costs_only_the_call(tmp_path, source):
+    import resource
+    import time
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    outcome = probe(tmp_path, source, "gradient_descent", lambda w: w, [1.0, 1.0], 0.1, 3)
+    assert outcome.status in ("timeout", "crashed"), outcome
+    assert time.monotonic() - started < 15
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 200_000  # KiB: no 2 GB buffer
+
+
+def test_slow_function_cannot_starve_the_others(tmp_path):
+    """9.5 s per call used to stretch one submission to 612 s: each function has its own budget."""
+    import time
+
+    slow = "import time\ndef gd_step(w, grad, lr):\n    time.sleep(1.5)\n    return w - lr * grad\n"
+    started = time.monotonic()
+    graded, scores = grade(tmp_path, A2, {"gd_step": slow})
+    spent = time.monotonic() - started
+    budget = FAST.assignment(A2).limits.function_seconds
+    assert spent < budget + 20, spent
+    assert all(got == out_of for fn, (got, out_of) in scores.items() if fn != "gd_step")

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from autograder.sandbox.client import Limits, Sandbox
-from autograder.sandbox.worker import Rng, Unencodable, decode, encode, encode_result
+from autograder.wire import Rng, Unencodable, decode, encode, encode_result, roundtrip
+
+from bug_zoo import CALLEE_BUGS
+from helpers import grade_sandboxed, replace_function, scores, solution_cells
 
 
 def test_codec_round_trips_plain_data():
@@ -78,3 +81,34 @@ def test_failing_cells_are_reported_and_the_rest_still_runs():
         (1, "error", "ZeroDivisionError"),
         (2, "ok", ""),
     ]
+
+
+def test_numpy_scalars_arrive_zero_dimensional():
+    back = roundtrip([np.float64(1.5), np.float32(2.0), np.int64(3), np.array(4.0)])
+    assert isinstance(back, list) and all(np.ndim(x) == 0 for x in back)
+    assert back[0] == 1.5 and back[1].dtype == np.float32 and back[3].shape == ()
+
+
+@pytest.mark.parametrize("bug", CALLEE_BUGS, ids=lambda b: b.id)
+def test_buggy_callee_costs_only_itself(bug):
+    cells = replace_function(solution_cells(bug.assignment), bug.caller, bug.caller_source)
+    cells = replace_function(cells, bug.callee, bug.callee_source)
+    results = grade_sandboxed(bug.assignment, cells, [bug.caller, bug.callee])
+    got, out_of = scores(results)[bug.caller]
+    assert got == out_of, [r.output for r in results if r.function == bug.caller and r.status == "failed"]
+    assert scores(results)[bug.callee][0] < scores(results)[bug.callee][1]
+
+
+def test_standin_note_only_when_the_standin_was_called():
+    # a gradient_descent that never calls gd_step, and gets a step wrong: no "checked with our gd_step"
+    source = (
+        "def gradient_descent(grad_f, w0, lr, n_steps):\n"
+        "    path = [np.array(w0, dtype=float)]\n"
+        "    for _ in range(n_steps):\n"
+        "        path.append(path[-1] + lr * grad_f(path[-1]))\n"
+        "    return np.array(path)\n"
+    )
+    cells = replace_function(solution_cells("02_gradient_descent"), "gradient_descent", source)
+    results = grade_sandboxed("02_gradient_descent", cells, ["gradient_descent"])
+    failed = [r.output for r in results if r.status == "failed"]
+    assert failed and not any("our own" in text for text in failed)

@@ -553,9 +553,9 @@ class Sandbox:
         return np.frombuffer(raw, dtype=original.dtype).reshape(original.shape).copy()
 
     def _tracked(self, name: str, impl: Callable) -> Callable:
-        def standin(*args):
+        def standin(*args, **kwargs):
             self._standins_used.add(name)
-            return impl(*args)
+            return impl(*args, **kwargs)
 
         return standin
 
@@ -587,9 +587,10 @@ class Sandbox:
         try:
             cb = callbacks[int(message["cb"])]
             args = wire.decode(message["args"], callback, hook=in_hook)
-            if not isinstance(args, list):
+            kwargs = wire.decode(message.get("kwargs") or {"__dict__": {}}, callback, hook=in_hook)
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
                 raise ValueError("malformed arguments")
-            value = cb(*args)
+            value = cb(*args, **kwargs)
             reply = {
                 "op": "callback_result",
                 "value": wire.encode_result(value),

@@ -233,13 +233,14 @@ class _Channel:
         self.resp_fd = resp_fd
         self.arena = arena
         self.local: list = []  # the student's callables handed to a stand-in (this call only)
+        self.generators: list = []
         self.depth = 0
 
     def proxy(self, cb: int):
         channel = self
 
-        def proxy(*args):
-            return channel.callback(cb, args)
+        def proxy(*args, **kwargs):
+            return channel.callback(cb, args, kwargs)
 
         proxy.__gd_callback__ = cb
         return proxy
@@ -250,6 +251,7 @@ class _Channel:
         if isinstance(cb, int):
             return {"__callback__": cb}  # the grader's own callable, going home
         if isinstance(obj, np.random.Generator):
+            self.generators.append(obj)  # in the order the grading process will decode them
             return {"__generator__": encode_result(obj.bit_generator.state)}
         if callable(obj) and not isinstance(obj, type):
             self.local.append(obj)
@@ -268,13 +270,14 @@ class _Channel:
     def decode(self, obj):
         return decode(obj, self.proxy, np.random.default_rng, hook=self._in_hook)
 
-    def callback(self, cb: int, args: tuple):
-        generators = [a for a in args if isinstance(a, np.random.Generator)]
+    def callback(self, cb: int, args: tuple, kwargs: dict):
+        self.generators = generators = []
         try:
             payload = encode(list(args), hook=self._out_hook)
+            named = encode(dict(kwargs), hook=self._out_hook)
         except (TypeError, ValueError) as exc:
             raise RemoteError(f"cannot pass these arguments: {exc}") from None
-        wire.write_message(self.resp_fd, {"op": "callback", "cb": cb, "args": payload})
+        wire.write_message(self.resp_fd, {"op": "callback", "cb": cb, "args": payload, "kwargs": named})
         while True:
             reply = wire.read_message(self.req_fd)
             op = reply.get("op")
