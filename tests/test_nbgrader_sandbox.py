@@ -52,6 +52,7 @@ print("REPORT" + json.dumps(report))
 @pytest.fixture()
 def sandbox_kernel(tmp_path, monkeypatch):
     """A gd-sandbox kernel started the way nbgrader starts it (configure(), then a KernelManager)."""
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))  # the connection file
     monkeypatch.setenv("JUPYTER_PATH", "")  # configure() changes both, for nbgrader's process
     monkeypatch.setenv("GD_COURSE_CONFIG", "")
     c = Config()
