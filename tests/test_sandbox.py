@@ -112,3 +112,23 @@ def test_standin_note_only_when_the_standin_was_called():
     results = grade_sandboxed("02_gradient_descent", cells, ["gradient_descent"])
     failed = [r.output for r in results if r.status == "failed"]
     assert failed and not any("our own" in text for text in failed)
+
+
+def test_no_jail_means_no_grading(monkeypatch, tmp_path):
+    """Fail closed: without a working bwrap the grader refuses, in one line, unless turned off."""
+    from autograder.grade import UsageError, grade_all
+    from autograder.sandbox import jail
+
+    from helpers import COURSE
+
+    monkeypatch.delenv(jail.SWITCH, raising=False)
+    monkeypatch.setattr(jail, "available", lambda: "bubblewrap (bwrap) is not installed")
+    with pytest.raises(jail.SandboxUnavailable):
+        jail.require()
+    with pytest.raises(UsageError, match="refusing to run student code: bubblewrap") as info:
+        grade_all([], COURSE, tmp_path)
+    assert "\n" not in str(info.value)
+    monkeypatch.setenv(jail.SWITCH, "off")  # the operator's container is the boundary
+    assert jail.require() is False
+    outcome, _ = run([{"index": 0, "source": "def g():\n    return 2.0\n", "mode": "full"}], "g")
+    assert outcome.value == 2.0

@@ -254,6 +254,11 @@ class Sandbox:
         self._buffer = bytearray()
         for fd in (self._req, self._resp, self._out):
             os.set_blocking(fd, False)
+        self._rsel = selectors.DefaultSelector()
+        self._rsel.register(self._resp, selectors.EVENT_READ)
+        self._rsel.register(self._out, selectors.EVENT_READ)
+        self._wsel = selectors.DefaultSelector()
+        self._wsel.register(self._req, selectors.EVENT_WRITE)
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
@@ -270,6 +275,8 @@ class Sandbox:
             _signal(proc.pid, group=True)
             time.sleep(0.01)
         self._drain_output()
+        self._rsel.close()
+        self._wsel.close()
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             try:
                 stream.close()
@@ -317,60 +324,58 @@ class Sandbox:
             view = memoryview(wire.frame(message))
         except (ValueError, TypeError) as exc:
             raise _Crashed() from exc
-        with selectors.DefaultSelector() as sel:
-            sel.register(self._req, selectors.EVENT_WRITE)
-            while view:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _TimedOut()
-                if sel.select(min(remaining, 0.5)):
-                    try:
-                        view = view[os.write(self._req, view) :]
-                    except BlockingIOError:
-                        continue
-                    except OSError as exc:
-                        raise _Crashed() from exc
-                self._drain_output()
-                if self._proc.poll() is not None:
-                    raise _Crashed()
+        while view:
+            try:
+                view = view[os.write(self._req, view) :]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                raise _Crashed() from exc
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _TimedOut()
+            self._wsel.select(min(remaining, 0.5))
+            self._drain_output()
+            if self._proc.poll() is not None:
+                raise _Crashed()
 
     def _receive(self, deadline: float) -> dict:
         """The next whole message from the child, or _TimedOut / _Crashed."""
         proc = self._proc
-        with selectors.DefaultSelector() as sel:
-            sel.register(self._resp, selectors.EVENT_READ)
-            sel.register(self._out, selectors.EVENT_READ)
-            while True:
-                if len(self._buffer) >= 4:
-                    (length,) = struct.unpack(">I", self._buffer[:4])
-                    if length > wire.MAX_FRAME:
-                        raise _Crashed()  # before reading it: our memory stays bounded
-                    if len(self._buffer) >= 4 + length:
-                        data = bytes(self._buffer[4 : 4 + length])
-                        del self._buffer[: 4 + length]
-                        try:
-                            message = json.loads(data)
-                        except (ValueError, RecursionError) as exc:
-                            raise _Crashed() from exc
-                        if not isinstance(message, dict):
-                            raise _Crashed()
-                        return message
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _TimedOut()
-                for key, _ in sel.select(min(remaining, 1.0)):
-                    if key.fd == self._resp:
-                        try:
-                            chunk = os.read(self._resp, 1 << 20)
-                        except BlockingIOError:
-                            continue
-                        if not chunk:
-                            raise _Crashed()
-                        self._buffer += chunk
-                    elif not self._drain_output():
-                        sel.unregister(key.fd)
-                if proc.poll() is not None and not sel.select(0):
-                    raise _Crashed()  # dead, and nothing left to read
+        sel = self._rsel
+        # one selector per child, made in _spawn: this runs for every message
+        while True:
+            if len(self._buffer) >= 4:
+                (length,) = struct.unpack(">I", self._buffer[:4])
+                if length > wire.MAX_FRAME:
+                    raise _Crashed()  # before reading it: our memory stays bounded
+                if len(self._buffer) >= 4 + length:
+                    data = bytes(self._buffer[4 : 4 + length])
+                    del self._buffer[: 4 + length]
+                    try:
+                        message = json.loads(data)
+                    except (ValueError, RecursionError) as exc:
+                        raise _Crashed() from exc
+                    if not isinstance(message, dict):
+                        raise _Crashed()
+                    return message
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _TimedOut()
+            for key, _ in sel.select(min(remaining, 1.0)):
+                if key.fd == self._resp:
+                    try:
+                        chunk = os.read(self._resp, 1 << 20)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        raise _Crashed()
+                    self._buffer += chunk
+                elif not self._drain_output():
+                    sel.unregister(key.fd)  # the child closed its output; its answers may follow
+            if proc.poll() is not None and not sel.select(0):
+                raise _Crashed()  # dead, and nothing left to read
 
     # -- loading the notebook ------------------------------------------------------------
 

@@ -185,7 +185,7 @@ def site_mirror(entries: tuple[tuple[str, str], ...]) -> str | None:
     key = hashlib.sha256(repr((sys.version, stamp)).encode()).hexdigest()[:16]
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gd-sandbox-site"
     target = base / key
-    if target.is_dir() and not target.is_symlink() and target.stat().st_uid == os.getuid():
+    if _private(base) and _private(target):
         return str(target)
     try:
         base.mkdir(parents=True, exist_ok=True, mode=0o755)
@@ -202,7 +202,16 @@ def site_mirror(entries: tuple[tuple[str, str], ...]) -> str | None:
             shutil.rmtree(work, ignore_errors=True)
     except OSError:
         return None
-    return str(target) if target.is_dir() else None
+    return str(target) if _private(base) and _private(target) else None
+
+
+def _private(folder: Path) -> bool:
+    """Ours alone: a real folder, owned by us, that nobody else may write (else not trusted)."""
+    try:
+        st = folder.lstat()
+    except OSError:
+        return False
+    return folder.is_dir() and not folder.is_symlink() and st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 def _site_folders() -> set[str]:
@@ -372,7 +381,7 @@ def jail_command(
         raise ValueError("Unix sockets are allowed only in the jail's own network namespace")
     limits = limits or JailLimits()
     fds: list[int] = []
-    cmd = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns"]
+    cmd = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns"]
     if share_net:
         cmd.append("--share-net")
     cmd += ["--uid", str(INSIDE_ID), "--gid", str(INSIDE_ID), "--hostname", "sandbox"]

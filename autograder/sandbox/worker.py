@@ -365,7 +365,8 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     os.close(devnull)
-    sys.path.remove(os.path.dirname(os.path.abspath(__file__)))  # our code is not theirs to import
+    ours = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if p != ours]  # our code is not theirs to import
     sys.path.insert(0, os.getcwd())
     # plots go nowhere: MPLBACKEND=Agg, so plt.show() never opens a window
     serve(req_fd, resp_fd)
