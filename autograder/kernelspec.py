@@ -37,7 +37,9 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import stat
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -48,6 +50,9 @@ KERNEL_NAME = "gd-sandbox"
 #: what the kernel may import besides the student packages: ipykernel, and what
 #: ``autograder.kernel`` (the hidden test cells) needs
 KERNEL_PACKAGES = ("ipykernel", "pyyaml", "jsonschema")
+#: the sockets folder holds ZeroMQ's five sockets; a kernel that writes more there is stopped
+MAX_SOCKET_ENTRIES = 8
+MAX_SOCKET_BYTES = 64 * 1024
 #: inside the jail: the connection file, course.yml, the support module (read-only copies) and
 #: the grader package (read-only, under lib/): no path of the course is named inside
 INSIDE = "/opt/gd"
@@ -154,7 +159,7 @@ def jailed_kernel(connection: dict, extra: list[str], workdir: Path, course: Cou
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start ipykernel in the jail (replacing this process), as nbgrader asked."""
+    """Start ipykernel in the jail, as nbgrader asked, and wait for it (guarding its sockets folder)."""
     parser = argparse.ArgumentParser(prog="python -m autograder.kernelspec", description=__doc__.splitlines()[0])
     parser.add_argument("-f", dest="connection_file", required=True, help="the connection file from Jupyter")
     args, extra = parser.parse_known_args(argv)
@@ -172,11 +177,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{KERNEL_NAME}: needs the ipc transport and sockets folder nbgrader_config.py sets up", file=sys.stderr)
         return 1
     course = load_course(os.environ.get("GD_COURSE_CONFIG") or find_course_file())
-    _clear(Path(connection["ip"]).parent)
+    sockets = Path(connection["ip"]).parent
+    _clear(sockets)
     cmd = jailed_kernel(connection, extra, Path.cwd(), course)
-    jail.rlimits(_limits(course))()
-    os.execvp(cmd[0], cmd)  # the descriptors bwrap reads are inheritable; it closes them
-    return 1  # not reached
+    # jupyter_client ends the kernel by a message, else by killing this process: bwrap's
+    # --die-with-parent then ends the jail with us
+    kernel = subprocess.Popen(cmd, pass_fds=cmd.pass_fds, preexec_fn=jail.rlimits(_limits(course)))
+    cmd.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is for the kernel (by message), not us
+    return _guard(kernel, sockets)
+
+
+def _guard(kernel: subprocess.Popen, sockets: Path, every: float = 0.2) -> int:
+    """Wait for the kernel, stopping it if it fills its sockets folder (host disk) with more
+    than ZeroMQ's sockets; return its exit status."""
+    while True:
+        try:
+            return kernel.wait(timeout=every)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            entries = list(os.scandir(sockets))
+            used = sum(e.stat(follow_symlinks=False).st_size for e in entries)
+        except OSError:
+            entries, used = [], 0
+        if len(entries) > MAX_SOCKET_ENTRIES or used > MAX_SOCKET_BYTES:
+            kernel.kill()
+            kernel.wait()
+            _clear(sockets)
+            print(f"{KERNEL_NAME}: stopped: the kernel wrote files into its sockets folder", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,7 @@ def sandbox_kernel(tmp_path, monkeypatch):
     client.start_channels()
     try:
         client.wait_for_ready(timeout=60)
-        yield client, workdir
+        yield client, workdir, km
     finally:
         client.stop_channels()
         km.shutdown_kernel(now=True)
@@ -95,7 +96,7 @@ def test_configure_points_nbgrader_at_the_sandbox_kernel(monkeypatch):
 @needs_jail
 def test_kernel_sees_only_its_allow_list(sandbox_kernel, tmp_path):
     """Unprivileged, no network, no host Unix socket, the grader read-only, a private copy of its folder."""
-    client, workdir = sandbox_kernel
+    client, workdir, _ = sandbox_kernel
     host = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     host_socket = tmp_path / "host.sock"
     host.bind(str(host_socket))
@@ -118,6 +119,27 @@ def test_kernel_sees_only_its_allow_list(sandbox_kernel, tmp_path):
     assert not (workdir / "written_by_kernel.txt").exists()  # the kernel wrote its own copy
     # the grader it must import is a read-only copy that names no path of the course
     assert run(client, "print(autograder.kernel.__file__)").strip() == "/opt/gd/lib/autograder/kernel.py"
+
+
+@needs_jail
+def test_kernel_that_fills_its_sockets_folder_is_stopped(sandbox_kernel):
+    """The sockets folder is the one host folder the kernel can write: writing files there ends it."""
+    client, _, km = sandbox_kernel
+    code = (
+        "import json, os\n"
+        "folder = os.path.dirname(json.load(open('/opt/gd/kernel.json'))['ip'])\n"
+        "for i in range(50):\n"
+        "    open(os.path.join(folder, f'junk{i}'), 'w').write('x' * 4096)\n"
+        "import time; time.sleep(30)\n"
+    )
+    assert km.is_alive()
+    client.execute(code)
+    deadline = time.monotonic() + 10
+    while km.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not km.is_alive()
+    folder = Path(km.ip).parent
+    assert not any(p.name.startswith("junk") for p in folder.iterdir())
 
 
 def test_kernel_refuses_to_start_without_the_jail(monkeypatch, capsys, tmp_path):
