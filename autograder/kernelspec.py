@@ -14,7 +14,8 @@ nbgrader start this kernel instead: ``python -m autograder.kernelspec -f CONNECT
   copy of course.yml and of ``support/gd_support.py``;
 * its working folder is a private tmpfs holding a *copy* of the notebook's folder: what it
   writes there is thrown away.  The only host folder it can write is a private, per-run,
-  empty folder for the kernel's ZeroMQ sockets;
+  empty folder for the kernel's ZeroMQ sockets; the launcher stays the jail's parent and
+  stops a kernel that writes anything else there;
 * it talks to nbgrader over ZeroMQ's ``ipc`` transport (Unix sockets in that folder), not
   TCP, so it keeps a network namespace of its own: no network at all.  For that the jail
   lets this kernel (and only it) create Unix and NETLINK_ROUTE sockets; in a private
