@@ -46,9 +46,14 @@ for path in targets:
         pass
 print("rewrote:", rewrote, "| course visible:", os.path.exists({root!r}))
 """
-#: a correct step that logs: its stderr output makes nbgrader score the cell 0 in the kernel
+#: a correct answer that logs: its stderr output makes nbgrader score the cell 0 in the kernel
 LOGGING = "import logging\nlogging.basicConfig(level=logging.INFO)\nlog = logging.getLogger('gd')\n"
-LOGGED_STEP = "def gd_step(w, grad, lr):\n    log.info('step with lr=%s', lr)\n    return w - lr * grad\n"
+LOGGED_LR = """
+def max_stable_lr(H):
+    largest = np.linalg.eigvalsh(H).max()
+    log.info("largest eigenvalue: %s", largest)
+    return 2.0 / largest
+"""
 
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
@@ -96,7 +101,7 @@ def course(tmp_path_factory) -> Path:
     write_notebook(
         "02_gradient_descent",
         root / "submitted" / "logger" / "02_gradient_descent",
-        {"gd_step": LOGGED_STEP},
+        {"max_stable_lr": LOGGED_LR},
         [LOGGING],
     )
     for a in IDS:
@@ -216,13 +221,13 @@ def test_kernel_cannot_touch_the_grader_the_course_or_classmates(course):
 def test_regrade_trusts_submitted_notebooks_and_writes_only_what_differs(course):
     """regrade grades submitted/ out of process: the tamperer's in-kernel score (fooled by a patched
     np.allclose) and the linker's (a symlink to the solutions, followed by nbgrader) come down, the
-    logger's (a correct step whose log line nbgrader counts as an error) goes up, and nothing
+    logger's (a correct answer whose log line nbgrader counts as an error) goes up, and nothing
     else in the gradebook changes: the good student, graded in the same run as the tamperer's
     attack, is neither flagged nor touched."""
     assignment = COURSE.assignment("02_gradient_descent")
     before = {s: grades(course, s, assignment.id) for s in ("good", "stub", "tamperer", "linker", "logger")}
     assert before["linker"]["test_gd_step"][0] == 2  # nbgrader followed the symlink to the solutions
-    assert before["logger"]["test_gd_step"][0] == 0  # ... and scored a log line as an error
+    assert before["logger"]["test_max_stable_lr"][0] == 0  # ... and scored a log line as an error
     run = subprocess.run(
         [
             sys.executable,
@@ -246,10 +251,7 @@ def test_regrade_trusts_submitted_notebooks_and_writes_only_what_differs(course)
     expected = {
         ("tamperer", "gd_step"): "higher",  # the patched np.allclose hides the sign flip...
         ("tamperer", "gradient_descent"): "lower",  # ... and fails a check that compares with w0
-        # the visible checks in these cells call the logger's gd_step: its log line is on stderr
-        ("logger", "gd_step"): "lower",
-        ("logger", "gradient_descent"): "lower",
-        ("logger", "find_global_minimum"): "lower",
+        ("logger", "max_stable_lr"): "lower",  # its log lines are on stderr
     }
     expected.update({("linker", f): "higher" for f, points in assignment.points.items() if points})
     assert flags == expected
@@ -265,5 +267,5 @@ def test_regrade_trusts_submitted_notebooks_and_writes_only_what_differs(course)
             else:
                 assert after[student][cell] == (score, out_of)  # untouched
     assert trusted[("tamperer", "gd_step")] < before["tamperer"]["test_gd_step"][0]
-    assert trusted[("logger", "gd_step")] == 2
+    assert trusted[("logger", "max_stable_lr")] == 2
     assert after["good"] == before["good"] and all(s == o for s, o in after["good"].values() if o)
