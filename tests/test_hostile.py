@@ -595,3 +595,19 @@ def test_slow_function_cannot_starve_the_others(tmp_path):
     budget = FAST.assignment(A2).limits.function_seconds
     assert spent < budget + 20, spent
     assert all(got == out_of for fn, (got, out_of) in scores.items() if fn != "gd_step")
+
+
+def test_standins_cannot_answer_for_the_function_graded(tmp_path):
+    """gd_step written as a call to our gradient_descent stand-in (and gradient_descent as a call to
+    gd_step: a pair that would only call each other for ever) earns nothing on gd_step."""
+    step = "def gd_step(w, grad, lr):\n    return gradient_descent(lambda v: grad, w, lr, 1)[-1]\n"
+    descent = (
+        "def gradient_descent(grad_f, w0, lr, n_steps):\n"
+        "    path = [np.asarray(w0, dtype=float)]\n"
+        "    for _ in range(n_steps):\n"
+        "        path.append(gd_step(path[-1], grad_f(path[-1]), lr))\n"
+        "    return np.array(path)\n"
+    )
+    graded, scores = grade(tmp_path, A2, {"gradient_descent": descent, "gd_step": step})
+    assert scores["gd_step"][0] == 0
+    assert scores["gradient_descent"][0] == scores["gradient_descent"][1]  # with our gd_step it is right

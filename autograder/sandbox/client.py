@@ -11,6 +11,7 @@ us), and "does not modify its inputs" is read back from shared memory by this pr
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import selectors
@@ -79,6 +80,33 @@ class CellReport:
     error_type: str = ""
     message: str = ""
     where: str = ""
+
+
+@functools.lru_cache(maxsize=64)
+def reference_callees(fn: str) -> frozenset[str]:
+    """The functions our reference ``fn`` calls, directly or not (``gradient_descent``: ``gd_step``).
+
+    Only these get stand-ins while ``fn`` is graded: the call graph of a working
+    implementation has no cycles, so a student cannot get full marks for ``gd_step`` by
+    calling our ``gradient_descent`` from it (and for ``gradient_descent`` by calling our
+    ``gd_step``) with a pair of functions that would only call each other for ever.
+    """
+    seen: set[str] = set()
+    todo = [fn]
+    while todo:
+        impl = getattr(reference, todo.pop(), None)
+        codes = [impl.__code__] if hasattr(impl, "__code__") else []
+        names: set[str] = set()
+        while codes:  # comprehensions and lambdas are code objects of their own
+            code = codes.pop()
+            names.update(code.co_names)
+            codes += [c for c in code.co_consts if hasattr(c, "co_names")]
+        for name in sorted(names):
+            if name not in seen and name != fn and callable(getattr(reference, name, None)):
+                if getattr(getattr(reference, name), "__module__", "") == reference.__name__:
+                    seen.add(name)
+                    todo.append(name)
+    return frozenset(seen)
 
 
 class _Fatal(BaseException):
@@ -161,8 +189,8 @@ class Sandbox:
         Folders whose ``.py`` files are copied in as well (the course's support module).
     limits : Limits
     spec_functions : sequence of str
-        The assignment's functions: while one is graded, the student's others are replaced
-        by proxies to our reference implementation.
+        The assignment's functions: while one is graded, the student's versions of those it
+        calls (in our reference) are replaced by proxies to our reference implementation.
     """
 
     def __init__(
@@ -482,8 +510,8 @@ class Sandbox:
 
         Callables among the arguments stay here: the child gets proxies that call back,
         so spies record in this process where student code cannot edit the record.  The
-        student's other functions of the assignment (and ``standins``) are replaced by
-        proxies to our reference implementation while ``fn`` runs.
+        student's functions that our ``fn`` would call (``reference_callees``), and ``standins``,
+        are replaced by proxies to our reference implementation while ``fn`` runs.
         """
         if not self.ensure_started():
             return Outcome("unavailable", message=self.load_failure)
@@ -512,7 +540,8 @@ class Sandbox:
                     offset += (a.nbytes + 63) // 64 * 64
                     continue
             encoded_args.append(wire.encode(a, callbacks, 1))
-        names = set(standins) | {f for f in self.spec_functions if self.names.get(f) == "function"}
+        callees = reference_callees(fn) & set(self.spec_functions)
+        names = set(standins) | {f for f in callees if self.names.get(f) == "function"}
         standin_ids = {}
         for name in sorted(names - {fn}):
             impl = getattr(reference, name, None)
@@ -617,6 +646,8 @@ class Sandbox:
                 return wire.decode(message.get("value"))
             if message.get("op") == "child_error":
                 raise _ChildFunctionError(wire.clean_text(message.get("message", "")))
+            if message.get("op") == "timeout":
+                raise _TimedOut()
             raise _Crashed()
 
         return child_function

@@ -234,7 +234,6 @@ class _Channel:
         self.arena = arena
         self.local: list = []  # the student's callables handed to a stand-in (this call only)
         self.generators: list = []
-        self.depth = 0
 
     def proxy(self, cb: int):
         channel = self
