@@ -33,7 +33,7 @@ import numpy as np
 from . import reference
 from .config import load_course
 from .runner import run_function
-from .sandbox.client import Limits, Outcome
+from .sandbox.client import Limits, Outcome, reference_callees
 from .sandbox.worker import RemoteError, Rng, describe_exception, invoke, roundtrip
 from .suites import SUITES
 
@@ -45,8 +45,8 @@ class _TimeUp(BaseException):
 class InProcessSubmission:
     """The student's functions, called directly in this interpreter (same interface as Sandbox).
 
-    As in the sandbox, while one of ``spec_functions`` is graded the student's others are
-    replaced by our reference versions, so that one mistake costs points once.
+    As in the sandbox, while one of ``spec_functions`` is graded the student's others that our
+    reference of it calls are replaced by our versions, so that one mistake costs points once.
     """
 
     def __init__(self, namespace: dict, limits: Limits, spec_functions: Sequence[str] = ()):
@@ -75,8 +75,9 @@ class InProcessSubmission:
         return proxy
 
     def _standins(self, fn: str, requested: Sequence[str]) -> dict:
-        defined = {f for f in self.spec_functions if callable(self.namespace.get(f))}
-        names = (set(requested) | defined) - {fn}
+        # the same choice as the sandbox's: what our reference of ``fn`` calls, if they wrote it
+        callees = reference_callees(fn) & set(self.spec_functions)
+        names = (set(requested) | {f for f in callees if callable(self.namespace.get(f))}) - {fn}
         return {n: getattr(reference, n) for n in sorted(names) if hasattr(reference, n)}
 
     def call(self, fn, args=(), kwargs=None, *, standins=(), global_seed=None, return_args=False, seconds=None):
