@@ -149,6 +149,29 @@ def _children(pid: int) -> list[int]:
     return [s[0] for s in stats if s and s[2] == pid]
 
 
+def _descendants(pid: int) -> list[int]:
+    """``pid``'s children, their children, and so on (from one pass over /proc)."""
+    if not os.path.isdir("/proc"):
+        return []
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        stat = _proc_stat(entry) if entry.isdigit() else None
+        if stat:
+            children.setdefault(stat[2], []).append(stat[0])
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.append(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    stat = _proc_stat(str(pid))
+    return stat is not None and stat[1] != "Z"
+
+
 def _live_group_members(pgid: int) -> bool:
     """Is any process of group ``pgid`` still alive (zombies, already dead, do not count)?"""
     if not os.path.isdir("/proc"):
@@ -292,15 +315,19 @@ class Sandbox:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        # bwrap runs with --die-with-parent and the jail is a PID namespace: killing bwrap's
-        # process group ends everything the student started
-        for child in _children(proc.pid):
-            _signal(child)
+        # The jail is a PID namespace whose init (bwrap) runs with --die-with-parent: once it is
+        # gone the kernel kills everything the student started, but not instantly, and in
+        # sessions of their own (--new-session).  So: every descendant, killed and waited for.
+        tree = _descendants(proc.pid)
+        for pid in tree:
+            _signal(pid)
         _signal(proc.pid, group=True)
         proc.wait()
-        deadline = time.monotonic() + 2.0  # strays die with the group, but not instantly
-        while _live_group_members(proc.pid) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and (_live_group_members(proc.pid) or any(_alive(p) for p in tree)):
             _signal(proc.pid, group=True)
+            for pid in tree:
+                _signal(pid)
             time.sleep(0.01)
         self._drain_output()
         self._rsel.close()
