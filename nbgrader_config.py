@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from autograder.config import CourseConfigError, load_course  # noqa: E402
+from autograder.kernelspec import configure  # noqa: E402
 
 try:
     course = load_course(HERE / "course.yml")
@@ -29,8 +30,10 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
-# Students are graded in the kernel named python3; one cell may run at most cell_seconds.
-c.ExecutePreprocessor.kernel_name = "python3"
+# Notebooks run in the gd-sandbox kernel: ipykernel in the same bubblewrap jail as the grader's
+# child, talking to nbgrader over Unix sockets (autograder/kernelspec.py).  One cell may run at
+# most cell_seconds.
+configure(c, course)
 c.ExecutePreprocessor.timeout = int(max(a.limits.cell_seconds for a in course.assignments))
 c.Autograde.create_student = True
 

@@ -157,19 +157,25 @@ def cmd_regrade(args) -> int:
     db = args.db or f"sqlite:///{course.root / 'gradebook.db'}"
     comparisons = regrade(course, db, args.assignment, write=args.write)
     if not comparisons:
-        print(f"error: no autograded notebooks under {course.root / 'autograded'}/", file=sys.stderr)
+        print(f"error: no submitted notebooks under {course.root / 'submitted'}/", file=sys.stderr)
         return 2
-    inflated = [c for c in comparisons if c.inflated]
-    table = Table(title="in-kernel score higher than the trusted (out-of-process) score", title_justify="left")
-    for column in ("student", "assignment", "function", "in kernel", "trusted"):
+    flagged = [c for c in comparisons if c.flag]
+    table = Table(title="in-kernel scores that differ from the trusted (out-of-process) score", title_justify="left")
+    for column in ("student", "assignment", "function", "in kernel", "trusted", "flag", "note"):
         table.add_column(column)
-    for c in inflated:
-        table.add_row(c.student, c.assignment, c.function, f"{c.in_kernel:g}", f"{c.trusted:g}/{c.max_score:g}")
-    Console(file=sys.stdout, width=120).print(table)
+    for c in flagged:
+        in_kernel = "-" if c.in_kernel is None else f"{c.in_kernel:g}"
+        table.add_row(c.student, c.assignment, c.function, in_kernel, f"{c.trusted:g}/{c.max_score:g}", c.flag, c.note)
+    Console(file=sys.stdout, width=160).print(table)
     path = write_report(comparisons, Path(args.report))
-    print(f"{len(comparisons)} function scores compared, {len(inflated)} higher in the kernel; report: {path}")
+    higher = sum(c.flag == "higher" for c in comparisons)
+    lower = sum(c.flag == "lower" for c in comparisons)
+    print(
+        f"{len(comparisons)} function scores compared: {higher} higher in the kernel, {lower} lower, "
+        f"{len(flagged) - higher - lower} not scored by nbgrader; report: {path}"
+    )
     if args.write:
-        print("trusted scores written to the gradebook")
+        print(f"trusted scores written to the gradebook for the {higher + lower} that differ")
     return 0
 
 
@@ -212,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     regrade = verbs.add_parser("regrade", help="after nbgrader autograde: re-grade out of process, compare, fix")
     regrade.add_argument("--assignment", default=None, help="only this assignment")
     regrade.add_argument("--db", default=None, help="gradebook URL (default: sqlite:///<course>/gradebook.db)")
-    regrade.add_argument("--write", action="store_true", help="store the trusted scores in the gradebook")
+    regrade.add_argument(
+        "--write", action="store_true", help="store the trusted score in every gradebook cell whose score differs"
+    )
     regrade.add_argument("--report", default="regrade.csv", help="CSV of every comparison (default: regrade.csv)")
     regrade.set_defaults(run=cmd_regrade)
 

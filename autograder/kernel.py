@@ -12,8 +12,10 @@ and returns the cell's partial score as a plain float no larger than its points 
 reads it from the cell's result).  Nothing is written to stderr, since nbgrader scores any
 stderr output as 0.
 
-This path runs inside the student's own kernel, so student code can tamper with it; the
-out-of-process regrade (``python -m autograder regrade``) is the trusted score.
+This path runs inside the student's own kernel, so student code can tamper with it (the
+``gd-sandbox`` kernel keeps it from touching anything outside, see ``kernelspec.py``, but not
+from patching numpy or this module in memory); the out-of-process regrade
+(``python -m autograder regrade``) is the trusted score.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import signal
 import sys
 import threading
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
 from . import reference
 from .config import load_course
 from .runner import run_function
-from .sandbox.client import Limits, Outcome
+from .sandbox.client import Limits, Outcome, reference_callees
 from .sandbox.worker import RemoteError, Rng, describe_exception, invoke, roundtrip
 from .suites import SUITES
 
@@ -40,11 +43,16 @@ class _TimeUp(BaseException):
 
 
 class InProcessSubmission:
-    """The student's functions, called directly in this interpreter (same interface as Sandbox)."""
+    """The student's functions, called directly in this interpreter (same interface as Sandbox).
 
-    def __init__(self, namespace: dict, limits: Limits):
+    As in the sandbox, while one of ``spec_functions`` is graded the student's others that our
+    reference of it calls are replaced by our versions, so that one mistake costs points once.
+    """
+
+    def __init__(self, namespace: dict, limits: Limits, spec_functions: Sequence[str] = ()):
         self.namespace = namespace
         self.limits = limits
+        self.spec_functions = tuple(spec_functions)
 
     def _materialise(self, value):
         if isinstance(value, Rng):
@@ -66,6 +74,12 @@ class InProcessSubmission:
 
         return proxy
 
+    def _standins(self, fn: str, requested: Sequence[str]) -> dict:
+        # the same choice as the sandbox's: what our reference of ``fn`` calls, if they wrote it
+        callees = reference_callees(fn) & set(self.spec_functions)
+        names = (set(requested) | {f for f in callees if callable(self.namespace.get(f))}) - {fn}
+        return {n: getattr(reference, n) for n in sorted(names) if hasattr(reference, n)}
+
     def call(self, fn, args=(), kwargs=None, *, standins=(), global_seed=None, return_args=False, seconds=None):
         if fn not in self.namespace:
             return Outcome("missing")
@@ -78,7 +92,7 @@ class InProcessSubmission:
             previous = signal.signal(signal.SIGALRM, _raise_time_up)
             signal.setitimer(signal.ITIMER_REAL, float(seconds or self.limits.call_seconds))
         try:
-            value = invoke(self.namespace, fn, args, kwargs, {n: getattr(reference, n) for n in standins})
+            value = invoke(self.namespace, fn, args, kwargs, self._standins(fn, standins))
         except _TimeUp:
             return Outcome("timeout")
         except BaseException as exc:  # noqa: BLE001 - anything the student raises costs only this check
@@ -113,7 +127,7 @@ def grade_function(function: str, namespace: dict) -> float:
         raise LookupError(f"no assignment in course.yml grades {function}")
     checks = [c for c in SUITES[assignment.id].checks if c.function == function]
     points = assignment.points[function]
-    sub = InProcessSubmission(namespace, assignment.limits)
+    sub = InProcessSubmission(namespace, assignment.limits, assignment.functions)
     with contextlib.ExitStack() as quiet:
         quiet.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore")

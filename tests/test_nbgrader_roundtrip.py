@@ -1,4 +1,8 @@
-"""Real nbgrader on a copy of the repository: the release, autograde, feedback, export."""
+"""Real nbgrader on a copy of the repository: the release, autograde, feedback, export, regrade.
+
+The copy runs its own grader (PYTHONPATH is the copy), so that the hostile student below,
+were the gd-sandbox kernel to fail, would damage only the copy.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +30,37 @@ def logistic_gradient(w, X, y, l2=0.0):
 
 
 TAMPER = "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
+MARK = "# rewritten by a student"
+#: what a kernel would rewrite if it could: the grader (found from the import), the course,
+#: the gradebook, a classmate's submission and autograded copy (paths filled in per copy)
+ATTACK = """
+import os, autograder, autograder.kernel
+targets = [autograder.kernel.__file__, {targets}]
+rewrote = []
+for path in targets:
+    try:
+        with open(path, "a") as f:
+            f.write("\\n{mark}\\n")
+        rewrote.append(path)
+    except OSError:
+        pass
+print("rewrote:", rewrote, "| course visible:", os.path.exists({root!r}))
+"""
+#: a correct answer that logs: its stderr output makes nbgrader score the cell 0 in the kernel
+LOGGING = "import logging\nlogging.basicConfig(level=logging.INFO)\nlog = logging.getLogger('gd')\n"
+LOGGED_LR = """
+def max_stable_lr(H):
+    largest = np.linalg.eigvalsh(H).max()
+    log.info("largest eigenvalue: %s", largest)
+    return 2.0 / largest
+"""
 
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=course,
-        env={**tool_env(), "PYTHONPATH": str(REPO)},
+        env={**tool_env(), "PYTHONPATH": str(course)},
         capture_output=True,
         text=True,
     )
@@ -42,7 +70,9 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
-    """A copy of the repository with three students' submissions, autograded by nbgrader."""
+    """A copy of the repository with its students' submissions, autograded by nbgrader: good,
+    stub, warns, and in 02_gradient_descent a tamperer who also attacks the disk from the
+    kernel, a linker whose notebook is a symlink to the solutions, and a logger."""
     root = copy_repo(tmp_path_factory.mktemp("course"))
     shutil.rmtree(root / "assignments")
     for a in IDS:
@@ -50,11 +80,29 @@ def course(tmp_path_factory) -> Path:
         filled_release(a, root / "submitted" / "good" / a)
         shutil.copytree(REPO / "assignments" / a, root / "submitted" / "stub" / a)
     write_notebook("01_gradients", root / "submitted" / "warns" / "01_gradients", {"logistic_gradient": PLAIN_SIGMOID})
+    victim = f"{COURSE.assignment('02_gradient_descent').notebook}"
+    targets = [
+        root / "autograder" / "kernel.py",
+        root / "course.yml",
+        root / "gradebook.db",
+        root / "submitted" / "good" / "02_gradient_descent" / victim,
+        root / "autograded" / "good" / "02_gradient_descent" / victim,  # graded before the tamperer
+        root / "planted.py",
+    ]
     write_notebook(
         "02_gradient_descent",
         root / "submitted" / "tamperer" / "02_gradient_descent",
         {"gd_step": "def gd_step(w, grad, lr):\n    return w + lr * grad\n"},
-        [TAMPER],
+        [TAMPER, ATTACK.format(targets=", ".join(repr(str(t)) for t in targets), mark=MARK, root=str(root))],
+    )
+    linked = root / "submitted" / "linker" / "02_gradient_descent"
+    linked.mkdir(parents=True)
+    (linked / victim).symlink_to(f"../../../solutions/02_gradient_descent/{victim}")
+    write_notebook(
+        "02_gradient_descent",
+        root / "submitted" / "logger" / "02_gradient_descent",
+        {"max_stable_lr": LOGGED_LR},
+        [LOGGING],
     )
     for a in IDS:
         nbgrader(root, "autograde", a)
@@ -161,9 +209,38 @@ def test_export_writes_the_csv(course):
     assert good == {a.id: a.max_score for a in COURSE.assignments}  # written answers not yet graded by hand
 
 
-def test_regrade_catches_in_kernel_tampering(course):
-    """In the kernel the tampered np.allclose hides a sign-flipped step; out of process it does not."""
-    fooled = grades(course, "tamperer", "02_gradient_descent")["test_gd_step"][0]
+def cell_output(notebook: Path, marker: str) -> str:
+    nb = nbformat.read(str(notebook), as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
+    return "".join(o.get("text", "") for o in cell.outputs)
+
+
+def test_kernel_cannot_touch_the_grader_the_course_or_classmates(course):
+    """The tamperer's kernel tried to append to the grader, course.yml, the gradebook and the good
+    student's notebooks, and to plant a file: in the gd-sandbox kernel it sees none of them."""
+    said = cell_output(course / "autograded" / "tamperer" / "02_gradient_descent" / "gradient_descent.ipynb", "rewrote")
+    assert "rewrote: [] | course visible: False" in said, said
+    touched = [
+        p
+        for p in course.rglob("*")
+        if p.is_file()
+        and not p.is_symlink()
+        and not {"tamperer", "tests"} & set(p.relative_to(course).parts)  # the attack's own source
+        and MARK.encode() in p.read_bytes()
+    ]
+    assert touched == [] and not (course / "planted.py").exists()
+
+
+def test_regrade_trusts_submitted_notebooks_and_writes_only_what_differs(course):
+    """regrade grades submitted/ out of process: the tamperer's in-kernel score (fooled by a patched
+    np.allclose) and the linker's (a symlink to the solutions, followed by nbgrader) come down, the
+    logger's (a correct answer whose log line nbgrader counts as an error) goes up, and nothing
+    else in the gradebook changes: the good student, graded in the same run as the tamperer's
+    attack, is neither flagged nor touched."""
+    assignment = COURSE.assignment("02_gradient_descent")
+    before = {s: grades(course, s, assignment.id) for s in ("good", "stub", "tamperer", "linker", "logger")}
+    assert before["linker"]["test_gd_step"][0] == 2  # nbgrader followed the symlink to the solutions
+    assert before["logger"]["test_max_stable_lr"][0] == 0  # ... and scored a log line as an error
     run = subprocess.run(
         [
             sys.executable,
@@ -171,7 +248,7 @@ def test_regrade_catches_in_kernel_tampering(course):
             "autograder",
             "regrade",
             "--assignment",
-            "02_gradient_descent",
+            assignment.id,
             "--report",
             str(course / "regrade.csv"),
             "--write",
@@ -179,13 +256,29 @@ def test_regrade_catches_in_kernel_tampering(course):
         cwd=course,
         capture_output=True,
         text=True,
-        env={**tool_env(), "PYTHONPATH": str(REPO)},
+        env={**tool_env(), "PYTHONPATH": str(course)},
     )
     assert run.returncode == 0, run.stderr
     rows = list(csv.DictReader((course / "regrade.csv").open()))
-    flagged = {(r["student"], r["function"]) for r in rows if r["in_kernel_higher"]}
-    assert flagged == {("tamperer", "gd_step")}
-    trusted = next(float(r["trusted"]) for r in rows if r["student"] == "tamperer" and r["function"] == "gd_step")
-    assert trusted < fooled
-    assert grades(course, "tamperer", "02_gradient_descent")["test_gd_step"][0] == trusted  # written back
-    assert grades(course, "good", "02_gradient_descent")["test_gd_step"][0] == 2
+    flags = {(r["student"], r["function"]): r["flag"] for r in rows if r["flag"]}
+    expected = {
+        ("tamperer", "gd_step"): "higher",  # the patched np.allclose hides the sign flip...
+        ("tamperer", "gradient_descent"): "lower",  # ... and fails a check that compares with w0
+        ("logger", "max_stable_lr"): "lower",  # its log lines are on stderr
+    }
+    expected.update({("linker", f): "higher" for f, points in assignment.points.items() if points})
+    assert flags == expected
+    linker_rows = [r for r in rows if r["student"] == "linker"]
+    assert all(float(r["trusted"]) == 0 and "symbolic link" in r["note"] for r in linker_rows)
+    trusted = {(r["student"], r["function"]): float(r["trusted"]) for r in rows}
+    after = {s: grades(course, s, assignment.id) for s in before}
+    for student, cells in before.items():
+        for cell, (score, out_of) in cells.items():
+            function = cell[len("test_") :]
+            if (student, function) in flags:
+                assert after[student][cell] == (trusted[(student, function)], out_of)  # written back
+            else:
+                assert after[student][cell] == (score, out_of)  # untouched
+    assert trusted[("tamperer", "gd_step")] < before["tamperer"]["test_gd_step"][0]
+    assert trusted[("logger", "max_stable_lr")] == 2
+    assert after["good"] == before["good"] and all(s == o for s, o in after["good"].values() if o)

@@ -269,9 +269,13 @@ DENIED_SYSCALLS = (
 DENIED_FAMILIES = (socket.AF_UNIX, socket.AF_NETLINK)
 
 
-@functools.lru_cache(maxsize=1)
-def seccomp_program() -> bytes:
-    """The BPF program (from libseccomp via ``pyseccomp``) that bwrap loads before the child runs."""
+@functools.lru_cache(maxsize=2)
+def seccomp_program(local_sockets: bool = False) -> bytes:
+    """The BPF program (from libseccomp via ``pyseccomp``) that bwrap loads before the child runs.
+
+    ``local_sockets`` (the nbgrader kernel only, in its own network namespace) allows Unix
+    sockets and NETLINK_ROUTE sockets (ZeroMQ's ipc transport, and its interface lookup).
+    """
     import pyseccomp as seccomp
 
     deny = seccomp.ERRNO(errno.EPERM)
@@ -282,6 +286,17 @@ def seccomp_program() -> bytes:
         except (OSError, ValueError):
             continue  # not a syscall on this architecture
     for family in DENIED_FAMILIES:
+        if local_sockets and family == socket.AF_UNIX:
+            continue
+        if local_sockets and family == socket.AF_NETLINK:  # NETLINK_ROUTE (protocol 0) only
+            flt.add_rule(
+                seccomp.ERRNO(errno.EAFNOSUPPORT),
+                "socket",
+                seccomp.Arg(0, seccomp.EQ, family),
+                seccomp.Arg(2, seccomp.NE, 0),
+            )
+            flt.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), "socketpair", seccomp.Arg(0, seccomp.EQ, family))
+            continue
         flt.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), "socket", seccomp.Arg(0, seccomp.EQ, family))
         flt.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), "socketpair", seccomp.Arg(0, seccomp.EQ, family))
     # clone/clone3 with namespace flags: --disable-userns already refuses new user namespaces;
@@ -317,13 +332,14 @@ def jail_command(
     argv: list[str],
     scratch: Path | None,
     *,
-    ro_binds: Sequence[Path] = (),
+    ro_binds: Sequence[Path | tuple[Path, str]] = (),
     limits: JailLimits | None = None,
     files: Mapping[str, bytes] | None = None,
     rw_binds: Sequence[Path] = (),
     env: Mapping[str, str] | None = None,
     share_net: bool = False,
     packages: Sequence[str] = STUDENT_PACKAGES,
+    allow_local_sockets: bool = False,
 ) -> JailCommand:
     """The bwrap command line that runs ``argv`` in the jail described in this module's docstring.
 
@@ -335,8 +351,9 @@ def jail_command(
         A host folder whose regular files (not symlinks, at most 5 MB each) are copied into
         the jail's private home ``/home/student``, which is also the working folder.
         Nothing written inside comes back.
-    ro_binds : sequence of Path
-        Extra host paths visible read-only, at the same path inside.
+    ro_binds : sequence of Path or of (Path, str)
+        Extra host paths visible read-only, at the same path inside, or a ``(host, inside)``
+        pair to show it elsewhere (the nbgrader kernel's grader package, under ``/opt/gd``).
     limits : JailLimits
         Sizes of the private tmpfs folders (the rlimits are set by ``rlimits``).
     files : mapping of str to bytes
@@ -351,12 +368,18 @@ def jail_command(
         over loopback TCP).  Unix sockets stay refused either way.
     packages : sequence of str
         Distributions student code may import (with what they require).
+    allow_local_sockets : bool
+        Allow Unix and NETLINK_ROUTE sockets (``seccomp_program``): only for the nbgrader
+        kernel, whose ZeroMQ sockets are Unix sockets in a ``rw_binds`` folder.  Refused with
+        ``share_net``: in the host's network namespace they would reach host services.
 
     Returns
     -------
     JailCommand
         The argv, with ``pass_fds`` to hand to ``subprocess.Popen``; call ``close()`` after.
     """
+    if allow_local_sockets and share_net:
+        raise ValueError("Unix sockets are allowed only in the jail's own network namespace")
     limits = limits or JailLimits()
     fds: list[int] = []
     cmd = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns"]
@@ -401,7 +424,8 @@ def jail_command(
         fds.append(fd)
         cmd += ["--ro-bind-data", str(fd), inner]
     for path in ro_binds:
-        cmd += ["--ro-bind", str(path), str(path)]
+        host, inside = path if isinstance(path, tuple) else (path, path)
+        cmd += ["--ro-bind", str(host), str(inside)]
     for path in rw_binds:
         cmd += ["--bind", str(path), str(path)]
     environment = {
@@ -421,7 +445,7 @@ def jail_command(
     for key, value in environment.items():
         cmd += ["--setenv", key, value]
     cmd += ["--chdir", HOME]
-    fd = _data_fd(seccomp_program())
+    fd = _data_fd(seccomp_program(allow_local_sockets))
     fds.append(fd)
     cmd += ["--seccomp", str(fd), "--", *argv]
     return JailCommand(cmd, fds)
