@@ -19,7 +19,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from helpers import COURSE, REPO, notebook_path
+from helpers import COURSE, REPO, notebook_path, write_notebook
 
 ASSIGNMENT = "02_gradient_descent"
 NOTEBOOK = COURSE.assignment(ASSIGNMENT).notebook
@@ -79,10 +79,12 @@ def test_bundle_holds_the_grader_not_the_solutions(bundle):
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
 
 
-def run_autograder(bundle: Path, root: Path, notebook: Path, metadata: dict) -> dict:
-    """Gradescope's steps: unzip into source/, copy run_autograder up, put the submission in place, run."""
+def run_autograder(bundle: Path, root: Path, notebook: Path, metadata: dict, path: str | None = None) -> dict:
+    """Gradescope's steps: unzip into source/, copy run_autograder up, put the submission in place, run.
+    ``path`` replaces the PATH that run_autograder sees."""
     with zipfile.ZipFile(bundle) as z:
         z.extractall(root / "source")
+    os.chmod(root / "source", 0o700)  # setup.sh: chmod -R go-rwx /autograder/source
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
     (root / "submission").mkdir()
     shutil.copy(notebook, root / "submission" / NOTEBOOK)
@@ -91,10 +93,12 @@ def run_autograder(bundle: Path, root: Path, notebook: Path, metadata: dict) -> 
     env = {
         **os.environ,
         "AUTOGRADER_ROOT": str(root),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PATH": path or f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     env.pop("GD_COURSE_CONFIG", None)
-    done = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        ["/bin/bash", str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads((root / "results" / "results.json").read_text())
     jsonschema.validate(data, RESULTS_SCHEMA)
@@ -141,3 +145,37 @@ def test_buggy_notebook_gets_partial_credit_and_the_late_penalty(bundle, tmp_pat
     assert data["score"] == pytest.approx(round(raw * (1 - penalty / 100), 4)) and data["score"] < raw
     assert f"2 days late, a penalty of {penalty:g}%" in data["output"]
     assert any(t["status"] == "failed" for t in data["tests"]) and any(t["status"] == "passed" for t in data["tests"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs run_autograder as root; this is about leaving root")
+def test_without_namespaces_student_code_runs_as_nobody(bundle, tmp_path):
+    # Docker's default seccomp profile refuses the namespaces bwrap needs: with no jail to be had,
+    # run_autograder still grades (the container is the boundary), but student code is not root:
+    # it can neither write the results folder nor read the bundle that setup.sh made private.
+    root = tmp_path / "autograder"
+    root.mkdir()
+    os.chmod(tmp_path, 0o755)
+    probe = Path("/tmp") / f"gd-gradescope-probe-{os.getpid()}"
+    attack = f"""
+import os, pathlib
+_probe = {{"uid": os.getuid()}}
+for _name, _try in (
+    ("forged", lambda: pathlib.Path({str(root)!r}, "results", "forged.json").write_text("{{}}")),
+    ("leaked", lambda: pathlib.Path({str(root)!r}, "source", "course.yml").read_text()),
+):
+    try:
+        _try()
+        _probe[_name] = True
+    except OSError:
+        _probe[_name] = False
+pathlib.Path({str(probe)!r}).write_text(repr(_probe))
+"""
+    notebook = write_notebook(ASSIGNMENT, tmp_path / "student", extra=[attack])
+    no_bwrap = str(Path(sys.executable).parent)  # python, but no bwrap on PATH: the jail is unavailable
+    try:
+        data = run_autograder(bundle, root, notebook, metadata("2027-02-10T12:00:00+00:00"), path=no_bwrap)
+        assert data["score"] == COURSE.assignment(ASSIGNMENT).max_score
+        assert eval(probe.read_text()) == {"uid": 65534, "forged": False, "leaked": False}
+        assert not (root / "results" / "forged.json").exists()
+    finally:
+        probe.unlink(missing_ok=True)

@@ -271,6 +271,12 @@ class Sandbox:
         for inner, data in {**_SOURCES, **self.extra_files}.items():
             target = Path(self._private.name if inner.startswith("/opt/gd/") else self.workdir) / Path(inner).name
             target.write_bytes(data)
+        if os.geteuid() == 0:
+            # Still never root: the child runs as "nobody", so it cannot write the results or
+            # read what the operator made private (Gradescope's setup.sh hides the bundle).
+            os.chmod(self._private.name, 0o755)
+            for item in (self.workdir, *self.workdir.iterdir()):
+                os.chown(item, jail.INSIDE_ID, jail.INSIDE_ID)
         argv = [sys.executable, "-I", str(Path(self._private.name) / "worker.py")]
         return argv, (arena,), lambda: None
 
@@ -292,7 +298,8 @@ class Sandbox:
                 preexec_fn=jail.rlimits(
                     jail.JailLimits(
                         memory_mb=self.limits.memory_mb, cpu_seconds=int(self.limits.notebook_seconds * 3) + 30
-                    )
+                    ),
+                    demote=jail.sandbox_disabled() and os.geteuid() == 0,
                 ),
                 start_new_session=True,
             )

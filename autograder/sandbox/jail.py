@@ -451,15 +451,21 @@ def jail_command(
     return JailCommand(cmd, fds)
 
 
-def rlimits(limits: JailLimits | None = None) -> Callable[[], None]:
+def rlimits(limits: JailLimits | None = None, demote: bool = False) -> Callable[[], None]:
     """A ``preexec_fn`` setting the jail's resource limits (inherited through bwrap).
 
     RLIMIT_NPROC counts the processes of the *host* uid; the kernel does not enforce it
     for root, so as root the PID namespace and our kill of the whole jail bound a fork bomb.
+    With ``demote`` (the jail turned off, the grader root) the child also becomes
+    ``nobody`` (uid and gid ``INSIDE_ID``, no supplementary groups) before it runs.
     """
     limits = limits or JailLimits()
 
     def apply() -> None:
+        if demote:
+            os.setgroups([])
+            os.setgid(INSIDE_ID)
+            os.setuid(INSIDE_ID)
         mem = limits.memory_mb << 20
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
