@@ -8,10 +8,12 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder.grade import Target, discover, grade_all, grade_target
 from autograder.sandbox import jail
+from autograder.sandbox.client import Sandbox
 
 from helpers import COURSE, write_notebook
 
@@ -205,7 +207,11 @@ def test_output_flood_is_capped_and_graded(tmp_path):
 
 
 def test_alarm_ignored_still_times_out(tmp_path):
-    source = "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ndef gd_step(w, grad, lr):\n    while True:\n        pass\n"
+    source = (
+        "import signal\nfor _s in (signal.SIGALRM, signal.SIGPROF, signal.SIGVTALRM):\n"
+        "    signal.signal(_s, signal.SIG_IGN)\n"
+        "def gd_step(w, grad, lr):\n    while True:\n        pass\n"
+    )
     graded, scores = grade(tmp_path, A2, {"gd_step": source})
     assert_only(scores, "gd_step")
     assert "timeout" in verdicts(graded, "gd_step")
@@ -611,3 +617,65 @@ def test_standins_cannot_answer_for_the_function_graded(tmp_path):
     graded, scores = grade(tmp_path, A2, {"gradient_descent": descent, "gd_step": step})
     assert scores["gd_step"][0] == 0
     assert scores["gradient_descent"][0] == scores["gradient_descent"][1]  # with our gd_step it is right
+
+
+FORK_BOMB = """
+import os
+def gd_step(w, grad, lr):
+    forks = 0
+    for _ in range(1000):
+        try:
+            if os.fork() == 0:
+                while True:
+                    pass
+            forks += 1
+        except OSError:
+            break
+    return w * 0 + forks
+"""
+
+
+@pytest.mark.skipif(not jail._cgroup_roots(), reason="needs a pids cgroup (root)")
+def test_fork_bomb_is_capped_by_its_jail(tmp_path):
+    """Root is exempt from RLIMIT_NPROC: a pids cgroup per jail caps a fork bomb in number, not only time."""
+    cells = write_cells(tmp_path, A2, {"gd_step": FORK_BOMB})
+    with Sandbox(cells, tmp_path, [], FAST.assignment(A2).limits) as box:
+        outcome = box.call("gd_step", (np.zeros(1), np.zeros(1), 0.1))
+    assert outcome.status == "ok"
+    forks = float(np.asarray(outcome.value)[0])
+    assert 0 < forks < jail.JailLimits().pids, forks
+
+
+def test_a_loaded_machine_does_not_time_out_correct_code(tmp_path):
+    """A classmate's fork bomb (or any load) starves this child of CPU: its time limits count the CPU
+    it got, and the grading process's deadlines move by the time it waited for a CPU."""
+    import subprocess
+    import sys
+
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=lambda: os.nice(0)) for _ in range(12)
+    ]
+    try:
+        slow_but_correct = (
+            "def gd_step(w, grad, lr):\n"
+            "    import time\n"
+            "    spin = time.process_time() + 1.2\n"  # 1.2 s of CPU: under 2 s, but 12 hogs make it ~8 s wall
+            "    while time.process_time() < spin:\n"
+            "        pass\n"
+            "    return w - lr * grad\n"
+        )
+        cells = write_cells(tmp_path, A2, {"gd_step": slow_but_correct})
+        with Sandbox(cells, tmp_path, [], FAST.assignment(A2).limits) as box:
+            outcome = box.call("gd_step", (np.ones(2), np.ones(2), 0.5))
+        assert outcome.status == "ok", outcome
+        assert np.allclose(outcome.value, 0.5)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def write_cells(tmp_path: Path, assignment: str, replace: dict) -> list[dict]:
+    from autograder.notebook import read_cells
+
+    return read_cells(write_notebook(assignment, tmp_path / "student" / assignment, replace))

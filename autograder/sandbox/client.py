@@ -167,6 +167,25 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _run_queue_wait(pid: int) -> float:
+    """Seconds ``pid`` has spent runnable but waiting for a CPU (``/proc/<pid>/schedstat``).
+
+    That is time a loaded machine took from it, not time it used: deadlines are extended by it,
+    so that a classmate's fork bomb, or a busy grading machine, cannot make correct code time out.
+    """
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _is_python(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().startswith("python")
+    except OSError:
+        return False
+
+
 def _alive(pid: int) -> bool:
     stat = _proc_stat(str(pid))
     return stat is not None and stat[1] != "Z"
@@ -245,6 +264,9 @@ class Sandbox:
         self._proc: subprocess.Popen | None = None
         self._private: tempfile.TemporaryDirectory | None = None
         self._started_at = time.monotonic()
+        self._worker_pid: int | None = None
+        self._pids: jail.PidsCgroup | None = None
+        self._wait_mark, self._wait_cap = 0.0, 0.0
 
     # -- process lifecycle -------------------------------------------------------------
 
@@ -286,6 +308,8 @@ class Sandbox:
         env = {"MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
         env.update(PYTHONDONTWRITEBYTECODE="1", HOME=str(self.workdir), MPLCONFIGDIR=str(self.workdir / ".mpl"))
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+        self._worker_pid = None
+        self._pids = jail.PidsCgroup.create()
         try:
             self._proc = subprocess.Popen(
                 cmd,
@@ -300,6 +324,7 @@ class Sandbox:
                         memory_mb=self.limits.memory_mb, cpu_seconds=int(self.limits.notebook_seconds * 3) + 30
                     ),
                     demote=jail.sandbox_disabled() and os.geteuid() == 0,
+                    cgroup=self._pids,
                 ),
                 start_new_session=True,
             )
@@ -336,6 +361,9 @@ class Sandbox:
             for pid in tree:
                 _signal(pid)
             time.sleep(0.01)
+        if self._pids is not None:
+            self._pids.remove()  # kills whatever of the jail is left, wherever it went
+            self._pids = None
         self._drain_output()
         self._rsel.close()
         self._wsel.close()
@@ -379,6 +407,26 @@ class Sandbox:
             self.output += chunk[:room]
             self.output_dropped += len(chunk) - min(room, len(chunk))
 
+    def _worker_wait(self) -> float:
+        """Run-queue wait of the process running student code (found once per child)."""
+        if self._worker_pid is None and self._proc is not None:
+            tree = [self._proc.pid, *_descendants(self._proc.pid)]
+            self._worker_pid = next((p for p in tree if _is_python(p)), None)
+        return _run_queue_wait(self._worker_pid) if self._worker_pid else 0.0
+
+    def _begin_wait(self, cap: float) -> None:
+        """From now on, deadlines move later by the child's run-queue wait, by at most ``cap`` seconds."""
+        self._wait_mark, self._wait_cap = self._worker_wait(), cap
+
+    def _starved(self) -> float:
+        return min(max(self._worker_wait() - self._wait_mark, 0.0), self._wait_cap)
+
+    def _remaining(self, deadline: float) -> float:
+        now = time.monotonic()
+        if now < deadline:
+            return deadline - now
+        return deadline + self._starved() - now
+
     def _send(self, message: dict, deadline: float) -> None:
         """Write one frame without ever blocking past ``deadline`` (a child that never reads
         its replies fills the pipe; then it is out of time, not us)."""
@@ -394,7 +442,7 @@ class Sandbox:
                 pass
             except OSError as exc:
                 raise _Crashed() from exc
-            remaining = deadline - time.monotonic()
+            remaining = self._remaining(deadline)
             if remaining <= 0:
                 raise _TimedOut()
             self._wsel.select(min(remaining, 0.5))
@@ -422,7 +470,7 @@ class Sandbox:
                     if not isinstance(message, dict):
                         raise _Crashed()
                     return message
-            remaining = deadline - time.monotonic()
+            remaining = self._remaining(deadline)
             if remaining <= 0:
                 raise _TimedOut()
             for key, _ in sel.select(min(remaining, 1.0)):
@@ -448,6 +496,7 @@ class Sandbox:
                 self.load_failure = "your notebook took too long to run"
                 raise _Crashed()
             self._spawn()
+            self._begin_wait(self.limits.notebook_seconds)
             cells = [c for c in self.cells if c["index"] not in self.skipped]
             current = None
             try:
@@ -555,10 +604,13 @@ class Sandbox:
         started = time.monotonic()
         call_seconds = min(seconds or self.limits.call_seconds, left)
         deadline = started + call_seconds + 2.0
+        self._begin_wait(2 * call_seconds)
         try:
             return self._call(fn, args, kwargs or {}, standins, global_seed, return_args, call_seconds, deadline)
         finally:
-            self.spent[fn] = self.spent.get(fn, 0.0) + time.monotonic() - started
+            # what the call took, less what a loaded machine kept it waiting
+            starved = self._starved() if self._proc is not None else 0.0
+            self.spent[fn] = self.spent.get(fn, 0.0) + time.monotonic() - started - starved
 
     def _call(self, fn, args, kwargs, standins, global_seed, return_args, call_seconds, deadline) -> Outcome:
         callbacks: list[Callable] = []

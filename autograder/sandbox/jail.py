@@ -41,6 +41,7 @@ import errno
 import functools
 import hashlib
 import importlib.metadata as metadata
+import itertools
 import os
 import re
 import resource
@@ -79,6 +80,7 @@ class JailLimits:
     cpu_seconds: int = 400
     file_mb: int = 32  # RLIMIT_FSIZE: no single file written larger than this
     processes: int = 256  # RLIMIT_NPROC (counted per host uid; see ``rlimits``)
+    pids: int = 64  # processes and threads of one jail, where a pids cgroup can be made (``PidsCgroup``)
 
 
 class JailCommand(list):
@@ -451,7 +453,88 @@ def jail_command(
     return JailCommand(cmd, fds)
 
 
-def rlimits(limits: JailLimits | None = None, demote: bool = False) -> Callable[[], None]:
+class PidsCgroup:
+    """A pids cgroup of one jail: at most ``JailLimits.pids`` processes and threads, whoever runs it.
+
+    RLIMIT_NPROC does not bind root (the jail's uid maps to the grading user), so a fork bomb would
+    otherwise be bounded only in time, while it slows every other student's grading.  Made where
+    the grading user may (root with cgroup v1's ``pids`` hierarchy or cgroup v2); elsewhere ``create``
+    returns None and RLIMIT_NPROC, which binds ordinary users, is the bound.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def create(cls, limits: JailLimits | None = None) -> PidsCgroup | None:
+        limits = limits or JailLimits()
+        name = f"gd-jail-{os.getpid()}-{next(_cgroup_serial)}"
+        for root in _cgroup_roots():
+            path = root / name
+            try:
+                path.mkdir()
+            except OSError:
+                continue
+            try:
+                (path / "pids.max").write_text(str(limits.pids))
+                return cls(path)
+            except OSError:
+                path.rmdir()
+        return None
+
+    def join(self) -> None:
+        """Move the calling process in (from ``preexec_fn``: its descendants follow)."""
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def remove(self) -> None:
+        """Kill whatever is still in it and remove it."""
+        import time
+
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                pids = (self.path / "cgroup.procs").read_text().split()
+            except OSError:
+                pids = []
+            for pid in pids:
+                try:
+                    os.kill(int(pid), 9)
+                except (ProcessLookupError, PermissionError, ValueError):
+                    pass
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    return  # left for the machine to clean up; it holds no process of ours
+                time.sleep(0.01)
+
+
+_cgroup_serial = itertools.count()
+
+
+@functools.lru_cache(maxsize=1)
+def _cgroup_roots() -> tuple[Path, ...]:
+    """Where this process may make a pids cgroup: cgroup v1's pids hierarchy, or v2's root."""
+    roots = []
+    v1 = Path("/sys/fs/cgroup/pids")
+    if (v1 / "cgroup.procs").exists() and os.access(v1, os.W_OK):
+        roots.append(v1)
+    v2 = Path("/sys/fs/cgroup")
+    try:
+        if "pids" in (v2 / "cgroup.controllers").read_text().split() and os.access(v2, os.W_OK):
+            control = v2 / "cgroup.subtree_control"
+            if "pids" not in control.read_text().split():
+                control.write_text("+pids")
+            roots.append(v2)
+    except OSError:
+        pass
+    return tuple(roots)
+
+
+def rlimits(
+    limits: JailLimits | None = None, demote: bool = False, cgroup: PidsCgroup | None = None
+) -> Callable[[], None]:
     """A ``preexec_fn`` setting the jail's resource limits (inherited through bwrap).
 
     RLIMIT_NPROC counts the processes of the *host* uid; the kernel does not enforce it
@@ -462,6 +545,11 @@ def rlimits(limits: JailLimits | None = None, demote: bool = False) -> Callable[
     limits = limits or JailLimits()
 
     def apply() -> None:
+        if cgroup is not None:
+            cgroup.join()
+        # under memory pressure the kernel kills student code first, never the grader
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
         if demote:
             os.setgroups([])
             os.setgid(INSIDE_ID)
