@@ -190,6 +190,8 @@ def grade_target(target: Target, course: Course, feedback: bool = False) -> Grad
         support = [str(course.root / "support")]  # gd_support.py: copied in, like the neighbours
         with Sandbox(cells, workdir, support, assignment.limits, assignment.functions) as sandbox:
             tests = run_assignment(sandbox, assignment)
+            if sandbox.start_failure:
+                raise SandboxStartFailure(sandbox.start_failure)  # a grader failure: graded again next run
             plots, plot_notes = draw_plots(sandbox, assignment.id) if feedback else ([], [])
             if sandbox.load_failure:
                 notes.append(f"Your notebook could not be run: {sandbox.load_failure}.")
@@ -212,6 +214,10 @@ def submission_lateness(folder: Path, graded: GradedSubmission, course: Course) 
     """From nbgrader's ``timestamp.txt`` beside the notebook, when there is one."""
     submitted_at = read_timestamp(folder)
     return assess(course, graded.assignment, graded.student, submitted_at) if submitted_at else None
+
+
+class SandboxStartFailure(RuntimeError):
+    """The child never started running the notebook: the machine's fault, never the student's."""
 
 
 class GraderFailure(Exception):

@@ -679,3 +679,20 @@ def write_cells(tmp_path: Path, assignment: str, replace: dict) -> list[dict]:
     from autograder.notebook import read_cells
 
     return read_cells(write_notebook(assignment, tmp_path / "student" / assignment, replace))
+
+
+def test_python_that_never_starts_is_the_graders_failure(tmp_path, monkeypatch):
+    """A child that dies before running any cell (a machine out of processes or memory) is our
+    failure: the submission is marked for regrading, not given 0 for a notebook that never ran."""
+    from autograder.grade import GraderFailure, SandboxStartFailure
+
+    write_notebook(A1, tmp_path / "submitted" / "unlucky" / A1)
+    monkeypatch.setattr(jail, "interpreter", lambda: "/bin/false")
+    monkeypatch.setattr("sys.executable", "/bin/false")  # the same without the jail
+    with pytest.raises(SandboxStartFailure):
+        grade_target(Target(tmp_path / "submitted" / "unlucky" / A1 / "gradients.ipynb", "unlucky", A1), FAST)
+    out = tmp_path / "graded"
+    with pytest.raises(GraderFailure):
+        grade_all(discover([str(tmp_path / "submitted")], FAST), FAST, out)
+    results = json.loads((out / "unlucky" / A1 / "results.json").read_text())
+    assert "not your fault" in results["output"]

@@ -259,6 +259,7 @@ class Sandbox:
         self.output_dropped = 0
         self.restarts = 0
         self.load_failure: str = ""
+        self.start_failure: str = ""  # set when the child never got to run a cell: our failure
         self.spent: dict[str, float] = {}
         self._standins_used: set[str] = set()
         self._proc: subprocess.Popen | None = None
@@ -517,8 +518,16 @@ class Sandbox:
                 returncode = self._proc.poll() if self._proc else None
                 self._kill()
                 self.restarts += 1
-                if current is None or self.restarts > 6:
-                    self.load_failure = "your notebook could not be run: " + _describe_exit(returncode)
+                if current is None:
+                    # no cell had started: Python itself did not start (a machine out of processes
+                    # or memory), which is the grader's failure, not something in the notebook
+                    self.start_failure = "the grader could not start Python for this notebook: " + _describe_exit(
+                        returncode
+                    )
+                    self.load_failure = self.start_failure
+                    raise _Crashed() from exc
+                if self.restarts > 6:
+                    self.load_failure = _describe_exit(returncode)
                     raise _Crashed() from exc
                 status = "timeout" if isinstance(exc, _TimedOut) else "crashed"
                 message = (
