@@ -696,3 +696,28 @@ def test_python_that_never_starts_is_the_graders_failure(tmp_path, monkeypatch):
         grade_all(discover([str(tmp_path / "submitted")], FAST), FAST, out)
     results = json.loads((out / "unlucky" / A1 / "results.json").read_text())
     assert "not your fault" in results["output"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):\n"
+        "    minibatches(3 * 10**7, 1, rng)\n"
+        "    return None\n",
+        "def sgd(grad_fn, X, y, w0, lr, epochs, rng):\n    return minibatch_gd(grad_fn, X, y, w0, lr, 10**5, 1, rng)\n",
+    ],
+    ids=["huge-count", "endless-loop-of-our-own-callbacks"],
+)
+def test_standins_run_here_but_within_bounds(tmp_path, source):
+    """Our stand-ins run in the grading process: a huge count is refused (not a 10 GB allocation),
+    and a loop that only calls our own callbacks still ends at the call's deadline."""
+    import resource
+    import time
+
+    function = "minibatch_gd" if "def minibatch_gd" in source else "sgd"
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    graded, scores = grade(tmp_path, A3, {function: source})
+    assert time.monotonic() - started < 60
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 500_000  # KiB
+    assert_only(scores, function)

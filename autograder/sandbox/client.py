@@ -37,6 +37,9 @@ _SOURCES = {
 }
 #: shared memory for the arrays whose in-place modification we check
 ARENA_BYTES = 16 * 1024 * 1024
+#: largest count (n, batch_size, epochs, n_steps) a stand-in accepts: our reference runs in the
+#: grading process, so ``minibatches(10**9, 1, rng)`` must be refused, not computed
+MAX_STANDIN_COUNT = 100_000
 
 
 @dataclass(frozen=True)
@@ -641,7 +644,7 @@ class Sandbox:
         for name in sorted(names - {fn}):
             impl = getattr(reference, name, None)
             if callable(impl):
-                callbacks.append(self._tracked(name, impl))
+                callbacks.append(self._tracked(name, impl, deadline))
                 standin_ids[name] = len(callbacks) - 1
         request = {
             "op": "call",
@@ -681,9 +684,26 @@ class Sandbox:
             return np.full(original.shape, np.nan)
         return np.frombuffer(raw, dtype=original.dtype).reshape(original.shape).copy()
 
-    def _tracked(self, name: str, impl: Callable) -> Callable:
+    def _tracked(self, name: str, impl: Callable, deadline: float) -> Callable:
+        """Our reference ``impl`` as a stand-in: it runs here, in the grading process, so what the
+        student passes it is bounded (counts, and the call's deadline for every function it calls)."""
+
+        def in_time(f: Callable) -> Callable:
+            def bounded(*a, **k):
+                if self._remaining(deadline) <= 0:
+                    raise _TimedOut()
+                return f(*a, **k)
+
+            return bounded
+
         def standin(*args, **kwargs):
             self._standins_used.add(name)
+            for value in (*args, *kwargs.values()):
+                if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+                    if abs(int(value)) > MAX_STANDIN_COUNT:
+                        raise ValueError(f"{name} was called with {int(value)}, far more than this exercise needs")
+            args = tuple(in_time(a) if callable(a) else a for a in args)
+            kwargs = {k: in_time(v) if callable(v) else v for k, v in kwargs.items()}
             return impl(*args, **kwargs)
 
         return standin
