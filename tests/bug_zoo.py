@@ -993,6 +993,22 @@ def sgd(grad_fn, X, y, w0, lr, epochs, rng):
         never_says=("row 0 must be", "differs from w0"),
     ),
     Bug(
+        "full-one-epoch-too-many",
+        A3,
+        "full_batch_gd",
+        "one epoch more than `epochs`",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    w = np.array(w0, dtype=float)
+    hist = [w.copy()]
+    for _ in range(epochs + 1):                      # one epoch too many
+        w = w - lr * grad_fn(w, X, y)
+        hist.append(w.copy())
+    return np.array(hist)
+""",
+        never_says=("rows too", "(9, 3)"),
+    ),
+    Bug(
         "mb-global-rng",
         A3,
         "minibatch_gd",

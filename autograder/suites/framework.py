@@ -306,6 +306,12 @@ def as_history(fn: str, value, rows: int, w0: np.ndarray, count: str = "epochs",
                 f"caller decides how long to train, and the history must have {count} + 1 rows.",
                 "echo",
             )
+    if arr is not None and arr.ndim == 2 and arr.shape == (rows + 1, d) and same_rows(arr[0], w0, rtol):
+        raise Fail(
+            f"`{fn}` returns one row too many: it starts at w0 but runs one {per} more than `{count}`. Expected "
+            f"shape {expected}, so {count} + 1 rows (check the range of your loop: range({count})).",
+            "echo",
+        )
     arr = as_array(fn, value, (rows, d), expected)
     if rows > 1 and np.all(arr == arr[-1]) and not same_rows(arr[-1], w0, rtol):
         # the classic `w -= lr * g; history.append(w)`: row 0 is "wrong" only because every row

@@ -263,9 +263,9 @@ def test_max_stable_lr_structured(sub):
         # first what was observed: a known formula is named as such (it is the value check's
         # finding); the start-vector hint only fits an estimate that is right on random matrices
         known = {
-            "its value is 1 / largest eigenvalue, half the limit: the threshold is 2 / largest eigenvalue.": 1.0
+            "its value is 1 / largest eigenvalue, half the limit; the threshold is 2 / largest eigenvalue.": 1.0
             / eig[-1],
-            "its value is 2 / smallest eigenvalue: it uses the smallest eigenvalue, but the largest (the "
+            "its value is 2 / smallest eigenvalue; it uses the smallest eigenvalue, but the largest (the "
             "steepest direction) limits the step.": 2.0 / eig[0],
         }
         for words, value in known.items():
