@@ -239,7 +239,7 @@ def logistic_gradient(w, X, y, l2=0.0):
     return X.T @ (p - y) / len(y)
 """,
         passes=(
-            "logistic_gradient: is accurate for confident predictions (abs(X @ w) around 10 to 40)",
+            "logistic_gradient: is accurate for confident predictions (sigmoid near 0 or 1)",
             "logistic_gradient: works with float32 inputs",
         ),
     ),
