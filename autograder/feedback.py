@@ -94,8 +94,9 @@ def _gradients_plot(sub) -> Plot:
         ),
         (
             "logistic_gradient",
-            lambda: as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, labels, l2=0.1), (4,)),
-            reference.logistic_gradient(w, X, labels, 0.1),
+            # l2 = 0: with a penalty, a flipped data term does not mirror every bar
+            lambda: as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, labels, l2=0.0), (4,)),
+            reference.logistic_gradient(w, X, labels, 0.0),
         ),
     ]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -135,13 +136,20 @@ def _bowl():
     return Quadratic(H, np.zeros(2)), np.array([1.6, -1.2]), reference.max_stable_lr(H)
 
 
+#: shapes in the docstrings' words: a caption never gives the sizes of our inputs
+PATH_SHAPE = "(n_steps + 1, d)"
+HISTORY_SHAPE = "(epochs + 1, d)"
+
+
 def _path_plot(sub) -> Plot:
     plt = _figure()
     bowl, start, lr_max = _bowl()
     lr = 0.45 * lr_max
     path, why = _yours(
         "gradient_descent",
-        lambda: as_array("gradient_descent", call(sub, "gradient_descent", bowl.grad, start, lr, 15), (16, 2)),
+        lambda: as_array(
+            "gradient_descent", call(sub, "gradient_descent", bowl.grad, start, lr, 15), (16, 2), PATH_SHAPE
+        ),
     )
     ref = reference.gradient_descent(bowl.grad, start, lr, 15)
     fig, ax = plt.subplots(figsize=(5, 4.2))
@@ -169,11 +177,15 @@ def _path_note(path: np.ndarray, start: np.ndarray) -> str:
     if not np.all(np.isfinite(path)):
         return "Your path contains inf or nan, so only part of it is drawn."
     if np.all(path == path[0]):
-        where = "the start" if np.allclose(path[0], start) else "the point where your last step ended"
+        if np.allclose(path[0], start):
+            return (
+                "Your path is a single dot at the start: your weights never move. Check that each step's "
+                "result is kept and used for the next step (w = gd_step(w, grad_f(w), lr))."
+            )
         return (
-            f"Your path is a single dot: every row of it is {where}, so all rows are one array changed in "
-            "place (e.g. gd_step does `w -= lr * grad` and returns w, which also moves w0). Build a new array "
-            "each step: return w - lr * grad."
+            "Your path is a single dot: every row of it is the point where your last step ended, so all rows "
+            "are one array, appended and then changed in place (`w -= lr * grad`). Append a copy (`w.copy()`), "
+            "or build a new array each step (`w = w - lr * grad`)."
         )
     if np.all(path[1:] == path[-1]):
         return (
@@ -197,7 +209,10 @@ def _learning_rate_plot(sub) -> Plot:
         mine, why = _yours(
             "gradient_descent",
             lambda f=factor: as_array(
-                "gradient_descent", call(sub, "gradient_descent", bowl.grad, start, f * lr_max, 30), (31, 2)
+                "gradient_descent",
+                call(sub, "gradient_descent", bowl.grad, start, f * lr_max, 30),
+                (31, 2),
+                PATH_SHAPE,
             ),
         )
         notes.append(why)
@@ -246,13 +261,16 @@ def _epochs_plot(sub) -> Plot:
         ax.semilogy(ref_losses, color=color, alpha=0.35, lw=4, label=f"{label} (reference)")
         mine, why = _yours(
             fn,
-            lambda fn=fn, extra=extra: as_array(fn, call(sub, fn, grad, X, y, w0, lr, epochs, *extra), (epochs + 1, 3)),
+            lambda fn=fn, extra=extra: as_array(
+                fn, call(sub, fn, grad, X, y, w0, lr, epochs, *extra), (epochs + 1, 3), HISTORY_SHAPE
+            ),
         )
         notes.append(why)
         if mine is None:
             continue
         losses = np.array([reference.mse_loss(w, X, y) - best + 1e-12 for w in mine])
         notes.append(_not_finite(fn, losses))
+        notes.append(_history_note(fn, mine, w0))
         ax.semilogy(losses, color=color, label=f"{label} (yours)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss above the minimum")
@@ -262,6 +280,28 @@ def _epochs_plot(sub) -> Plot:
         "stochastic curves need not match exactly). All three should fall; SGD fastest per epoch, then noisy."
     )
     return Plot("epochs", "Loss per epoch: full batch, mini-batch, SGD", _caption(caption, notes), _png(fig))
+
+
+def _history_note(fn: str, history: np.ndarray, w0: np.ndarray) -> str:
+    """A sentence when a history's curve is flat because its rows are one array."""
+    if not np.all(history == history[-1]):
+        return ""
+    if np.allclose(history[-1], w0):
+        return f"Your `{fn}` curve is flat at the start: its weights never move."
+    return (
+        f"Your `{fn}` curve is flat: every row of its history is the same array, the weights after the last "
+        "epoch, appended and then changed in place (`w -= lr * grad`). Append a copy (`w.copy()`), or build a "
+        "new array each epoch (`w = w - lr * grad`)."
+    )
+
+
+def _ignores_rng(sub, X, y, w0, lr) -> bool:
+    """Whether the student's minibatch_gd takes its order from np.random or the random module:
+    the same rng with another global seed gives another run."""
+    runs = [
+        call(sub, "minibatch_gd", reference.mse_gradient, X, y, w0, lr, 1, 4, Rng(0), global_seed=g) for g in (1, 2)
+    ]
+    return not np.array_equal(np.asarray(runs[0], dtype=float), np.asarray(runs[1], dtype=float))
 
 
 def _batch_size_plot(sub) -> Plot:
@@ -285,7 +325,10 @@ def _batch_size_plot(sub) -> Plot:
         lambda: np.array(
             spreads(
                 lambda size, seed: as_array(
-                    "minibatch_gd", call(sub, "minibatch_gd", grad, X, y, w_best, lr, 1, size, Rng(seed)), (2, 3)
+                    "minibatch_gd",
+                    call(sub, "minibatch_gd", grad, X, y, w_best, lr, 1, size, Rng(seed)),
+                    (2, 3),
+                    HISTORY_SHAPE,
                 )[-1]
             )
         ),
@@ -297,8 +340,16 @@ def _batch_size_plot(sub) -> Plot:
         ax.loglog(sizes, mine, "o-", color="#4C72B0", label="yours")
         notes.append(_not_finite("minibatch_gd", mine))
         if np.all(mine <= 1e-15):
+            try:
+                ignores = _ignores_rng(sub, X, y, w_best, lr)
+            except Fail:
+                ignores = False
             notes.append(
-                "Your spread is zero at every batch size: your runs do not depend on the random order "
+                "Your spread is zero at every batch size: your runs ignore `rng` (they take their order from "
+                "np.random or the random module), so every seed here gives the same run and the line lies on "
+                "the bottom of the plot. Draw the order from rng (rng.permutation)."
+                if ignores
+                else "Your spread is zero at every batch size: your runs give the same result for every rng "
                 "(or do not move at all), so the line lies on the bottom of the plot."
             )
     ax.set_xlabel("batch size")

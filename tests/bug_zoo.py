@@ -239,7 +239,7 @@ def logistic_gradient(w, X, y, l2=0.0):
     return X.T @ (p - y) / len(y)
 """,
         passes=(
-            "logistic_gradient: is accurate for confident predictions (abs(X @ w) around 10 to 40)",
+            "logistic_gradient: is accurate for confident predictions (sigmoid near 0 or 1)",
             "logistic_gradient: works with float32 inputs",
         ),
     ),
@@ -490,7 +490,7 @@ def gradient_descent(grad_f, w0, lr, n_steps):
         "gd-off-by-one",
         A2,
         "gradient_descent",
-        "one row too few",
+        "append after every step",
         """
 def gradient_descent(grad_f, w0, lr, n_steps):
     path = [w0]
@@ -525,6 +525,7 @@ def gradient_descent(grad_f, w0, lr, n_steps):
 def max_stable_lr(H):
     return 1 / np.max(np.linalg.eigvalsh(H))
 """,
+        never_says=("start vector", "order of np.linalg.eigvals", "smallest"),
     ),
     Bug(
         "lr-diagonal",
@@ -570,6 +571,7 @@ def max_stable_lr(H):
 def max_stable_lr(H):
     return 2 / np.min(np.linalg.eigvalsh(H))
 """,
+        never_says=("start vector", "order of np.linalg.eigvals", "half the limit"),
     ),
     Bug(
         "global-argmax",
@@ -924,6 +926,125 @@ def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
         history.append(w.copy())
     return np.array(history)
 """,
+    ),
+    # ------------------------------------- an outside reviewer's students (issue 9 follow-up)
+    # each message must name the real cause, and no other: not "row 0", not a hidden input
+    Bug(
+        "gd-aliasing-every-row",
+        A2,
+        "gradient_descent",
+        "every row of your history is the same array",
+        """
+def gradient_descent(grad_f, w0, lr, n_steps):
+    w = np.array(w0, dtype=float)
+    path = [w]
+    for _ in range(n_steps):
+        w -= lr * grad_f(w)          # in place: every row is the same array
+        path.append(w)
+    return np.array(path)
+""",
+        never_says=("row 0 must be", "differs from w0"),
+    ),
+    Bug(
+        "gradcheck-no-abs",
+        A1,
+        "gradient_check",
+        "take abs(a - b)",
+        """
+def gradient_check(f, grad_f, w, eps=1e-6):
+    a = np.asarray(grad_f(w), dtype=float)
+    b = numerical_gradient(f, w, eps)
+    return float(np.max((a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))
+""",
+        never_says=("coordinate too small)", "one coordinate", "eps"),
+        passes=("gradient_check: passes its eps on to the numerical gradient",),
+    ),
+    Bug(
+        "full-aliasing-every-row",
+        A3,
+        "full_batch_gd",
+        "every row of your history is the same array",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    w = np.array(w0, dtype=float)
+    hist = [w]
+    for _ in range(epochs):
+        w -= lr * grad_fn(w, X, y)                  # in place: history aliases one array
+        hist.append(w)
+    return np.array(hist)
+""",
+        never_says=("row 0 must be", "differs from w0"),
+    ),
+    Bug(
+        "sgd-aliasing-every-row",
+        A3,
+        "sgd",
+        "every row of your history is the same array",
+        """
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    w = np.array(w0, dtype=float)
+    hist = [w]
+    for _ in range(epochs):
+        for i in rng.permutation(len(y)):
+            w -= lr * grad_fn(w, X[i:i + 1], y[i:i + 1])
+        hist.append(w)
+    return np.array(hist)
+""",
+        never_says=("row 0 must be", "differs from w0"),
+    ),
+    Bug(
+        "full-one-epoch-too-many",
+        A3,
+        "full_batch_gd",
+        "one epoch more than `epochs`",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    w = np.array(w0, dtype=float)
+    hist = [w.copy()]
+    for _ in range(epochs + 1):                      # one epoch too many
+        w = w - lr * grad_fn(w, X, y)
+        hist.append(w.copy())
+    return np.array(hist)
+""",
+        never_says=("rows too", "(9, 3)"),
+    ),
+    Bug(
+        "mb-global-rng",
+        A3,
+        "minibatch_gd",
+        "never from np.random",
+        """
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    hist = [np.array(w0, dtype=float)]
+    w = hist[0].copy()
+    n = len(X)
+    for _ in range(epochs):
+        order = np.random.permutation(n)            # global np.random
+        for s in range(0, n, batch_size):
+            b = order[s:s + batch_size]
+            w = w - lr * grad_fn(w, X[b], y[b])
+        hist.append(w.copy())
+    return np.array(hist)
+""",
+        never_says=("averages the gradient over its batch",),
+        passes=("minibatch_gd: larger batches give less noisy results (spread across seeds shrinks)",),
+    ),
+    Bug(
+        "mb-one-epoch-short",
+        A3,
+        "minibatch_gd",
+        "append after every epoch",
+        """
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    hist = [np.array(w0, dtype=float)]
+    w = hist[0].copy()
+    for _ in range(epochs - 1):                        # off by one
+        for b in minibatches(len(X), batch_size, rng):
+            w = w - lr * grad_fn(w, X[b], y[b])
+        hist.append(w.copy())
+    return np.array(hist)
+""",
+        never_says=("every update", "(2, 3)", "rows too"),
     ),
 ]
 

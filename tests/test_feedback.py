@@ -3,6 +3,7 @@ missing or degenerate curve is explained in words rather than left out silently.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -44,7 +45,39 @@ def test_aliasing_gd_step_path_is_explained():
     plots, _ = plots_for("02_gradient_descent", {"gd_step": in_place})
     captions = {p.name: p.caption for p in plots}
     assert "single dot" in captions["path"] and "in place" in captions["path"]
+    assert "moves w0" not in captions["path"]  # the solution's loop copies w0: it is untouched
     assert "flat" in captions["loss"]
+
+
+def test_captions_never_give_hidden_sizes():
+    no_w0_row = (
+        "def gradient_descent(grad_f, w0, lr, n_steps):\n    w, path = w0.copy(), []\n"
+        "    for _ in range(n_steps):\n        w = w - lr * grad_f(w)\n        path.append(w)\n"
+        "    return np.array(path)\n"
+    )
+    plots, _ = plots_for("02_gradient_descent", {"gradient_descent": no_w0_row})
+    for p in plots:
+        assert "is not drawn" in p.caption and "(n_steps + 1, d)" in p.caption, p.caption
+        assert not re.search(r"\(\d+, \d+\)", p.caption), p.caption
+
+
+def test_minibatch_captions_name_aliasing_and_an_ignored_rng():
+    aliased = (
+        "def full_batch_gd(grad_fn, X, y, w0, lr, epochs):\n    w = np.array(w0, dtype=float)\n    hist = [w]\n"
+        "    for _ in range(epochs):\n        w -= lr * grad_fn(w, X, y)\n        hist.append(w)\n"
+        "    return np.array(hist)\n"
+    )
+    global_rng = (
+        "def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):\n    w = np.array(w0, dtype=float)\n"
+        "    hist = [w.copy()]\n    for _ in range(epochs):\n        order = np.random.permutation(len(y))\n"
+        "        for s in range(0, len(y), batch_size):\n            b = order[s:s + batch_size]\n"
+        "            w = w - lr * grad_fn(w, X[b], y[b])\n        hist.append(w.copy())\n    return np.array(hist)\n"
+    )
+    plots, _ = plots_for("03_minibatch", {"full_batch_gd": aliased, "minibatch_gd": global_rng})
+    captions = {p.name: p.caption for p in plots}
+    assert "`full_batch_gd` curve is flat" in captions["epochs"] and "same array" in captions["epochs"]
+    assert "ignore `rng`" in captions["batch_size"], captions["batch_size"]
+    assert "do not depend on the random order" not in captions["batch_size"]
 
 
 def test_batch_size_plot_explains_a_run_that_ignores_the_order():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autograder.runner import run_function
-from autograder.suites.framework import Fail, Registry, as_array
+from autograder.suites.framework import Fail, Registry, as_array, as_history
 
 
 def grade(value_ok: bool, shape_echo: bool, pure: bool) -> dict[str, tuple[str, float, str]]:
@@ -63,3 +63,32 @@ def test_requires_must_name_an_earlier_check():
     suite = Registry()
     with pytest.raises(ValueError):
         suite.check("f", "shape", requires="value")(lambda sub: None)
+
+
+def _fail_message(fn, *args, **kwargs) -> str:
+    with pytest.raises(Fail) as caught:
+        fn(*args, **kwargs)
+    return str(caught.value)
+
+
+def test_an_aliased_history_is_named_not_blamed_on_row_0():
+    w0 = np.array([1.0, -2.0])
+    aliased = np.tile([0.3, 0.1], (4, 1))  # every row the final weights: one array, changed in place
+    for per in ("step", "epoch"):
+        message = _fail_message(as_history, "f", aliased, 4, w0, per=per)
+        assert "same array" in message and f"each {per}" in message, message
+        assert "row 0" not in message, message
+
+
+def test_a_missing_last_row_says_per_epoch_or_per_step():
+    w0 = np.array([1.0, -2.0])
+    short = np.array([w0, w0 + 1, w0 + 2])
+    assert "append after every epoch" in _fail_message(as_history, "f", short, 4, w0)
+    step = _fail_message(as_history, "f", short, 4, w0, count="n_steps", per="step")
+    assert "append after every step" in step and "update" not in step, step
+
+
+def test_shape_messages_never_give_the_hidden_sizes():
+    message = _fail_message(as_array, "f", np.ones((5, 3)), (6, 3))
+    assert "1 row too few" in message and "(6, 3)" not in message, message
+    assert "(epochs + 1, d)" in _fail_message(as_array, "f", np.ones((5, 3)), (6, 3), "(epochs + 1, d)")

@@ -214,7 +214,8 @@ def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "") -> np.n
     ``expected`` says the shape in the docstring's words, e.g. "(n_steps + 1, d)"; feedback
     describes the difference without giving the hidden sizes.
     """
-    expected = expected or ("(d,)" if len(shape) == 1 else str(shape))
+    # never the hidden sizes: a 2-D default names the docstring, not our (rows, d)
+    expected = expected or ("(d,)" if len(shape) == 1 else "the one its docstring gives")
     if isinstance(value, (list, tuple)) and len(shape) == 1 and len(value) == shape[0]:
         # a list of numbers is a fine (d,) answer, whether its items are floats, numpy
         # scalars, or numpy scalars that crossed the sandbox boundary as 1-element arrays
@@ -248,7 +249,9 @@ def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "") -> np.n
     for axis, (got, want) in enumerate(zip(arr.shape, shape)):
         if got != want:
             name = axes[axis] if axis < len(axes) else f"entries along axis {axis}"
-            diffs.append(f"{abs(got - want)} {name} too {'many' if got > want else 'few'}")
+            count = abs(got - want)
+            name = name[:-1] if count == 1 else name  # "1 row", "2 rows"
+            diffs.append(f"{count} {name} too {'many' if got > want else 'few'}")
     raise Fail(f"`{fn}` returned an array of the wrong shape ({', '.join(diffs)}); expected shape {expected}.", "echo")
 
 
@@ -293,7 +296,7 @@ def as_history(fn: str, value, rows: int, w0: np.ndarray, count: str = "epochs",
             raise Fail(
                 f"`{fn}` returns one row too few: it starts at w0 but the row after the last {per} is missing. "
                 f"Expected shape {expected}, so {count} + 1 rows (check the range of your loop, and append after "
-                "every update).",
+                f"every {per}).",
                 "echo",
             )
         if starts_at_w0:
@@ -303,10 +306,29 @@ def as_history(fn: str, value, rows: int, w0: np.ndarray, count: str = "epochs",
                 f"caller decides how long to train, and the history must have {count} + 1 rows.",
                 "echo",
             )
+    if arr is not None and arr.ndim == 2 and arr.shape == (rows + 1, d) and same_rows(arr[0], w0, rtol):
+        raise Fail(
+            f"`{fn}` returns one row too many: it starts at w0 but runs one {per} more than `{count}`. Expected "
+            f"shape {expected}, so {count} + 1 rows (check the range of your loop: range({count})).",
+            "echo",
+        )
     arr = as_array(fn, value, (rows, d), expected)
+    if rows > 1 and np.all(arr == arr[-1]) and not same_rows(arr[-1], w0, rtol):
+        # the classic `w -= lr * g; history.append(w)`: row 0 is "wrong" only because every row
+        # is one array, changed in place after it was appended; say that, not "row 0 differs"
+        raise Fail(aliased_history(fn, per), "echo")
     if not same_rows(arr[0], w0, precision_of(value)):
         raise Fail(f"`{fn}`: row 0 must be the starting weights w0, but your row 0 differs from w0.", "echo")
     return arr
+
+
+def aliased_history(fn: str, per: str) -> str:
+    """The words for a history whose rows are all one array, changed in place."""
+    return (
+        f"`{fn}`: every row of your history is the same array, the weights after the last {per}. You append "
+        f"one array object and then change it in place (`w -= lr * grad`), which changes every row already "
+        f"appended. Append a copy (`w.copy()`), or build a new array each {per} (`w = w - lr * grad`)."
+    )
 
 
 def describe(value) -> str:
