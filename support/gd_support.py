@@ -203,6 +203,10 @@ def plot_loss_curves(curves, ax=None, xlabel="step", log=True):
 # ---------------------------------------------------------------------------------- checks
 
 
+#: Functions already told, in the running check cell, that a list is accepted (see ``as_vector``).
+_tipped: set[str] = set()
+
+
 def as_vector(function: str, value) -> np.ndarray:
     """The visible checks' view of a returned gradient: any sequence of numbers, as an array.
 
@@ -217,7 +221,8 @@ def as_vector(function: str, value) -> np.ndarray:
         raise AssertionError(
             f"{function} should return a numpy array of shape (d,), not a {type(value).__name__}"
         ) from None
-    if not isinstance(value, np.ndarray):
+    if not isinstance(value, np.ndarray) and function not in _tipped:
+        _tipped.add(function)  # once per check cell, however many calls it converts
         print(
             f"{function}: you returned a {type(value).__name__}; it is accepted, but a numpy array is the usual answer."
         )
@@ -286,6 +291,7 @@ class visible_checks(contextlib.AbstractContextManager):
         self.function = function
 
     def __enter__(self):
+        _tipped.clear()
         self._quiet = contextlib.ExitStack()
         if visible_checks.grading:
             # nbgrader scores any text on stderr as 0: keep warnings from correct code off it
