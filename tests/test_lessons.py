@@ -345,3 +345,130 @@ def test_each_written_question_has_a_mark_scheme_that_the_release_drops(assignme
         assert released.source.strip() == question.source.split("=== BEGIN MARK SCHEME ===")[0].strip()
     text = notebook_path("assignments", assignment).read_text()
     assert "MARK SCHEME" not in text and "Model answer" not in text and "Rubric" not in text
+
+
+# ------------------------------------------- visible checks agree with the grader (issue #10)
+
+
+def _run_top_to_bottom(assignment: str, upto: str, replace: dict[str, str], capsys) -> tuple[Exception | None, str]:
+    """Run the released notebook's cells in order, as a student's "Run All" would, with the solution
+    cells named in ``replace`` (grade_id -> source) swapped for a student's answer, and stop after
+    the cell ``upto``: return what that cell raised (None when nothing) and what it printed."""
+    ns: dict = {"__name__": "__main__"}
+    solutions = {_gid(c): c.source for c in _cells("solutions", assignment) if c.cell_type == "code"}
+    sys.path.insert(0, str(SUPPORT))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for cell in _cells("assignments", assignment):
+                gid = _gid(cell)
+                if cell.cell_type != "code":
+                    continue
+                meta = cell.metadata.get("nbgrader", {})
+                source = replace.get(gid, solutions[gid] if meta.get("solution") else cell.source)
+                if gid == upto:
+                    capsys.readouterr()
+                    try:
+                        exec(source, ns)
+                    except Exception as exc:  # noqa: BLE001 - the failure is the result
+                        return exc, capsys.readouterr().out
+                    return None, capsys.readouterr().out
+                exec(source, ns)
+                plt.close("all")
+    finally:
+        sys.path.remove(str(SUPPORT))
+    raise AssertionError(f"no cell {upto} in {assignment}")
+
+
+LIST_MSE_GRADIENT = """
+def mse_gradient(w, X, y):
+    return [float(v) for v in 2.0 / len(y) * X.T @ (X @ w - y)]
+"""
+LIST_LOGISTIC_GRADIENT = """
+def logistic_gradient(w, X, y, l2=0.0):
+    p = 1 / (1 + np.exp(-(X @ w)))
+    return [float(v) for v in X.T @ (p - y) / len(y) + l2 * w]
+"""
+
+
+@pytest.mark.parametrize("upto", ["test_mse_gradient", "test_logistic_gradient", "check_own", "plot_eps"])
+def test_gradients_returned_as_lists_pass_the_checks_and_the_lesson(capsys, upto):
+    # The grader gives a list of numbers full marks, so nothing a student runs may crash on it.
+    lists = {"mse_gradient": LIST_MSE_GRADIENT, "logistic_gradient": LIST_LOGISTIC_GRADIENT}
+    failed, out = _run_top_to_bottom("01_gradients", upto, lists, capsys)
+    assert failed is None, f"{upto} crashed on a gradient returned as a list: {failed!r}"
+    if upto.startswith("test_"):
+        assert "the visible checks pass" in out
+        assert out.count("you returned a list") == 1, "the tip once per check, not once per call"
+    if upto == "check_own":
+        assert out.count("gradient check:") == 3
+
+
+SGD_VIA_MINIBATCH = """
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    return minibatch_gd(grad_fn, X, y, w0, lr, epochs, 1, rng)
+"""
+
+
+def test_sgd_through_minibatch_gd_is_told_to_run_that_cell_first(capsys):
+    # Run All: the sgd check comes before minibatch_gd is defined.  A sentence, not a NameError,
+    # and not a "pass" either; once minibatch_gd's cell has run, the same check passes.
+    failed, out = _run_top_to_bottom("03_minibatch", "test_sgd", {"sgd": SGD_VIA_MINIBATCH}, capsys)
+    assert failed is None, f"the sgd check crashed: {failed!r}"
+    assert "sgd calls minibatch_gd, which is defined further down: run its cell first" in out
+    assert "the visible checks pass" not in out
+    assert _run_visible_check("03_minibatch", "sgd", {"sgd": SGD_VIA_MINIBATCH}) is None
+
+
+def test_a_missing_name_that_is_no_notebook_function_still_fails():
+    typo = "def sgd(grad_fn, X, y, w0, lr, epochs, rng):\n    return minibatch_descent(grad_fn, X, y, w0, lr, epochs, 1, rng)\n"
+    failed = _run_visible_check("03_minibatch", "sgd", {"sgd": typo})
+    assert isinstance(failed, NameError) and failed.name == "minibatch_descent"
+
+
+def test_notebook_functions_are_the_graded_ones():
+    sys.path.insert(0, str(SUPPORT))
+    try:
+        from gd_support import NOTEBOOK_FUNCTIONS
+    finally:
+        sys.path.remove(str(SUPPORT))
+    assert NOTEBOOK_FUNCTIONS == {name for a in COURSE.assignments for name in a.points}
+
+
+MUTATES_W = """
+def numerical_gradient(f, w, eps=1e-6):
+    grad = np.zeros(len(w))
+    for j in range(len(w)):
+        w[j] += eps
+        up = f(w)
+        w[j] -= 2 * eps
+        grad[j] = (up - f(w)) / (2 * eps)
+    return grad
+"""
+
+
+def test_numerical_gradient_that_moves_w_is_told_so_first():
+    failed = _run_visible_check("01_gradients", "numerical_gradient", {"numerical_gradient": MUTATES_W})
+    assert isinstance(failed, AssertionError) and "must not change w" in str(failed)
+    assert "one-sided" not in str(failed)
+    assert "went in as [ 1.  -2.   0.5] and came back moved by up to 1e-06" in str(failed)
+
+
+def _visible_check_cells():
+    for assignment in IDS:
+        for cell in _cells("assignments", assignment):
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+                yield assignment, cell
+
+
+def test_every_visible_assert_has_a_message():
+    import ast
+
+    checked = 0
+    for assignment, cell in _visible_check_cells():
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Assert):
+                checked += 1
+                line = ast.get_source_segment(cell.source, node)
+                assert node.msg is not None, f"{assignment} {_gid(cell)}: an assert without a message: {line}"
+    assert checked >= 30
