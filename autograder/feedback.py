@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -411,9 +412,24 @@ def _sections(graded: GradedSubmission):
         yield function, score, out_of, tests
 
 
+def _md(text: str) -> str:
+    """``text`` as one line of Markdown that shows exactly that text: no heading, link, image or
+    HTML can come from a student's exception message.  Code spans (in backticks) render literally
+    already; outside them the characters that start markup are escaped and line breaks joined."""
+
+    def escape(part: str) -> str:
+        return re.sub(r"([\\`\[\]<>#!|*_])", r"\\\1", part)
+
+    parts = " ".join(str(text).split()).split("`")
+    tail = ""
+    if len(parts) % 2 == 0:  # an unmatched backtick opens no span: show it, and escape what follows
+        tail = "\\`" + escape(parts.pop())
+    return "`".join(escape(p) if i % 2 == 0 else p for i, p in enumerate(parts)) + tail
+
+
 def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str]) -> str:
     lines = [
-        f"# Feedback: {graded.assignment}, {graded.student}",
+        f"# Feedback: {graded.assignment}, {_md(graded.student)}",
         "",
         f"**Score: {graded.score:g} / {graded.max_score:g}** (autograded functions; written answers are graded by hand)",
         "",
@@ -424,7 +440,7 @@ def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str
         passed = sum(t.status == "passed" for t in tests)
         lines.append(f"| `{function}` | {score:g} / {out_of:g} | {passed} of {len(tests)} |")
     for note in graded.notes + notes:
-        lines += ["", f"> {note}"]
+        lines += ["", f"> {_md(note)}"]
     for function, score, out_of, tests in _sections(graded):
         lines += ["", f"## `{function}`: {score:g} / {out_of:g}", ""]
         for t in tests:
@@ -433,7 +449,7 @@ def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str
                 lines.append(f"- {_MARK['passed']} {description}")
             else:
                 lines.append(
-                    f"- {_MARK['failed']} {description} ({VERDICT_WORDS.get(t.verdict, t.verdict)})  \n  {t.output}"
+                    f"- {_MARK['failed']} {description} ({VERDICT_WORDS.get(t.verdict, t.verdict)})  \n  {_md(t.output)}"
                 )
     if plots:
         lines += ["", "## Your code at work", ""]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -53,13 +54,27 @@ def _student_name(notebook: Path, assignment_id: str) -> str:
     return folder.name or notebook.stem
 
 
-def _notebooks(root: Path):
-    """Every ``.ipynb`` under ``root`` (hidden folders skipped, symlinked folders not followed)."""
+def _notebooks(root: Path, linked_folders: list[Path]):
+    """Every ``.ipynb`` under ``root`` (hidden folders skipped); symlinked folders are not followed
+    but collected in ``linked_folders``, so that their owners are told why nothing was graded."""
     for folder, dirs, files in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        linked_folders += [Path(folder) / d for d in dirs if (Path(folder) / d).is_symlink()]
         for name in sorted(files):
             if name.endswith(".ipynb") and not name.startswith("."):
                 yield Path(folder) / name
+
+
+#: a student folder with one of these endings would take the place of a class-level output file
+#: (``grades.csv``, ``junit.xml``, ``<assignment>_histogram.png``...) in the results folder
+_OUTPUT_SUFFIXES = (".csv", ".xml", ".png", ".json", ".md", ".html", ".txt", ".zip")
+
+
+def _filed_as(student: str) -> str:
+    """The results folder of ``student``: their folder's name, unless it looks like an output file."""
+    if student.lower().endswith(_OUTPUT_SUFFIXES):
+        return re.sub(r"[^A-Za-z0-9_@-]", "_", student) + "_"
+    return student
 
 
 def discover(paths: list[str], course: Course, assignment_id: str | None = None) -> list[Target]:
@@ -101,7 +116,8 @@ def discover(paths: list[str], course: Course, assignment_id: str | None = None)
         if path.is_symlink() or not path.is_dir():
             raise UsageError(f"{raw}: not a notebook (.ipynb) or a folder")
         count = 0
-        for nb in _notebooks(path):
+        linked: list[Path] = []
+        for nb in _notebooks(path, linked):
             assignment = assignment_of(nb, True)
             if assignment is None:
                 continue
@@ -120,9 +136,17 @@ def discover(paths: list[str], course: Course, assignment_id: str | None = None)
                     )
                     continue
             if nb.is_symlink() or not nb.is_file():
-                refusals.setdefault(key, []).append(f"{nb.name} is a symbolic link, not a notebook file")
+                refusals.setdefault(key, []).append(f"{nb.name} is a symbolic link or a special file, not a notebook")
                 continue
             found.setdefault(key, []).append(nb)
+        for folder in linked:  # <student> or <student>/<assignment> is a link: refused, and said so
+            rel = folder.relative_to(path).parts
+            known = [a.id for a in course.assignments]
+            ids = [rel[1]] if len(rel) == 2 else [assignment_id] if assignment_id else known
+            for aid in ids:
+                if len(rel) <= 2 and aid in known:
+                    refusals.setdefault((rel[0], aid), []).append(f"{'/'.join(rel)} is a symbolic link to a folder")
+                    count += 1
         if not count:
             raise UsageError(f"{raw}: no notebooks of this course found there")
 
@@ -131,6 +155,11 @@ def discover(paths: list[str], course: Course, assignment_id: str | None = None)
         student, aid = key
         notebooks = sorted(set(found.get(key, [])))
         notes = tuple(f"Not graded: {r}." for r in refusals.get(key, []))
+        if _filed_as(student) != student:
+            notes += (
+                f'Your folder "{student}" looks like a class results file; your results are under "{_filed_as(student)}".',
+            )
+            student = _filed_as(student)
         if len(notebooks) == 1:
             targets.append(Target(notebooks[0], student, aid, notes=notes))
         elif notebooks:

@@ -138,8 +138,8 @@ def class_csv(all_graded: list[GradedSubmission]) -> str:
         scores = g.functions()
         writer.writerow(
             [
-                safe(g.student, 200),
-                safe(g.assignment, 200),
+                _cell(safe(g.student, 200)),
+                _cell(safe(g.assignment, 200)),
                 *[f"{scores[f][0]:g}" if f in scores else "" for f in functions],
                 *(_late_cells(g) if timed else []),
                 f"{g.final_score:g}",
@@ -147,6 +147,11 @@ def class_csv(all_graded: list[GradedSubmission]) -> str:
             ]
         )
     return buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a leading quote."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _late_cells(g: GradedSubmission) -> list[str]:

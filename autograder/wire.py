@@ -63,8 +63,8 @@ class RemoteError(Exception):
 
 
 def clean_text(text: object, limit: int = MAX_TEXT) -> str:
-    """``text`` made safe for results, feedback, CSV and XML: no control characters (but
-    newline and tab), no lone surrogates, at most ``limit`` characters."""
+    """``text`` made safe for results, feedback, CSV and XML: no control or format characters
+    (but newline and tab), no lone surrogates, at most ``limit`` characters."""
     if not isinstance(text, str):
         text = str(text) if isinstance(text, (int, float)) else ""
     text = text[: limit * 4]
@@ -73,7 +73,9 @@ def clean_text(text: object, limit: int = MAX_TEXT) -> str:
     for ch in text:
         if ch in "\n\t":
             out.append(ch)
-        elif unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") or ch in "\ufffe\uffff":
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") or ch in "\ufffe\uffff":
+            # Cf: invisible format characters, bidi overrides (U+202E) among them, which make
+            # text read differently from what it says
             out.append("?")
         else:
             out.append(ch)

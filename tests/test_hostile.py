@@ -721,3 +721,51 @@ def test_standins_run_here_but_within_bounds(tmp_path, source):
     assert time.monotonic() - started < 60
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 500_000  # KiB
     assert_only(scores, function)
+
+
+def test_student_names_cannot_take_the_place_of_class_files(tmp_path):
+    """A folder named grades.csv or junit.xml used to crash the batch (IsADirectoryError) and lose
+    the class files; =formula names ran as spreadsheet formulas; linked folders vanished silently."""
+    import csv
+
+    submitted = tmp_path / "submitted"
+    for name in ("grades.csv", "junit.xml", f"{A1}_histogram.png", "=2+5+HYPERLINK(A1)", "honest"):
+        write_notebook(A1, submitted / name / A1)
+    (submitted / "linker").symlink_to(submitted / "honest", target_is_directory=True)
+    out = tmp_path / "graded"
+    graded = grade_all(discover([str(submitted)], FAST), FAST, out, jobs=2)
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert (out / f"{A1}_histogram.png").is_file() and (out / "grades.csv").is_file()
+    assert {r["student"] for r in rows} == {
+        "grades_csv_",
+        "junit_xml_",
+        f"{A1}_histogram_png_",
+        "'=2+5+HYPERLINK(A1)",
+        "honest",
+        "linker",
+    }
+    scores = {g.student: g.score for g in graded}
+    assert scores["grades_csv_"] == scores["honest"] == 15 and scores["linker"] == 0
+    moved = json.loads((out / "grades_csv_" / A1 / "results.json").read_text())
+    assert "looks like a class results file" in moved["output"]
+    linked = json.loads((out / "linker" / A1 / "results.json").read_text())
+    assert "symbolic link to a folder" in linked["output"]
+
+
+def test_feedback_markdown_shows_student_text_as_text(tmp_path):
+    """An exception message cannot forge a heading, an image or a link in feedback.md, nor hide
+    behind a right-to-left override."""
+    import mistune
+
+    from autograder.feedback import write_reports
+
+    forged = "\n\n## `gd_step`: 2 / 2\n- all checks passed\n![t](http://attacker.example/t.png) <b>x</b> \u202egnp.t"
+    source = f"def gd_step(w, grad, lr):\n    raise ValueError({forged!r})\n"
+    nb = write_notebook(A2, tmp_path / "student" / A2, {"gd_step": source})
+    graded = grade_target(Target(nb, "student", A2), FAST)
+    write_reports(graded.for_report(), tmp_path / "out")
+    text = (tmp_path / "out" / "student" / A2 / "feedback.md").read_text()
+    assert "attacker.example" in text and "\u202e" not in text  # the message is shown, as text
+    rendered = mistune.html(text)
+    assert rendered.count("<h2>") == len(COURSE.assignment(A2).points)  # one per function, none forged
+    assert "<img" not in rendered.replace('src="feedback_', "") and "<a " not in rendered and "<b>" not in rendered
