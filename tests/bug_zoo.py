@@ -1049,6 +1049,7 @@ def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
 ]
 
 #: Constant answers of the right shape for every graded function: they must score 0 in total.
+#: Histories stay at w0 (row 0 right, nothing else), the strongest constant an outside attacker found.
 CHEATERS = {
     A1: """
 def mse_loss(w, X, y):
@@ -1066,9 +1067,9 @@ def gradient_check(f, grad_f, w, eps=1e-6):
 """,
     A2: """
 def gd_step(w, grad, lr):
-    return np.zeros_like(w)
+    return np.array(w, dtype=float)
 def gradient_descent(grad_f, w0, lr, n_steps):
-    return np.zeros((n_steps + 1, len(w0)))
+    return np.tile(w0, (n_steps + 1, 1))
 def max_stable_lr(H):
     return 1.0
 def find_global_minimum(f, grad_f, starts, lr, n_steps):
@@ -1078,11 +1079,11 @@ def find_global_minimum(f, grad_f, starts, lr, n_steps):
 def minibatches(n, batch_size, rng):
     return [np.zeros(min(batch_size, n - i), dtype=int) for i in range(0, n, batch_size)]
 def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
-    return np.zeros((epochs + 1, len(w0)))
+    return np.tile(w0, (epochs + 1, 1))
 def sgd(grad_fn, X, y, w0, lr, epochs, rng):
-    return np.zeros((epochs + 1, len(w0)))
+    return np.tile(w0, (epochs + 1, 1))
 def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
-    return np.zeros((epochs + 1, len(w0)))
+    return np.tile(w0, (epochs + 1, 1))
 """,
 }
 

@@ -109,7 +109,12 @@ def _descend(sub, grad, w0, lr, n_steps) -> tuple[np.ndarray, PointSpy, float]:
 def test_gradient_descent_shape(sub):
     w0 = np.array([1.0, -2.0, 0.5])
     q = _quadratic(3, "shape")
-    _descend(sub, q.grad, w0, 0.05, 7)
+    path, _, _ = _descend(sub, q.grad, w0, 0.05, 7)
+    if np.all(path == path[0]):
+        # a path that never leaves w0 has the right shape and is no answer: it earns nothing here
+        raise Fail(
+            "`gradient_descent` returns a path that never leaves w0: every row k should hold the weights after k steps."
+        )
     path0, _, _ = _descend(sub, q.grad, w0, 0.05, 0)
 
 
