@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
