@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 
 from . import reference
 from .landscapes import Quadratic, random_spd, regression
-from .results import GradedSubmission, write_atomic
+from .results import GradedSubmission, markdown_text, write_atomic
 from .sandbox.worker import Rng
 from .suites.framework import Fail, as_array, call, seeded
 
@@ -412,24 +411,9 @@ def _sections(graded: GradedSubmission):
         yield function, score, out_of, tests
 
 
-def _md(text: str) -> str:
-    """``text`` as one line of Markdown that shows exactly that text: no heading, link, image or
-    HTML can come from a student's exception message.  Code spans (in backticks) render literally
-    already; outside them the characters that start markup are escaped and line breaks joined."""
-
-    def escape(part: str) -> str:
-        return re.sub(r"([\\`\[\]<>#!|*_])", r"\\\1", part)
-
-    parts = " ".join(str(text).split()).split("`")
-    tail = ""
-    if len(parts) % 2 == 0:  # an unmatched backtick opens no span: show it, and escape what follows
-        tail = "\\`" + escape(parts.pop())
-    return "`".join(escape(p) if i % 2 == 0 else p for i, p in enumerate(parts)) + tail
-
-
 def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str]) -> str:
     lines = [
-        f"# Feedback: {graded.assignment}, {_md(graded.student)}",
+        f"# Feedback: {graded.assignment}, {markdown_text(graded.student)}",
         "",
         f"**Score: {graded.score:g} / {graded.max_score:g}** (autograded functions; written answers are graded by hand)",
         "",
@@ -440,7 +424,7 @@ def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str
         passed = sum(t.status == "passed" for t in tests)
         lines.append(f"| `{function}` | {score:g} / {out_of:g} | {passed} of {len(tests)} |")
     for note in graded.notes + notes:
-        lines += ["", f"> {_md(note)}"]
+        lines += ["", f"> {markdown_text(note)}"]
     for function, score, out_of, tests in _sections(graded):
         lines += ["", f"## `{function}`: {score:g} / {out_of:g}", ""]
         for t in tests:
@@ -449,12 +433,13 @@ def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str
                 lines.append(f"- {_MARK['passed']} {description}")
             else:
                 lines.append(
-                    f"- {_MARK['failed']} {description} ({VERDICT_WORDS.get(t.verdict, t.verdict)})  \n  {_md(t.output)}"
+                    f"- {_MARK['failed']} {description} ({VERDICT_WORDS.get(t.verdict, t.verdict)})  \n  {markdown_text(t.output)}"
                 )
     if plots:
         lines += ["", "## Your code at work", ""]
         for p in plots:
-            lines += [f"### {p.title}", "", f"![{p.title}](feedback_{p.name}.png)", "", p.caption, ""]
+            title = markdown_text(p.title)
+            lines += [f"### {title}", "", f"![{title}](feedback_{p.name}.png)", "", markdown_text(p.caption), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .results import GradedSubmission, safe
+from .results import GradedSubmission, markdown_text, safe
 
 
 def junit_xml(all_graded: list[GradedSubmission]) -> str:
@@ -61,7 +61,9 @@ def markdown_summary(all_graded: list[GradedSubmission]) -> str:
         for g in group:
             scores = g.functions()
             cells = [f"{scores[f][0]:g}/{scores[f][1]:g}" if f in scores else "" for f in functions]
-            lines.append(f"| {safe(g.student, 200)} | " + " | ".join(cells) + f" | **{g.score:g}/{g.max_score:g}** |")
+            # a folder name cannot forge cells, links or HTML (no code spans: a | would split them)
+            name = markdown_text(safe(g.student, 200).replace("`", "'"))
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | **{g.score:g}/{g.max_score:g}** |")
         mean = sum(g.score for g in group) / len(group)
         lines += ["", f"{len(group)} submissions, mean {mean:.2f} / {group[0].max_score:g}.", ""]
     return "\n".join(lines)

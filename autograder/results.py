@@ -11,6 +11,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,21 @@ MAX_OUTPUT = 4000
 def safe(text: object, limit: int = MAX_OUTPUT) -> str:
     """Text fit for results.json, CSV and XML: no control characters or lone surrogates, bounded."""
     return clean_text(text, limit)
+
+
+def markdown_text(text: object) -> str:
+    """``text`` as one line of Markdown that shows exactly that text: no heading, link, image or
+    HTML can come from a student's exception message.  Code spans (in backticks) render literally
+    already; outside them the characters that start markup are escaped and line breaks joined."""
+
+    def escape(part: str) -> str:
+        return re.sub(r"([\\`\[\]<>#!|*_])", r"\\\1", part)
+
+    parts = " ".join(str(text).split()).split("`")
+    tail = ""
+    if len(parts) % 2 == 0:  # an unmatched backtick opens no span: show it, and escape what follows
+        tail = "\\`" + escape(parts.pop())
+    return "`".join(escape(p) if i % 2 == 0 else p for i, p in enumerate(parts)) + tail
 
 
 @dataclass

@@ -767,3 +767,49 @@ def test_feedback_markdown_shows_student_text_as_text(tmp_path):
     rendered = mistune.html(text)
     assert rendered.count("<h2>") == len(COURSE.assignment(A2).points)  # one per function, none forged
     assert "<img" not in rendered.replace('src="feedback_', "") and "<a " not in rendered and "<b>" not in rendered
+
+
+ZERO_D_COUNT = """
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    return minibatch_gd(grad_fn, X[:0], y[:0], np.zeros(1_000_000), lr, np.array(20_000_000), 1, rng)
+"""
+
+
+def test_standin_counts_as_0d_arrays_are_bounded_too(tmp_path):
+    """A count passed as np.array(20_000_000), with no callbacks to check the deadline, used to keep
+    the grading process busy for 25 s and 4.8 GB: counts of any type, and count x size, are bounded."""
+    import resource
+    import time
+
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    graded, scores = grade(tmp_path, A3, {"sgd": ZERO_D_COUNT})
+    assert time.monotonic() - started < 30
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 500_000  # KiB
+    assert_only(scores, "sgd")
+
+
+EVIL = (
+    "x ![pwned](https://evil.example/t.png) [real grade](https://evil.example) <img src=x onerror=alert(1)> | 99 | **15"
+)
+
+
+def test_markdown_summary_and_plot_captions_show_student_text_as_text():
+    """A folder name in the job summary cannot forge score cells, links or HTML; nor can an
+    exception message that reaches a plot's caption in feedback.md."""
+    import mistune
+
+    from autograder.feedback import Plot, markdown_report
+    from autograder.reports import markdown_summary
+    from autograder.results import GradedSubmission
+    from autograder.runner import TestResult
+
+    tests = [TestResult("gd_step: works", "gd_step", 2.0, 2.0, "passed", "Passed.")]
+    graded = GradedSubmission(EVIL.replace("`", ""), A2, "gradient_descent.ipynb", tests)
+    summary = mistune.create_markdown(plugins=["table"])(markdown_summary([graded]))
+    row = summary.split("<tbody>")[1]
+    assert row.count("<td") == 3 and "99" not in row.split("</td>")[1]  # name, gd_step, total
+    report = markdown_report(graded, [Plot("path", "Your path", f"Your gd_step failed: ValueError: {EVIL}", b"")], [])
+    html = mistune.html(report)
+    assert "evil.example" in report and "<a " not in html and "<img src=x" not in html
+    assert html.count("<img") == 1  # the plot itself, nothing the student wrote

@@ -40,6 +40,8 @@ ARENA_BYTES = 16 * 1024 * 1024
 #: largest count (n, batch_size, epochs, n_steps) a stand-in accepts: our reference runs in the
 #: grading process, so ``minibatches(10**9, 1, rng)`` must be refused, not computed
 MAX_STANDIN_COUNT = 100_000
+#: ... and the most work: a count times the largest array it is given (epochs * d, say)
+MAX_STANDIN_WORK = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -170,8 +172,8 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _run_queue_wait(pid: int) -> float:
-    """Seconds ``pid`` has spent runnable but waiting for a CPU (``/proc/<pid>/schedstat``).
+def _run_queue_wait(pid: int | str) -> float:
+    """Seconds ``pid`` (or ``"thread-self"``) has spent runnable but waiting for a CPU (``/proc/<pid>/schedstat``).
 
     That is time a loaded machine took from it, not time it used: deadlines are extended by it,
     so that a classmate's fork bomb, or a busy grading machine, cannot make correct code time out.
@@ -418,12 +420,16 @@ class Sandbox:
             self._worker_pid = next((p for p in tree if _is_python(p)), None)
         return _run_queue_wait(self._worker_pid) if self._worker_pid else 0.0
 
+    def _waited(self) -> float:
+        """Run-queue wait of the child and of this thread (which answers its callbacks) so far."""
+        return self._worker_wait() + _run_queue_wait("thread-self")
+
     def _begin_wait(self, cap: float) -> None:
-        """From now on, deadlines move later by the child's run-queue wait, by at most ``cap`` seconds."""
-        self._wait_mark, self._wait_cap = self._worker_wait(), cap
+        """From now on, deadlines move later by the run-queue wait, by at most ``cap`` seconds."""
+        self._wait_mark, self._wait_cap = self._waited(), cap
 
     def _starved(self) -> float:
-        return min(max(self._worker_wait() - self._wait_mark, 0.0), self._wait_cap)
+        return min(max(self._waited() - self._wait_mark, 0.0), self._wait_cap)
 
     def _remaining(self, deadline: float) -> float:
         now = time.monotonic()
@@ -698,10 +704,16 @@ class Sandbox:
 
         def standin(*args, **kwargs):
             self._standins_used.add(name)
+            counts, sizes = [1], [1]
             for value in (*args, *kwargs.values()):
-                if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-                    if abs(int(value)) > MAX_STANDIN_COUNT:
-                        raise ValueError(f"{name} was called with {int(value)}, far more than this exercise needs")
+                if isinstance(value, (int, np.integer, np.ndarray)) and not isinstance(value, bool):
+                    array = np.asarray(value)
+                    if array.ndim == 0 and array.dtype.kind in "iu":  # a count, even as a 0-d array
+                        counts.append(abs(int(array)))
+                    else:
+                        sizes.append(array.size)
+            if max(counts) > MAX_STANDIN_COUNT or max(counts) * max(sizes) > MAX_STANDIN_WORK:
+                raise ValueError(f"{name} was called with far larger sizes than this exercise needs")
             args = tuple(in_time(a) if callable(a) else a for a in args)
             kwargs = {k: in_time(v) if callable(v) else v for k, v in kwargs.items()}
             return impl(*args, **kwargs)
