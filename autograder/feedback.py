@@ -22,8 +22,8 @@ import numpy as np
 from . import reference
 from .landscapes import Quadratic, random_spd, regression
 from .results import GradedSubmission, markdown_text, write_atomic
-from .sandbox.worker import Rng
 from .suites.framework import Fail, as_array, call, seeded
+from .wire import Rng
 
 
 @dataclass

@@ -34,8 +34,9 @@ from . import reference
 from .config import load_course
 from .runner import run_function
 from .sandbox.client import Limits, Outcome, reference_callees
-from .sandbox.worker import RemoteError, Rng, describe_exception, invoke, roundtrip
+from .sandbox.worker import describe_exception, invoke
 from .suites import SUITES
+from .wire import RemoteError, Rng, roundtrip
 
 
 class _TimeUp(BaseException):

@@ -52,6 +52,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -488,8 +489,6 @@ class PidsCgroup:
 
     def remove(self) -> None:
         """Kill whatever is still in it and remove it."""
-        import time
-
         deadline = time.monotonic() + 5.0
         while True:
             try:

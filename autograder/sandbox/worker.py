@@ -46,7 +46,7 @@ if __package__:
 else:
     import wire
 
-# re-exported: the in-kernel front end imports these names from here
+# the codec's names, used bare below
 RemoteError = wire.RemoteError
 Rng = wire.Rng
 Unencodable = wire.Unencodable
