@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -17,19 +16,11 @@ from autograder.runner import function_scores, run_assignment
 from autograder.sandbox import worker
 from autograder.sandbox.client import Sandbox
 
-REPO = Path(__file__).resolve().parents[1]
-COURSE = load_course(REPO / "course.yml")
+from testcourse import REPO, copy_repo  # noqa: F401 - re-exported for the tests
+
+#: the tests' own course (conftest.py points GD_COURSE_CONFIG at it), never the shipped course.yml
+COURSE = load_course()
 SUPPORT = REPO / "support"
-
-
-def copy_repo(into: Path) -> Path:
-    """A copy of the repository as a fresh clone would have it (tracked and untracked, not ignored files)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True)
-    for name in listed.stdout.splitlines():
-        if (REPO / name).exists():
-            (into / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, into / name, follow_symlinks=False)
-    return into
 
 
 def notebook_path(folder: str, assignment_id: str) -> Path:

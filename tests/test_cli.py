@@ -65,7 +65,8 @@ def test_class_csv_and_histogram(graded_solutions_and_release):
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert len(rows) == 6
     row = next(r for r in rows if r["student"] == "solutions" and r["assignment"] == "01_gradients")
-    assert float(row["score"]) == 15 and float(row["mse_gradient"]) == 3
+    points = COURSE.assignment("01_gradients").points
+    assert float(row["score"]) == sum(points.values()) and float(row["mse_gradient"]) == points["mse_gradient"]
     for a in COURSE.assignments:
         png = out / f"{a.id}_histogram.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -82,7 +83,7 @@ def test_grading_twice_is_byte_identical(tmp_path):
     assert run_cli("grade", str(nb), "--out", str(second)).returncode == 0
     a = (first / "bob" / "03_minibatch" / "results.json").read_bytes()
     assert a == (second / "bob" / "03_minibatch" / "results.json").read_bytes()
-    assert 0 < json.loads(a)["score"] < 13
+    assert 0 < json.loads(a)["score"] < COURSE.assignment("03_minibatch").max_score
     assert run_cli("grade", str(nb), "--out", str(first)).returncode == 0  # re-running is idempotent
     assert (first / "bob" / "03_minibatch" / "results.json").read_bytes() == a
 
@@ -99,10 +100,12 @@ def test_nbgrader_submitted_tree(tmp_path):
     out = tmp_path / "graded"
     done = run_cli("grade", str(submitted), "--out", str(out))
     assert done.returncode == 0, done.stderr
-    assert results(out, "alice", "01_gradients")["score"] == 15
-    assert results(out, "alice", "02_gradient_descent")["score"] == 10
+    first, second = COURSE.assignment("01_gradients"), COURSE.assignment("02_gradient_descent")
+    assert results(out, "alice", "01_gradients")["score"] == first.max_score
+    assert results(out, "alice", "02_gradient_descent")["score"] == second.max_score
     bob = results(out, "bob", "01_gradients")
-    assert bob["extra_data"]["functions"]["mse_loss"]["score"] < 2 and bob["score"] > 12
+    assert bob["extra_data"]["functions"]["mse_loss"]["score"] < first.points["mse_loss"]
+    assert bob["score"] >= first.max_score - first.points["mse_loss"]  # only mse_loss loses points
     assert "bob" in done.stdout and "alice" in done.stdout
 
 
@@ -112,7 +115,7 @@ def test_assignment_option_for_renamed_notebook(tmp_path):
     assert run_cli("grade", str(renamed), "--out", str(tmp_path / "o")).returncode == 2
     done = run_cli("grade", str(renamed), "--assignment", "02_gradient_descent", "--out", str(tmp_path / "o"))
     assert done.returncode == 0, done.stderr
-    assert results(tmp_path / "o", "x", "02_gradient_descent")["score"] == 10
+    assert results(tmp_path / "o", "x", "02_gradient_descent")["score"] == COURSE.assignment("02_gradient_descent").max_score
 
 
 @pytest.mark.parametrize(

@@ -6,24 +6,45 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
 from autograder.assign import tool_env
 from autograder.config import CourseConfigError, load_course
 
-from helpers import REPO
+from helpers import COURSE, REPO
 
 
-def test_the_course_file_is_valid():
-    course = load_course(REPO / "course.yml")
-    assert [a.id for a in course.assignments] == ["01_gradients", "02_gradient_descent", "03_minibatch"]
-    assert course.assignment("03_minibatch").points["minibatch_gd"] == 4
-    assert course.assignment("01_gradients").due.year == 2027
+def test_the_shipped_course_file_is_valid_and_agrees_with_the_notebooks():
+    """Whatever term the instructor set: the file loads, and its points and written questions
+    are the ones nbgrader reads from the source notebooks (the points of each graded cell)."""
+    shipped = load_course(REPO / "course.yml")  # raises (naming the key) when invalid
+    for a in shipped.assignments:
+        nb = nbformat.read(str(REPO / "solutions" / a.id / a.notebook), as_version=4)
+        graded = {
+            c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+            for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")
+        }
+        assert graded == {**{f"test_{f}": p for f, p in a.points.items()}, **a.manual}, a.id
+
+
+def test_the_tests_course_is_the_shipped_structure_with_a_term_of_its_own():
+    shipped = load_course(REPO / "course.yml")
+    assert COURSE.path != shipped.path
+    assert [(a.id, a.notebook, a.points, a.manual) for a in COURSE.assignments] == [
+        (a.id, a.notebook, a.points, a.manual) for a in shipped.assignments
+    ]
+    assert [(a.due.isoformat(), a.seed) for a in COURSE.assignments] == [
+        ("2027-02-05T23:59:00+00:00", 101),
+        ("2027-02-19T23:59:00+00:00", 202),
+        ("2027-03-05T23:59:00+00:00", 303),
+    ]
 
 
 def broken(tmp_path: Path, change) -> Path:
-    data = yaml.safe_load((REPO / "course.yml").read_text())
+    data = yaml.safe_load(COURSE.path.read_text())
     change(data)
     path = tmp_path / "course.yml"
     path.write_text(yaml.safe_dump(data))

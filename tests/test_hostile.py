@@ -743,7 +743,7 @@ def test_student_names_cannot_take_the_place_of_class_files(tmp_path):
         "linker",
     }
     scores = {g.student: g.score for g in graded}
-    assert scores["grades_csv_"] == scores["honest"] == 15 and scores["linker"] == 0
+    assert scores["grades_csv_"] == scores["honest"] == FAST.assignment(A1).max_score and scores["linker"] == 0
     moved = json.loads((out / "grades_csv_" / A1 / "results.json").read_text())
     assert "looks like a class results file" in moved["output"]
     linked = json.loads((out / "linker" / A1 / "results.json").read_text())

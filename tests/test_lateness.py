@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
+import os
 import subprocess
 import sys
 
 import pytest
-import yaml
 
 from autograder.config import CourseConfigError, load_course
 from autograder.lateness import Extension, Lateness, LatePolicy, lateness, read_timestamp, student_deadline
 
-from helpers import REPO, filled_release
+from helpers import filled_release
 
 UTC = dt.timezone.utc
 DUE = dt.datetime(2027, 2, 5, 23, 59, tzinfo=UTC)
@@ -83,18 +82,10 @@ def test_nbgrader_timestamps(tmp_path):
     assert read_timestamp(tmp_path / "missing") is None
 
 
-def write_config(tmp_path, **changes):
-    config = yaml.safe_load((REPO / "course.yml").read_text())
-    config.update(changes)
-    path = tmp_path / "course.yml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
-def test_course_yml_keys_are_read_and_checked(tmp_path):
-    course = load_course(REPO / "course.yml")
-    assert course.late_policy.penalty_per_day >= 0 and course.feedback_per_day >= 1
-    path = write_config(tmp_path, extensions=[{"student": "bob", "assignment": "03_minibatch", "hours": 24}])
+def test_course_yml_keys_are_read_and_checked(course_file):
+    course = load_course(course_file(late_policy={"penalty_per_day": 5, "max_penalty": 20}, feedback_per_day=2))
+    assert course.late_policy == LatePolicy(penalty_per_day=5, max_penalty=20) and course.feedback_per_day == 2
+    path = course_file(extensions=[{"student": "bob", "assignment": "03_minibatch", "hours": 24}])
     assert load_course(path).extensions == [Extension("bob", 24.0, "03_minibatch")]
     bad = {
         "late_policy": {"penalty_per_day": -5},
@@ -103,30 +94,32 @@ def test_course_yml_keys_are_read_and_checked(tmp_path):
     }
     for key, value in bad.items():
         with pytest.raises(CourseConfigError, match=key):
-            load_course(write_config(tmp_path, **{key: value}))
+            load_course(course_file(**{key: value}))
 
 
-def test_grade_applies_the_penalty_from_timestamp_txt(tmp_path):
+def test_grade_applies_the_penalty_from_timestamp_txt(tmp_path, course_file):
     """``grade`` on nbgrader's submitted/ tree: results.json, grades.csv and feedback show it."""
+    policy = {"penalty_per_day": 15, "max_penalty": 25, "grace_minutes": 0}
+    course = load_course(course_file(late_policy=policy))
+    due = course.assignment("01_gradients").due
+    points = course.assignment("01_gradients").max_score
     folder = tmp_path / "submitted" / "erin" / "01_gradients"
     filled_release("01_gradients", folder)
-    (folder / "timestamp.txt").write_text("2027-02-07 12:00:00.000000 UTC\n")  # 1.5 days late
-    course = load_course(REPO / "course.yml")
-    policy = course.late_policy
-    penalty = min(2 * policy.penalty_per_day, policy.max_penalty)
-    shutil.copy(REPO / "course.yml", tmp_path / "course.yml")
+    stamp = due + dt.timedelta(days=1, hours=12)  # 1.5 days late: 2 started days, 30% capped at 25%
+    (folder / "timestamp.txt").write_text(f"{stamp:%Y-%m-%d %H:%M:%S.%f} UTC\n")
     out = tmp_path / "graded"
     done = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", "submitted", "--out", str(out), "--feedback"],
         cwd=tmp_path,
+        env={**os.environ, "GD_COURSE_CONFIG": str(course.path)},
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, done.stderr
     data = json.loads((out / "erin" / "01_gradients" / "results.json").read_text())
-    assert data["extra_data"]["raw_score"] == 15 and data["extra_data"]["lateness"]["days_late"] == 2
-    assert data["score"] == round(15 * (1 - penalty / 100), 4)
+    assert data["extra_data"]["raw_score"] == points and data["extra_data"]["lateness"]["days_late"] == 2
+    assert data["score"] == round(points * 0.75, 4)
     csv_text = (out / "grades.csv").read_text().splitlines()
     assert csv_text[0].endswith("raw_score,days_late,penalty_percent,score,max_score")
-    assert csv_text[1].endswith(f"15,2,{penalty:g},{data['score']:g},15")
-    assert f"a penalty of {penalty:g}%" in (out / "erin" / "01_gradients" / "feedback.md").read_text()
+    assert csv_text[1].endswith(f"{points:g},2,25,{data['score']:g},{points:g}")
+    assert "a penalty of 25%" in (out / "erin" / "01_gradients" / "feedback.md").read_text()

@@ -1,0 +1,116 @@
+"""Run tests as an ordinary uid, from root, without creating a user or changing any folder's mode.
+
+The sandbox must hold when the grader is an ordinary user too (README, "How grading works"), so
+``.ci/run``, as root, runs the sandbox's tests a second time as a uid that no user and no process of
+the machine has (no passwd entry: nothing to create).  Everything that uid needs and might not reach
+is made in one temporary folder, removed afterwards:
+
+* ``checkout/``: a copy of this checkout (its files as a fresh clone has them), owned by the uid;
+* ``python/``: a Python it can run, with this environment's packages (``tests/public_python.py``),
+  importing the grader from that copy;
+* ``home/``: its home and TMPDIR (the grader keeps its package mirror in ``~/.cache``).
+
+    python .ci/run_as_ordinary_user.py [PYTEST ARGUMENT...]
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(CHECKOUT / "tests"))
+
+from public_python import build_public_python, world_traversable_tempdir  # noqa: E402
+from testcourse import copy_repo  # noqa: E402
+
+#: where to look for a uid (and gid) that nothing on the machine uses
+UID_RANGE = range(61000, 62000)
+
+
+def processes_of(uid: int | None = None) -> dict[int, int]:
+    """``{pid: uid}`` of the machine's processes (of ``uid`` only, if given)."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            owner = os.stat(f"/proc/{pid}").st_uid
+        except OSError:
+            continue
+        if uid is None or owner == uid:
+            found[int(pid)] = owner
+    return found
+
+
+def unused_uid() -> int:
+    """A uid (also free as a gid) with no passwd or group entry and no process."""
+    busy = set(processes_of().values())
+    for uid in UID_RANGE:
+        if uid in busy:
+            continue
+        try:
+            pwd.getpwuid(uid)
+            continue
+        except KeyError:
+            pass
+        try:
+            grp.getgrgid(uid)
+            continue
+        except KeyError:
+            return uid
+    raise RuntimeError(f"no free uid in {UID_RANGE}")
+
+
+def chown_tree(folder: Path, uid: int) -> None:
+    """Give ``folder`` (our own copies, never links into the machine) to ``uid``."""
+    for here, folders, files in os.walk(folder):
+        for name in (here, *(os.path.join(here, f) for f in folders + files)):
+            os.lchown(name, uid, uid)
+
+
+def prepare(top: Path, uid: int) -> tuple[Path, Path, dict[str, str]]:
+    """The checkout copy, the Python and the environment the tests run with."""
+    checkout = copy_repo(top / "checkout", repo=CHECKOUT, shipped_course=True)
+    subprocess.run(["git", "init", "--quiet", str(checkout)], check=True)  # the tests copy it with git ls-files
+    python = build_public_python(top / "python", checkout=checkout)
+    home = top / "home"
+    (home / "tmp").mkdir(parents=True)
+    home.chmod(0o700)
+    chown_tree(checkout, uid)
+    chown_tree(home, uid)
+    env = {
+        "PATH": os.pathsep.join([str(python.parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "TMPDIR": str(home / "tmp"),
+        "LANG": "C.UTF-8",
+        **{k: v for k, v in os.environ.items() if k in ("CI", "TERM")},
+    }
+    return checkout, python, env
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        raise SystemExit("run_as_ordinary_user.py: only root needs it (an ordinary user runs the tests as itself)")
+    uid = unused_uid()
+    top = world_traversable_tempdir(prefix="gd-ci-user-")
+    try:
+        checkout, python, env = prepare(top, uid)
+        print(f"ci: as uid {uid} (no passwd entry), from {top}", flush=True)
+        cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+        cmd += [str(python), "-m", "pytest", "-p", "no:cacheprovider", *sys.argv[1:]]
+        return subprocess.run(cmd, cwd=checkout, env=env).returncode
+    finally:
+        for pid in processes_of(uid):  # the uid was unused: whatever runs as it is ours, and must not outlive us
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        shutil.rmtree(top, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
