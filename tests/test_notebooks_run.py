@@ -3,8 +3,6 @@ a fresh release runs to the end, failing only in graded cells (the stubs)."""
 
 from __future__ import annotations
 
-import time
-
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -23,15 +21,13 @@ def execute(path, allow_errors: bool):
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    start = time.perf_counter()
     client.execute()
-    return nb, time.perf_counter() - start
+    return nb
 
 
 @pytest.mark.parametrize("assignment", IDS)
 def test_solution_runs_and_draws(assignment):
-    nb, seconds = execute(notebook_path("solutions", assignment), allow_errors=False)
-    assert seconds < 60
+    nb = execute(notebook_path("solutions", assignment), allow_errors=False)  # (how fast: benchmarks/grade_one.py)
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert images >= 2, "the lesson's plots should be drawn"
     checks = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
@@ -42,7 +38,7 @@ def test_solution_runs_and_draws(assignment):
 
 @pytest.mark.parametrize("assignment", IDS)
 def test_release_runs_to_the_end(assignment):
-    nb, _ = execute(notebook_path("assignments", assignment), allow_errors=True)
+    nb = execute(notebook_path("assignments", assignment), allow_errors=True)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code), "every cell ran"
     for cell in code:
