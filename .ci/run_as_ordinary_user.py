@@ -3,7 +3,7 @@
 The sandbox must hold when the grader is an ordinary user too (README, "How grading works"), so
 ``.ci/run``, as root, runs the sandbox's tests a second time as a uid that no user and no process of
 the machine has (no passwd entry: nothing to create).  Everything that uid needs and might not reach
-is made in one temporary folder, removed afterwards:
+is made in one temporary folder (under /var/tmp: the jail has a /tmp of its own), removed afterwards:
 
 * ``checkout/``: a copy of this checkout (its files as a fresh clone has them), owned by the uid;
 * ``python/``: a Python it can run, with this environment's packages (``tests/public_python.py``),
@@ -31,6 +31,8 @@ from testcourse import copy_repo  # noqa: E402
 
 #: where to look for a uid (and gid) that nothing on the machine uses
 UID_RANGE = range(61000, 62000)
+#: not /tmp: the jail mounts a /tmp of its own, which would hide an interpreter kept there
+PARENT = "/var/tmp" if os.path.isdir("/var/tmp") else None
 
 
 def processes_of(uid: int | None = None) -> dict[int, int]:
@@ -96,7 +98,7 @@ def main() -> int:
     if os.geteuid() != 0:
         raise SystemExit("run_as_ordinary_user.py: only root needs it (an ordinary user runs the tests as itself)")
     uid = unused_uid()
-    top = world_traversable_tempdir(prefix="gd-ci-user-")
+    top = world_traversable_tempdir(prefix="gd-ci-user-", parent=PARENT)
     try:
         checkout, python, env = prepare(top, uid)
         print(f"ci: as uid {uid} (no passwd entry), from {top}", flush=True)

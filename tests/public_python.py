@@ -15,7 +15,8 @@ suite may do to a machine.  So, in a fresh world-traversable folder:
   site-packages (with ``checkout``: the grader imported from that folder instead of from an
   editable install that points into a private one).
 
-Nothing outside the folder changes; removing the folder removes it all.  From the shell::
+Nothing outside the folder changes; removing the folder removes it all.  (An interpreter the jail
+is to run must not be kept under /tmp: the jail mounts a /tmp of its own over it.)  From the shell::
 
     python tests/public_python.py DEST [--checkout DIR]     # prints DEST/venv/bin/python3
 """
@@ -36,9 +37,10 @@ from pathlib import Path
 SKIPPED_STDLIB = ("test", "site-packages")
 
 
-def world_traversable_tempdir(prefix: str) -> Path:
-    """A new temporary folder (mode 0755) that every uid can reach; raise if its parents forbid it."""
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
+def world_traversable_tempdir(prefix: str, parent: str | None = None) -> Path:
+    """A new temporary folder (mode 0755, in ``parent`` or the usual temporary folder) that every
+    uid can reach; raise if its parents forbid it."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     folder.chmod(0o755)
     blocked = [p for p in folder.parents if not os.stat(p).st_mode & stat.S_IXOTH]
     if blocked:

@@ -49,7 +49,7 @@ def test_the_suite_ignores_the_instructors_term(tmp_path):
     assert all(a.due.year == 2031 and a.seed != b.seed for a, b in zip(theirs.assignments, COURSE.assignments))
     env = {k: v for k, v in os.environ.items() if k != "GD_COURSE_CONFIG"}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *AFFECTED],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *AFFECTED],
         cwd=repo,
         env=env,
         capture_output=True,
