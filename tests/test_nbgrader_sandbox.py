@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -133,10 +133,14 @@ def test_kernel_that_fills_its_sockets_folder_is_stopped(sandbox_kernel):
         "import time; time.sleep(30)\n"
     )
     assert km.is_alive()
-    client.execute(code)
-    deadline = time.monotonic() + 10
-    while km.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    sent = client.execute(code)
+    # wait until the kernel is stopped, or its code ends by itself (its 30 s sleep over): no wall-clock bound
+    replied = False
+    while km.is_alive() and not replied:
+        try:
+            replied = client.get_shell_msg(timeout=0.1)["parent_header"].get("msg_id") == sent
+        except queue.Empty:
+            continue
     assert not km.is_alive()
     folder = Path(km.ip).parent
     assert not any(p.name.startswith("junk") for p in folder.iterdir())
