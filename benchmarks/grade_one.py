@@ -55,7 +55,11 @@ def main() -> dict:
         grade_target(Target(notebook, "warm-up", a.id), course)  # the site mirror and imports, once
         graded = seconds(lambda: grade_target(Target(notebook, "bench", a.id), course), args.repeats)  # noqa: B023
         executed = seconds(lambda: execute(notebook), args.repeats)  # noqa: B023
-        result[a.id] = {"grade_s": round(graded, 3), "execute_s": round(executed, 3), "ratio": round(graded / executed, 3)}
+        result[a.id] = {
+            "grade_s": round(graded, 3),
+            "execute_s": round(executed, 3),
+            "ratio": round(graded / executed, 3),
+        }
         print(f"{a.id:22s}{graded:>8.2f}s{executed:>15.2f}s{graded / executed:>8.2f}")
     out = REPO / "benchmarks" / "results"
     out.mkdir(exist_ok=True)

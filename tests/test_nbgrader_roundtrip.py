@@ -60,7 +60,7 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=course,
-        env={**tool_env(), "PYTHONPATH": str(course)},
+        env={**tool_env(), "PYTHONPATH": str(course), "GD_COURSE_CONFIG": str(course / "course.yml")},
         capture_output=True,
         text=True,
     )
@@ -256,7 +256,7 @@ def test_regrade_trusts_submitted_notebooks_and_writes_only_what_differs(course)
         cwd=course,
         capture_output=True,
         text=True,
-        env={**tool_env(), "PYTHONPATH": str(course)},
+        env={**tool_env(), "PYTHONPATH": str(course), "GD_COURSE_CONFIG": str(course / "course.yml")},
     )
     assert run.returncode == 0, run.stderr
     rows = list(csv.DictReader((course / "regrade.csv").open()))
