@@ -61,9 +61,9 @@ def main() -> dict:
             "ratio": round(graded / executed, 3),
         }
         print(f"{a.id:22s}{graded:>8.2f}s{executed:>15.2f}s{graded / executed:>8.2f}")
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "grade_one.json").write_text(json.dumps(result, indent=2) + "\n")
+    saved = REPO / "benchmarks" / "results" / "grade_one.json"
+    saved.parent.mkdir(exist_ok=True)
+    saved.write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 

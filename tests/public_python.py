@@ -11,9 +11,9 @@ suite may do to a machine.  So, in a fresh world-traversable folder:
   already (no copy, no disk), copies otherwise (another file system, a private file).  The binary
   is always a copy: when it finds libpython through an absolute RUNPATH inside the old prefix,
   that RUNPATH becomes ``$ORIGIN/../lib`` (patchelf), or the copy would load nothing.
-* ``venv/``: a virtual environment of that interpreter holding a mirror of this environment's
-  site-packages (with ``checkout``: the grader imported from that folder instead of from an
-  editable install that points into a private one).
+* ``venv/``: a virtual environment of that interpreter that sees this environment's site-packages:
+  where they are if any uid can read them there, else a mirror (with ``checkout``: the grader is
+  imported from that folder first, not from an editable install that may point into a private one).
 
 Nothing outside the folder changes; removing the folder removes it all.  (An interpreter the jail
 is to run must not be kept under /tmp: the jail mounts a /tmp of its own over it.)  From the shell::
@@ -56,6 +56,17 @@ def reachable_by_all(path: Path) -> bool:
     return all(os.stat(p).st_mode & stat.S_IXOTH for p in folders) and bool(os.stat(path).st_mode & stat.S_IROTH)
 
 
+def readable_by_all(folder: Path) -> bool:
+    """``folder`` and everything directly in it can be read (and folders entered) by any uid."""
+    if not reachable_by_all(folder):
+        return False
+    for entry in os.scandir(folder):
+        mode = entry.stat(follow_symlinks=False).st_mode
+        if not mode & stat.S_IROTH or (stat.S_ISDIR(mode) and not mode & stat.S_IXOTH):
+            return False
+    return True
+
+
 def build_public_python(dest: Path, checkout: Path | None = None) -> Path:
     """Make ``dest`` (see the module's docstring) and return its ``venv/bin/python3``."""
     dest.mkdir(mode=0o755, parents=True)
@@ -71,8 +82,11 @@ def build_public_python(dest: Path, checkout: Path | None = None) -> Path:
     subprocess.run([str(base_binary), "-m", "venv", "--without-pip", str(venv)], check=True)
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     site = venv / "lib" / version / "site-packages"
-    for folder in sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}):
-        _mirror(Path(folder), site, set())
+    for i, folder in enumerate(sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})):
+        if readable_by_all(Path(folder)):  # used where it is (its .pth files too: an editable install)
+            (site / f"gd-packages-{i}.pth").write_text(f"import site; site.addsitedir({folder!r})\n")
+        else:
+            _mirror(Path(folder), site, set())
     if checkout is not None:
         for hook in site.glob("__editable__*"):
             hook.unlink()
