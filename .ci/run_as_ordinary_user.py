@@ -8,7 +8,9 @@ is made in one temporary folder (under /var/tmp: the jail has a /tmp of its own)
 * ``checkout/``: a copy of this checkout (its files as a fresh clone has them), owned by the uid;
 * ``python/``: a Python it can run, with this environment's packages (``tests/public_python.py``),
   importing the grader from that copy;
-* ``home/``: its home and TMPDIR (the grader keeps its package mirror in ``~/.cache``).
+* ``home/``: its home (the grader keeps its package mirror in ``~/.cache``);
+
+and its TMPDIR is a folder of its own in /tmp (short: a Unix socket's path holds 107 bytes).
 
     python .ci/run_as_ordinary_user.py [PYTEST ARGUMENT...]
 """
@@ -21,6 +23,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -74,20 +77,19 @@ def chown_tree(folder: Path, uid: int) -> None:
             os.lchown(name, uid, uid)
 
 
-def prepare(top: Path, uid: int) -> tuple[Path, Path, dict[str, str]]:
+def prepare(top: Path, tmp: Path, uid: int) -> tuple[Path, Path, dict[str, str]]:
     """The checkout copy, the Python and the environment the tests run with."""
     checkout = copy_repo(top / "checkout", repo=CHECKOUT, shipped_course=True)
     subprocess.run(["git", "init", "--quiet", str(checkout)], check=True)  # the tests copy it with git ls-files
     python = build_public_python(top / "python", checkout=checkout)
     home = top / "home"
-    (home / "tmp").mkdir(parents=True)
-    home.chmod(0o700)
-    chown_tree(checkout, uid)
-    chown_tree(home, uid)
+    home.mkdir(mode=0o700)
+    for folder in (checkout, home, tmp):
+        chown_tree(folder, uid)
     env = {
         "PATH": os.pathsep.join([str(python.parent), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": str(home),
-        "TMPDIR": str(home / "tmp"),
+        "TMPDIR": str(tmp),
         "LANG": "C.UTF-8",
         **{k: v for k, v in os.environ.items() if k in ("CI", "TERM")},
     }
@@ -99,8 +101,9 @@ def main() -> int:
         raise SystemExit("run_as_ordinary_user.py: only root needs it (an ordinary user runs the tests as itself)")
     uid = unused_uid()
     top = world_traversable_tempdir(prefix="gd-ci-user-", parent=PARENT)
+    tmp = Path(tempfile.mkdtemp(prefix="gd-ci-", dir="/tmp"))  # short: Unix socket paths hold 107 bytes
     try:
-        checkout, python, env = prepare(top, uid)
+        checkout, python, env = prepare(top, tmp, uid)
         print(f"ci: as uid {uid} (no passwd entry), from {top}", flush=True)
         cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
         cmd += [str(python), "-m", "pytest", "-p", "no:cacheprovider", *sys.argv[1:]]
@@ -112,6 +115,7 @@ def main() -> int:
             except OSError:
                 pass
         shutil.rmtree(top, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
