@@ -23,6 +23,7 @@ from . import reference
 from .landscapes import Quadratic, random_spd, regression
 from .results import GradedSubmission, markdown_text, write_atomic
 from .suites.framework import Fail, as_array, call, seeded
+from .verdicts import Verdict
 from .wire import Rng
 
 
@@ -391,18 +392,6 @@ def draw_plots(sub, assignment_id: str) -> tuple[list[Plot], list[str]]:
 # -------------------------------------------------------------------------------- reports
 
 _MARK = {"passed": "✓", "failed": "✗"}
-#: the verdict in a learner's words, shown next to a failed check
-VERDICT_WORDS = {
-    "failed": "wrong answer",
-    "gated": "counts once the answer is right",
-    "error": "your code raised an error",
-    "timeout": "did not finish in time",
-    "crashed": "stopped Python",
-    "missing": "function not found",
-    "not_implemented": "not implemented yet",
-    "unreadable": "notebook could not be run",
-    "grader_error": "the grader failed, not you",
-}
 
 
 def _sections(graded: GradedSubmission):
@@ -433,7 +422,7 @@ def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str
                 lines.append(f"- {_MARK['passed']} {description}")
             else:
                 lines.append(
-                    f"- {_MARK['failed']} {description} ({VERDICT_WORDS.get(t.verdict, t.verdict)})  \n  {markdown_text(t.output)}"
+                    f"- {_MARK['failed']} {description} ({Verdict(t.verdict).words})  \n  {markdown_text(t.output)}"
                 )
     if plots:
         lines += ["", "## Your code at work", ""]
@@ -473,7 +462,7 @@ def html_report(graded: GradedSubmission, plots: list[Plot], notes: list[str]) -
             if t.status == "passed":
                 parts.append(f"<li>{_MARK['passed']} {description}</li>")
             else:
-                verdict = e(VERDICT_WORDS.get(t.verdict, t.verdict))
+                verdict = e(Verdict(t.verdict).words)
                 parts.append(
                     f'<li class="failed">{_MARK["failed"]} {description} <em>({verdict})</em><br>{e(t.output)}</li>'
                 )

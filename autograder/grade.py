@@ -9,7 +9,6 @@ each submission finishes, atomically, so an interrupted batch loses nothing alre
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,14 +17,16 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from .calls import CallOutcome
 from .config import Assignment, Course
 from .feedback import draw_plots, write_reports
 from .lateness import Lateness, assess, read_timestamp
 from .notebook import NotebookError, read_cells
-from .results import GradedSubmission, class_csv, write_atomic, write_results
+from .results import GradedSubmission, class_csv, read_results, results_json, write_atomic, write_results
 from .runner import run_assignment
 from .sandbox import jail
-from .sandbox.client import Outcome, Sandbox
+from .sandbox.client import Sandbox
+from .verdicts import Verdict
 
 MAX_COPIED_FILE = 5 * 1024 * 1024
 
@@ -172,16 +173,16 @@ def discover(paths: list[str], course: Course, assignment_id: str | None = None)
     return sorted(targets, key=lambda t: (t.assignment_id, t.student))
 
 
-class Unavailable:
+class Unreadable:
     """A submission that cannot be graded at all: every call reports why (``status``: the
-    notebook is ``unavailable``, or the grader had a ``grader_error``)."""
+    notebook is ``Verdict.UNREADABLE``, or the grader had a ``Verdict.GRADER_ERROR``)."""
 
-    def __init__(self, reason: str, status: str = "unavailable"):
+    def __init__(self, reason: str, status: Verdict = Verdict.UNREADABLE):
         self.reason = reason
         self.status = status
 
-    def call(self, fn, args=(), kwargs=None, **options) -> Outcome:
-        return Outcome(self.status, message=self.reason)
+    def call(self, fn, args=(), kwargs=None, **options) -> CallOutcome:
+        return CallOutcome(self.status, message=self.reason)
 
 
 def scratch_copy(notebook: Path, into: Path) -> None:
@@ -203,15 +204,15 @@ def grade_target(target: Target, course: Course, feedback: bool = False) -> Grad
     notes: list[str] = list(target.notes)
     if target.refused:
         notes.append(f"Your submission was not graded: {target.refused}.")
-        tests = run_assignment(Unavailable(target.refused), assignment)
+        tests = run_assignment(Unreadable(target.refused), assignment)
         return GradedSubmission(target.student, assignment.id, target.notebook.name, tests, notes)
     try:
         cells = read_cells(target.notebook)
     except NotebookError as exc:
         notes.append(f"Your notebook could not be graded: {exc}.")
-        tests = run_assignment(Unavailable(str(exc)), assignment)
+        tests = run_assignment(Unreadable(str(exc)), assignment)
         # the report still shows the reference plots (their captions say why yours are missing)
-        plots, plot_notes = draw_plots(Unavailable(str(exc)), assignment.id) if feedback else ([], [])
+        plots, plot_notes = draw_plots(Unreadable(str(exc)), assignment.id) if feedback else ([], [])
         return GradedSubmission(target.student, assignment.id, target.notebook.name, tests, notes, plots, plot_notes)
     with tempfile.TemporaryDirectory(prefix="gd-grade-") as scratch:
         workdir = Path(scratch)
@@ -256,7 +257,7 @@ class GraderFailure(Exception):
 def _grader_failed(target: Target, course: Course) -> GradedSubmission:
     """What the student sees when the grader, not their code, broke: 0 for now, and why."""
     reason = "the grader itself failed on this submission (not your fault); your instructor will regrade it"
-    tests = run_assignment(Unavailable(reason, "grader_error"), course.assignment(target.assignment_id))
+    tests = run_assignment(Unreadable(reason, Verdict.GRADER_ERROR), course.assignment(target.assignment_id))
     note = f"Not graded: {reason}."
     return GradedSubmission(target.student, target.assignment_id, target.notebook.name, tests, [note])
 
@@ -279,7 +280,7 @@ def grade_all(
 
     def done(g: GradedSubmission) -> None:
         g.lateness = submission_lateness(folders[(g.student, g.assignment)], g, course)
-        write_results(g, out_dir)
+        write_results(out_dir / g.student / g.assignment / "results.json", results_json(g))
         if feedback:
             write_reports(g.for_report(), out_dir)
         graded.append(g)
@@ -323,30 +324,12 @@ def grade_all(
 
 def load_all_results(out_dir: Path) -> list[GradedSubmission]:
     """Every results.json under ``out_dir`` (this run's and earlier ones), for the class files."""
-    from .runner import TestResult
-
     graded = []
     for path in sorted(out_dir.glob("*/*/results.json")):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            extra = data["extra_data"]
-            tests = [
-                TestResult(
-                    t["name"],
-                    t["extra_data"]["function"],
-                    t["score"],
-                    t["max_score"],
-                    t["extra_data"]["verdict"],
-                    t["output"],
-                )
-                for t in data["tests"]
-            ]
-            lateness = Lateness.from_json(extra.get("lateness"))
+            graded.append(read_results(path))
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not ours, or damaged: the class files skip it
-        graded.append(
-            GradedSubmission(extra["student"], extra["assignment"], extra["notebook"], tests, lateness=lateness)
-        )
     return graded
 
 

@@ -128,7 +128,7 @@ def metadata_lateness(metadata: dict, course: Course, assignment_id: str, studen
 def grade_submission(root: Path, course: Course, assignment_id: str) -> dict:
     """Grade ``root/submission`` and return Gradescope's results.json content."""
     from .feedback import markdown_report
-    from .grade import Target, Unavailable, grade_target
+    from .grade import Target, Unreadable, grade_target
     from .results import GradedSubmission, results_json
     from .runner import run_assignment
 
@@ -144,19 +144,14 @@ def grade_submission(root: Path, course: Course, assignment_id: str) -> dict:
     notebook = find_notebook(root / "submission", assignment.notebook)
     if notebook is None:
         reason = f"we found no {assignment.notebook} in your submission (upload the notebook itself)"
-        tests = run_assignment(Unavailable(reason), assignment)
+        tests = run_assignment(Unreadable(reason), assignment)
         graded = GradedSubmission(student, assignment.id, assignment.notebook, tests, [f"Not graded: {reason}."])
     else:
         graded = grade_target(Target(notebook, student, assignment.id), course, feedback=False)
     graded.lateness = metadata_lateness(metadata, course, assignment.id, student)
 
-    data = results_json(graded)
-    data["output"] = markdown_report(graded.for_report(), [], graded.plot_notes)
-    data["output_format"] = "md"
-    for test in data["tests"]:
-        test["output_format"] = "md"
-    data["execution_time"] = round(time.monotonic() - started)
-    return data
+    report = markdown_report(graded.for_report(), [], graded.plot_notes)
+    return results_json(graded, report, execution_time=time.monotonic() - started)
 
 
 def _fall_back_to_container() -> None:
@@ -183,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root)
     course = load_course(args.course)
     _fall_back_to_container()
-    from .results import write_atomic
+    from .results import write_results
 
     results = root / "results" / "results.json"
     try:
@@ -195,10 +190,10 @@ def main(argv: list[str] | None = None) -> int:
             "output_format": "md",
             "tests": [],
         }
-        write_atomic(results, json.dumps(data, indent=2) + "\n")
+        write_results(results, data)
         print(f"grader failure: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    write_atomic(results, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_results(results, data)
     print(f"{data['score']:g} points; results in {results}")
     return 0
 

@@ -31,11 +31,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import reference
+from .calls import OK, CallOutcome
 from .config import load_course
+from .limits import Limits
 from .runner import run_function
-from .sandbox.client import Limits, Outcome, reference_callees
+from .sandbox.client import reference_callees
 from .sandbox.worker import describe_exception, invoke
 from .suites import SUITES
+from .verdicts import Verdict
 from .wire import RemoteError, Rng, roundtrip
 
 
@@ -83,7 +86,7 @@ class InProcessSubmission:
 
     def call(self, fn, args=(), kwargs=None, *, standins=(), global_seed=None, return_args=False, seconds=None):
         if fn not in self.namespace:
-            return Outcome("missing")
+            return CallOutcome(Verdict.MISSING)
         args = [self._materialise(a) for a in args]
         kwargs = {k: self._materialise(v) for k, v in (kwargs or {}).items()}
         if global_seed is not None:
@@ -95,16 +98,16 @@ class InProcessSubmission:
         try:
             value = invoke(self.namespace, fn, args, kwargs, self._standins(fn, standins))
         except _TimeUp:
-            return Outcome("timeout")
+            return CallOutcome(Verdict.TIMEOUT)
         except BaseException as exc:  # noqa: BLE001 - anything the student raises costs only this check
             info = describe_exception(exc)
-            return Outcome("error", error_type=info["type"], message=info["message"], where=info["where"])
+            return CallOutcome(Verdict.ERROR, error_type=info["type"], message=info["message"], where=info["where"])
         finally:
             if timer:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
         after = [None if callable(a) or isinstance(a, np.random.Generator) else roundtrip(a) for a in args]
-        return Outcome("ok", value=roundtrip(value), args_after=after if return_args else None)
+        return CallOutcome(OK, value=roundtrip(value), args_after=after if return_args else None)
 
 
 def _raise_time_up(signum, frame):

@@ -25,7 +25,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from .config import Course
-from .grade import Target, Unavailable, grade_target
+from .grade import Target, Unreadable, grade_target
 from .results import GradedSubmission, write_atomic
 from .runner import run_assignment
 
@@ -54,10 +54,6 @@ class Comparison:
         if self.in_kernel < self.trusted - TOLERANCE:
             return "lower"
         return ""
-
-    @property
-    def inflated(self) -> bool:
-        return self.flag == "higher"
 
     @property
     def differs(self) -> bool:
@@ -94,7 +90,7 @@ def trusted_grade(target: Target, course: Course) -> tuple[GradedSubmission, str
     reason = refusal(target.notebook, course.root / "submitted")
     if reason:
         assignment = course.assignment(target.assignment_id)
-        tests = run_assignment(Unavailable(reason), assignment)
+        tests = run_assignment(Unreadable(reason), assignment)
         return GradedSubmission(target.student, assignment.id, target.notebook.name, tests, [reason]), reason
     return grade_target(target, course), ""
 

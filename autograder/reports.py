@@ -34,7 +34,7 @@ def junit_xml(all_graded: list[GradedSubmission]) -> str:
             ET.SubElement(props, "property", name="score", value=f"{t.score:g}")
             ET.SubElement(props, "property", name="max_score", value=f"{t.max_score:g}")
             if t.status == "failed":
-                failure = ET.SubElement(case, "failure", message=safe(t.output, 200), type=safe(t.verdict, 40))
+                failure = ET.SubElement(case, "failure", message=safe(t.output, 200), type=safe(str(t.verdict), 40))
                 failure.text = safe(t.output)
         total += len(g.tests)
         failures += len(failed)

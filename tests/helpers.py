@@ -13,7 +13,8 @@ import nbformat
 from autograder.config import load_course
 from autograder.kernel import InProcessSubmission
 from autograder.notebook import read_cells
-from autograder.runner import function_scores, run_assignment
+from autograder.results import function_scores
+from autograder.runner import run_assignment
 from autograder.sandbox import worker
 from autograder.sandbox.client import Sandbox
 

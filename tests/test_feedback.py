@@ -89,9 +89,9 @@ def test_batch_size_plot_explains_a_run_that_ignores_the_order():
 
 
 def test_unreadable_notebook_report_still_has_the_reference_plots():
-    from autograder.grade import Unavailable
+    from autograder.grade import Unreadable
 
     for assignment in COURSE.assignments:
-        plots, notes = draw_plots(Unavailable("the file is not a notebook"), assignment.id)
+        plots, notes = draw_plots(Unreadable("the file is not a notebook"), assignment.id)
         assert not notes and len(plots) == len(PLOTTERS[assignment.id])
         assert all("could not be graded" in p.caption for p in plots)

@@ -801,8 +801,7 @@ def test_markdown_summary_and_plot_captions_show_student_text_as_text():
 
     from autograder.feedback import Plot, markdown_report
     from autograder.reports import markdown_summary
-    from autograder.results import GradedSubmission
-    from autograder.runner import TestResult
+    from autograder.results import GradedSubmission, TestResult
 
     tests = [TestResult("gd_step: works", "gd_step", 2.0, 2.0, "passed", "Passed.")]
     graded = GradedSubmission(EVIL.replace("`", ""), A2, "gradient_descent.ipynb", tests)

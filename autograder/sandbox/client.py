@@ -1,6 +1,6 @@
 """The grading process's side of the sandbox: start the child in its jail, run the notebook, call functions.
 
-Every wait has a deadline and every failure of the child becomes an ``Outcome`` with a
+Every wait has a deadline and every failure of the child becomes a ``CallOutcome`` with a
 status, never an exception in the grader: a student's infinite loop, ``os._exit`` or
 segfault costs the call that triggered it, and the next call gets a fresh child.  Nothing
 the child sends is trusted: frames are size-limited, strings are cleaned before they can
@@ -22,13 +22,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from .. import reference, wire
+from ..calls import OK, CallOutcome, CellReport
+from ..limits import Limits
+from ..verdicts import Verdict
 from . import jail
 
 _SOURCES = {
@@ -42,49 +43,6 @@ ARENA_BYTES = 16 * 1024 * 1024
 MAX_STANDIN_COUNT = 100_000
 #: ... and the most work: a count times the largest array it is given (epochs * d, say)
 MAX_STANDIN_WORK = 10_000_000
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits for one submission (course.yml ``time_limits``).
-
-    ``function_seconds`` is each graded function's budget over all of its calls: a function
-    that is slow on every call runs out of its own budget, never the other functions'.
-    """
-
-    call_seconds: float = 10.0
-    cell_seconds: float = 20.0
-    notebook_seconds: float = 120.0
-    memory_mb: int = 2048
-    output_bytes: int = 20_000
-    function_seconds: float = 40.0
-
-
-@dataclass
-class Outcome:
-    """What happened when we called one student function.
-
-    status is one of ``ok``, ``error`` (it raised), ``missing`` (no such function),
-    ``timeout``, ``crashed`` (the process died: exit, segfault, out of memory),
-    ``unavailable`` (the notebook itself could not be run).
-    """
-
-    status: str
-    value: Any = None
-    error_type: str = ""
-    message: str = ""
-    where: str = ""
-    args_after: list | None = None
-    standins_used: set = field(default_factory=set)
-
-
-@dataclass
-class CellReport:
-    index: int
-    status: str
-    error_type: str = ""
-    message: str = ""
-    where: str = ""
 
 
 @functools.lru_cache(maxsize=64)
@@ -145,13 +103,6 @@ def _proc_stat(pid: str) -> tuple[int, str, int, int] | None:
         return None
     fields = text[text.rindex(")") + 2 :].split()
     return int(pid), fields[0], int(fields[1]), int(fields[2])
-
-
-def _children(pid: int) -> list[int]:
-    if not os.path.isdir("/proc"):
-        return []
-    stats = (_proc_stat(p) for p in os.listdir("/proc") if p.isdigit())
-    return [s[0] for s in stats if s and s[2] == pid]
 
 
 def _descendants(pid: int) -> list[int]:
@@ -245,7 +196,7 @@ class Sandbox:
         cells: list[dict],
         workdir: Path,
         extra_paths: Sequence[str] = (),
-        limits: Limits = Limits(),
+        limits: Limits | None = None,
         spec_functions: Sequence[str] = (),
     ):
         self.cells = cells
@@ -255,7 +206,7 @@ class Sandbox:
             for path in sorted(Path(folder).glob("*.py")):
                 if path.is_file() and not path.is_symlink():
                     self.extra_files[f"{jail.HOME}/{path.name}"] = path.read_bytes()
-        self.limits = limits
+        self.limits = limits or Limits()
         self.spec_functions = tuple(spec_functions)
         self.skipped: dict[int, CellReport] = {}
         self.cell_reports: list[CellReport] = []
@@ -606,7 +557,7 @@ class Sandbox:
         global_seed: int | None = None,
         return_args: bool = False,
         seconds: float | None = None,
-    ) -> Outcome:
+    ) -> CallOutcome:
         """Call the student's ``fn(*args, **kwargs)`` in the child.
 
         Callables among the arguments stay here: the child gets proxies that call back,
@@ -615,10 +566,10 @@ class Sandbox:
         are replaced by proxies to our reference implementation while ``fn`` runs.
         """
         if not self.ensure_started():
-            return Outcome("unavailable", message=self.load_failure)
+            return CallOutcome(Verdict.UNREADABLE, message=self.load_failure)
         left = self.limits.function_seconds - self.spent.get(fn, 0.0)
         if left <= 0:
-            return Outcome("timeout", message="its time budget is used up")
+            return CallOutcome(Verdict.TIMEOUT, message="its time budget is used up")
         started = time.monotonic()
         call_seconds = min(seconds or self.limits.call_seconds, left)
         deadline = started + call_seconds + 2.0
@@ -630,7 +581,7 @@ class Sandbox:
             starved = self._starved() if self._proc is not None else 0.0
             self.spent[fn] = self.spent.get(fn, 0.0) + time.monotonic() - started - starved
 
-    def _call(self, fn, args, kwargs, standins, global_seed, return_args, call_seconds, deadline) -> Outcome:
+    def _call(self, fn, args, kwargs, standins, global_seed, return_args, call_seconds, deadline) -> CallOutcome:
         callbacks: list[Callable] = []
         shared: dict[int, tuple[int, np.ndarray]] = {}
         encoded_args, offset = [], 0
@@ -661,14 +612,13 @@ class Sandbox:
             "global_seed": global_seed,
             "seconds": call_seconds,
         }
-        before = set(self._standins_used)
         try:
             self._send(request, deadline)
             message = self._converse(callbacks, deadline)
             outcome = self._outcome(message)
         except _TimedOut:
             self._kill()
-            return Outcome("timeout")
+            return CallOutcome(Verdict.TIMEOUT)
         except _Crashed:
             returncode = self._proc.poll() if self._proc else None
             if returncode is None and self._proc is not None:
@@ -677,9 +627,8 @@ class Sandbox:
                 except subprocess.TimeoutExpired:
                     returncode = None
             self._kill()
-            return Outcome("crashed", message=_describe_exit(returncode))
-        outcome.standins_used = self._standins_used - before
-        if return_args and outcome.status == "ok":
+            return CallOutcome(Verdict.CRASHED, message=_describe_exit(returncode))
+        if return_args and outcome.status == OK:
             outcome.args_after = [self._read_back(*shared[i]) if i in shared else a for i, a in enumerate(args)]
         return outcome
 
@@ -780,30 +729,23 @@ class Sandbox:
         return child_function
 
     @staticmethod
-    def _outcome(message: dict) -> Outcome:
+    def _outcome(message: dict) -> CallOutcome:
         op = message.get("op")
         clean = wire.clean_text
         try:
             if op == "result":
-                return Outcome("ok", value=wire.decode(message.get("value")))
+                return CallOutcome(OK, value=wire.decode(message.get("value")))
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
-            return Outcome("error", error_type="BadReply", message=clean(exc))
+            return CallOutcome(Verdict.ERROR, error_type="BadReply", message=clean(exc))
         if op == "missing":
-            return Outcome("missing")
+            return CallOutcome(Verdict.MISSING)
         if op == "timeout":
-            return Outcome("timeout")
+            return CallOutcome(Verdict.TIMEOUT)
         if op == "error":
-            return Outcome(
-                "error",
+            return CallOutcome(
+                Verdict.ERROR,
                 error_type=clean(message.get("type", ""), 60),
                 message=clean(message.get("message", "")),
                 where=clean(message.get("where", ""), 60),
             )
-        return Outcome("error", error_type="BadReply", message="unexpected reply")
-
-    @property
-    def output_text(self) -> str:
-        text = wire.clean_text(self.output.decode("utf-8", "replace"), self.limits.output_bytes)
-        if self.output_dropped:
-            text += f"\n... ({self.output_dropped} more bytes of output dropped)"
-        return text
+        return CallOutcome(Verdict.ERROR, error_type="BadReply", message="unexpected reply")

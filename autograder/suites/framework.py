@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..calls import OK, CallOutcome
+from ..verdicts import Verdict
 from ..wire import Rng, Unencodable
 
 __all__ = ["Check", "Fail", "Registry", "Rng", "Submission", "seeded"]
@@ -25,7 +27,7 @@ __all__ = ["Check", "Fail", "Registry", "Rng", "Submission", "seeded"]
 class Fail(Exception):
     """The student's answer is wrong.  ``str(exc)`` is shown to the student.
 
-    ``verdict`` is ``failed`` for a wrong answer, ``error`` when their code raised,
+    ``verdict`` (a ``Verdict``, or its value) is ``failed`` for a wrong answer, ``error`` when their code raised,
     ``timeout`` / ``crashed`` when it hung or killed its process, ``missing`` when the
     function is not in the notebook, ``not_implemented`` for an untouched stub,
     ``unreadable`` when the notebook itself could not be read or run, ``grader_error`` when
@@ -35,9 +37,9 @@ class Fail(Exception):
     check it ``requires`` failed, and as an ordinary failure otherwise.
     """
 
-    def __init__(self, message: str, verdict: str = "failed"):
+    def __init__(self, message: str, verdict: str = Verdict.FAILED):
         super().__init__(message)
-        self.verdict = verdict
+        self.verdict = Verdict(verdict)
 
 
 class Submission(Protocol):
@@ -51,7 +53,7 @@ class Submission(Protocol):
         global_seed: int | None = None,
         return_args: bool = False,
         seconds: float | None = None,
-    ) -> Any: ...
+    ) -> CallOutcome: ...
 
 
 @dataclass(frozen=True)
@@ -113,14 +115,6 @@ def seeded(*names: object) -> np.random.Generator:
 # Calling the student and turning failures into words
 # ---------------------------------------------------------------------------------------
 
-_CALLER_HINT = {
-    "gradient_descent": "gd_step",
-    "find_global_minimum": "gradient_descent",
-    "gradient_check": "numerical_gradient",
-    "sgd": "minibatches",
-    "minibatch_gd": "minibatches",
-}
-
 
 def call(sub, fn: str, *args, standins: Sequence[str] = (), global_seed: int | None = 0, **kwargs):
     """Call ``fn`` and return its value; raise ``Fail`` with a learner-facing reason otherwise."""
@@ -140,42 +134,41 @@ def call_keeping_args(sub, fn: str, *args, standins: Sequence[str] = (), **kwarg
     return outcome.args_after
 
 
-def value_of(fn: str, outcome) -> Any:
-    if outcome.status == "ok":
+def value_of(fn: str, outcome: CallOutcome) -> Any:
+    """What the call returned, or ``Fail`` saying in a learner's words why there is nothing to check."""
+    if outcome.status == OK:
         if isinstance(outcome.value, Unencodable):
             raise Fail(
                 f"`{fn}` returned a {outcome.value.type_name}; it should return numbers or "
                 "numpy arrays (see the docstring for what to return)."
             )
         return outcome.value
-    if outcome.status == "missing":
+    if outcome.status == Verdict.MISSING:
         raise Fail(
             f"We could not find a function named `{fn}` in your notebook. Did you rename it, or delete its cell?",
-            "missing",
+            Verdict.MISSING,
         )
-    if outcome.status == "timeout":
+    if outcome.status == Verdict.TIMEOUT:
         raise Fail(
             f"`{fn}` did not finish in time. Look for a loop that never ends "
             "(a `while` whose condition never changes) or far more iterations than needed.",
-            "timeout",
+            Verdict.TIMEOUT,
         )
-    if outcome.status == "crashed":
-        raise Fail(f"Calling `{fn}` stopped Python: {outcome.message}.", "crashed")
-    if outcome.status == "unavailable":
-        raise Fail(f"`{fn}` could not be graded: {outcome.message}.", "unreadable")
-    if outcome.status == "grader_error":
-        raise Fail(f"`{fn}` could not be graded: {outcome.message}.", "grader_error")
+    if outcome.status == Verdict.CRASHED:
+        raise Fail(f"Calling `{fn}` stopped Python: {outcome.message}.", Verdict.CRASHED)
+    if outcome.status in (Verdict.UNREADABLE, Verdict.GRADER_ERROR):
+        raise Fail(f"`{fn}` could not be graded: {outcome.message}.", outcome.status)
     if outcome.error_type == "NotImplementedError":
-        raise Fail(f"`{fn}` is not implemented yet (it still raises NotImplementedError).", "not_implemented")
+        raise Fail(f"`{fn}` is not implemented yet (it still raises NotImplementedError).", Verdict.NOT_IMPLEMENTED)
     where = f" (at {outcome.where})" if outcome.where else ""
     if outcome.error_type == "SystemExit":
-        raise Fail(f"`{fn}` called exit(){where}. A function should return its result instead.", "error")
+        raise Fail(f"`{fn}` called exit(){where}. A function should return its result instead.", Verdict.ERROR)
     if outcome.error_type == "RemoteError":
         raise Fail(
             f"`{fn}` called a function we passed in with arguments it could not use{where}: {outcome.message}",
-            "error",
+            Verdict.ERROR,
         )
-    raise Fail(f"`{fn}` raised {outcome.error_type}: {outcome.message}{where}", "error")
+    raise Fail(f"`{fn}` raised {outcome.error_type}: {outcome.message}{where}", Verdict.ERROR)
 
 
 # ---------------------------------------------------------------------------------------
