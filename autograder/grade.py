@@ -26,6 +26,7 @@ from .results import GradedSubmission, class_csv, read_results, results_json, wr
 from .runner import run_assignment
 from .sandbox import jail
 from .sandbox.client import Sandbox
+from .standins import StandinRule
 from .verdicts import Verdict
 
 MAX_COPIED_FILE = 5 * 1024 * 1024
@@ -218,7 +219,8 @@ def grade_target(target: Target, course: Course, feedback: bool = False) -> Grad
         workdir = Path(scratch)
         scratch_copy(target.notebook, workdir)
         support = [str(course.root / "support")]  # gd_support.py: copied in, like the neighbours
-        with Sandbox(cells, workdir, support, assignment.limits, assignment.functions) as sandbox:
+        rule = StandinRule(tuple(assignment.functions))
+        with Sandbox(cells, workdir, support, assignment.limits, rule) as sandbox:
             tests = run_assignment(sandbox, assignment)
             if sandbox.start_failure:
                 raise SandboxStartFailure(sandbox.start_failure)  # a grader failure: graded again next run

@@ -17,6 +17,7 @@ from autograder.results import function_scores
 from autograder.runner import run_assignment
 from autograder.sandbox import worker
 from autograder.sandbox.client import Sandbox
+from autograder.standins import StandinRule
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE = load_course(REPO / "course.yml")
@@ -58,7 +59,8 @@ def grade_sandboxed(assignment_id: str, cells: list[dict], functions: list[str] 
     assignment = COURSE.assignment(assignment_id)
     with tempfile.TemporaryDirectory() as scratch:
         limits = limits or assignment.limits
-        with Sandbox(cells, Path(scratch), [str(SUPPORT)], limits, assignment.functions) as sandbox:
+        rule = StandinRule(tuple(assignment.functions))
+        with Sandbox(cells, Path(scratch), [str(SUPPORT)], limits, rule) as sandbox:
             return run_assignment(sandbox, assignment, functions)
 
 

@@ -359,11 +359,13 @@ REPO = Path(__file__).resolve().parent.parent
 def probe(tmp_path: Path, source: str, fn: str, *args, spec=(), limits=None):
     """Run ``fn`` of a one-cell notebook in the sandbox, as grading would; its Outcome."""
     from autograder.sandbox.client import Sandbox
+    from autograder.standins import StandinRule
 
     cells = [{"index": 0, "source": "import numpy as np\n" + source, "mode": "full"}]
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
-    with Sandbox(cells, scratch, [str(REPO / "support")], limits or FAST.assignment(A2).limits, spec) as box:
+    limits = limits or FAST.assignment(A2).limits
+    with Sandbox(cells, scratch, [str(REPO / "support")], limits, StandinRule(tuple(spec))) as box:
         return box.call(fn, args)
 
 

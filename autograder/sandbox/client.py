@@ -11,7 +11,6 @@ us), and "does not modify its inputs" is read back from shared memory by this pr
 from __future__ import annotations
 
 import fcntl
-import functools
 import json
 import os
 import selectors
@@ -23,10 +22,11 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from .. import reference, wire
+from .. import wire
 from ..calls import OK, CallOutcome, CellReport
 from ..limits import Limits
 from ..verdicts import Verdict
@@ -38,38 +38,15 @@ _SOURCES = {
 }
 #: shared memory for the arrays whose in-place modification we check
 ARENA_BYTES = 16 * 1024 * 1024
-#: largest count (n, batch_size, epochs, n_steps) a stand-in accepts: our reference runs in the
-#: grading process, so ``minibatches(10**9, 1, rng)`` must be refused, not computed
-MAX_STANDIN_COUNT = 100_000
-#: ... and the most work: a count times the largest array it is given (epochs * d, say)
-MAX_STANDIN_WORK = 10_000_000
 
 
-@functools.lru_cache(maxsize=64)
-def reference_callees(fn: str) -> frozenset[str]:
-    """The functions our reference ``fn`` calls, directly or not (``gradient_descent``: ``gd_step``).
+class Standins(Protocol):
+    """Which of the student's functions our versions replace during a call, and those versions
+    (the grading rule, ``autograder.standins.StandinRule``, passed in by whoever opens the sandbox)."""
 
-    Only these get stand-ins while ``fn`` is graded: the call graph of a working
-    implementation has no cycles, so a student cannot get full marks for ``gd_step`` by
-    calling our ``gradient_descent`` from it (and for ``gradient_descent`` by calling our
-    ``gd_step``) with a pair of functions that would only call each other for ever.
-    """
-    seen: set[str] = set()
-    todo = [fn]
-    while todo:
-        impl = getattr(reference, todo.pop(), None)
-        codes = [impl.__code__] if hasattr(impl, "__code__") else []
-        names: set[str] = set()
-        while codes:  # comprehensions and lambdas are code objects of their own
-            code = codes.pop()
-            names.update(code.co_names)
-            codes += [c for c in code.co_consts if hasattr(c, "co_names")]
-        for name in sorted(names):
-            if name not in seen and name != fn and callable(getattr(reference, name, None)):
-                if getattr(getattr(reference, name), "__module__", "") == reference.__name__:
-                    seen.add(name)
-                    todo.append(name)
-    return frozenset(seen)
+    def standins(
+        self, fn: str, requested: Sequence[str], defined: Callable[[str], bool], guard: Callable[[], None]
+    ) -> dict[str, Callable]: ...
 
 
 class _Fatal(BaseException):
@@ -186,9 +163,9 @@ class Sandbox:
     extra_paths : sequence of str
         Folders whose ``.py`` files are copied in as well (the course's support module).
     limits : Limits
-    spec_functions : sequence of str
-        The assignment's functions: while one is graded, the student's versions of those it
-        calls (in our reference) are replaced by proxies to our reference implementation.
+    standins : Standins, optional
+        The stand-in rule: while one function is graded, the student's versions of the functions
+        it names are replaced by proxies to the versions it gives (ours).  Without it, none are.
     """
 
     def __init__(
@@ -197,7 +174,7 @@ class Sandbox:
         workdir: Path,
         extra_paths: Sequence[str] = (),
         limits: Limits | None = None,
-        spec_functions: Sequence[str] = (),
+        standins: Standins | None = None,
     ):
         self.cells = cells
         self.workdir = Path(workdir)
@@ -207,7 +184,7 @@ class Sandbox:
                 if path.is_file() and not path.is_symlink():
                     self.extra_files[f"{jail.HOME}/{path.name}"] = path.read_bytes()
         self.limits = limits or Limits()
-        self.spec_functions = tuple(spec_functions)
+        self.standin_rule = standins
         self.skipped: dict[int, CellReport] = {}
         self.cell_reports: list[CellReport] = []
         self.names: dict[str, str] = {}
@@ -562,8 +539,8 @@ class Sandbox:
 
         Callables among the arguments stay here: the child gets proxies that call back,
         so spies record in this process where student code cannot edit the record.  The
-        student's functions that our ``fn`` would call (``reference_callees``), and ``standins``,
-        are replaced by proxies to our reference implementation while ``fn`` runs.
+        student's functions that the stand-in rule names for ``fn`` (``standins`` among them)
+        are replaced by proxies to the rule's versions while ``fn`` runs.
         """
         if not self.ensure_started():
             return CallOutcome(Verdict.UNREADABLE, message=self.load_failure)
@@ -595,14 +572,10 @@ class Sandbox:
                     offset += (a.nbytes + 63) // 64 * 64
                     continue
             encoded_args.append(wire.encode(a, callbacks, 1))
-        callees = reference_callees(fn) & set(self.spec_functions)
-        names = set(standins) | {f for f in callees if self.names.get(f) == "function"}
         standin_ids = {}
-        for name in sorted(names - {fn}):
-            impl = getattr(reference, name, None)
-            if callable(impl):
-                callbacks.append(self._tracked(name, impl, deadline))
-                standin_ids[name] = len(callbacks) - 1
+        for name, impl in self._standins(fn, standins, deadline).items():
+            callbacks.append(self._observed(name, impl))
+            standin_ids[name] = len(callbacks) - 1
         request = {
             "op": "call",
             "fn": fn,
@@ -639,35 +612,28 @@ class Sandbox:
             return np.full(original.shape, np.nan)
         return np.frombuffer(raw, dtype=original.dtype).reshape(original.shape).copy()
 
-    def _tracked(self, name: str, impl: Callable, deadline: float) -> Callable:
-        """Our reference ``impl`` as a stand-in: it runs here, in the grading process, so what the
-        student passes it is bounded (counts, and the call's deadline for every function it calls)."""
+    def _standins(self, fn: str, requested: Sequence[str], deadline: float) -> dict[str, Callable]:
+        """The rule's stand-ins for this call; what they call back must finish by ``deadline``."""
+        if self.standin_rule is None:
+            return {}
 
-        def in_time(f: Callable) -> Callable:
-            def bounded(*a, **k):
-                if self._remaining(deadline) <= 0:
-                    raise _TimedOut()
-                return f(*a, **k)
+        def guard() -> None:
+            if self._remaining(deadline) <= 0:
+                raise _TimedOut()
 
-            return bounded
+        def defined(name: str) -> bool:
+            return self.names.get(name) == "function"
 
-        def standin(*args, **kwargs):
+        return self.standin_rule.standins(fn, requested, defined, guard)
+
+    def _observed(self, name: str, standin: Callable) -> Callable:
+        """``standin``, noting each time student code really calls it (feedback names it then)."""
+
+        def observed(*args, **kwargs):
             self._standins_used.add(name)
-            counts, sizes = [1], [1]
-            for value in (*args, *kwargs.values()):
-                if isinstance(value, (int, np.integer, np.ndarray)) and not isinstance(value, bool):
-                    array = np.asarray(value)
-                    if array.ndim == 0 and array.dtype.kind in "iu":  # a count, even as a 0-d array
-                        counts.append(abs(int(array)))
-                    else:
-                        sizes.append(array.size)
-            if max(counts) > MAX_STANDIN_COUNT or max(counts) * max(sizes) > MAX_STANDIN_WORK:
-                raise ValueError(f"{name} was called with far larger sizes than this exercise needs")
-            args = tuple(in_time(a) if callable(a) else a for a in args)
-            kwargs = {k: in_time(v) if callable(v) else v for k, v in kwargs.items()}
-            return impl(*args, **kwargs)
+            return standin(*args, **kwargs)
 
-        return standin
+        return observed
 
     def _converse(self, callbacks: list[Callable], deadline: float) -> dict:
         """Answer the child's callbacks until it sends something else (its answer)."""
