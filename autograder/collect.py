@@ -37,7 +37,8 @@ from pathlib import Path
 
 from .config import Course
 from .lateness import DAY, assess, student_deadline
-from .results import GradedSubmission, write_atomic, write_results
+from .results import GradedSubmission, write_atomic
+from .submission import pick_notebook
 
 #: student names become folder names and branch-free path parts: keep them plain
 STUDENT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,99}$")
@@ -263,9 +264,9 @@ def _find_notebook(entries, run: Run) -> tuple[str, str] | None:
     first, else the shallowest one with the notebook's name."""
     wanted = [run.course.assignment(run.assignment_id)] if run.assignment_id else run.course.assignments
     for assignment in wanted:
-        paths = [p for mode, kind, _, p in entries if kind == "blob" and p.rsplit("/", 1)[-1] == assignment.notebook]
-        if paths:
-            return assignment.id, min(paths, key=lambda p: (p.count("/"), p))
+        path = pick_notebook([p for _, kind, _, p in entries if kind == "blob"], assignment.notebook)
+        if path:
+            return assignment.id, path
     return None
 
 
@@ -299,7 +300,7 @@ def _reports_today(reports: list[str], now: dt.datetime) -> int:
 
 
 def collect_student(run: Run, student: Student, cache: Path) -> Outcome:
-    from .grade import Target, grade_target
+    from .submission import Submission, finish, grade_submission
 
     bare = fetch(student, cache)
     branch = working_branch(bare)
@@ -352,20 +353,17 @@ def collect_student(run: Run, student: Student, cache: Path) -> Outcome:
     try:
         with tempfile.TemporaryDirectory(prefix="gd-collect-") as scratch:
             notebook = _extract(bare, entries, path, Path(scratch))
-            graded = grade_target(Target(notebook, student.name, assignment_id), run.course, feedback=True)
+            submission = Submission(notebook, student.name, assignment_id, submitted_at=submitted_at)
+            graded = grade_submission(submission, run.course, feedback=True)
     except GitError:
         raise
     except Exception as exc:  # noqa: BLE001 - a grader bug on one student must not stop the class
         # nothing is recorded, so the next run tries again
         return Outcome(student.name, assignment_id, "failed", f"the grader failed: {type(exc).__name__}: {exc}")
-    graded.lateness = late
-    write_results(graded, run.out)
-    from .feedback import write_reports
-
-    write_reports(graded.for_report(), run.out)
+    graded = finish(graded, run.out, feedback=True)
     reports = [t for t in entry["reports"] if _age(t, run.now) < 2 * DAY] + [_iso(run.now)]
     if run.push_feedback:  # before the state is updated: if the push fails, the next run grades and pushes again
-        folder = run.out / student.name / assignment_id
+        folder = run.out / graded.student / assignment_id
         files = {name: (folder / name).read_bytes() for name in _report_files(graded)}
         files["status.md"] = _status_text(sha, graded, run, reports, limit).encode()
         _push_feedback(bare, student, files, f"Feedback for {sha[:7]}")
@@ -464,7 +462,7 @@ def collect(
     ``now`` is the time of the run (tests replay a term with it); state is saved after each student,
     so an interrupted run loses nothing already done.
     """
-    from .grade import write_class_files
+    from .submission import write_class_files
 
     take_token()
     if assignment_id:
@@ -485,3 +483,37 @@ def collect(
     if any(o.status == "graded" for o in outcomes):
         write_class_files(out)
     return outcomes
+
+
+def run(args, course: Course) -> int:
+    """``python -m autograder collect``: 0 when every student was handled, 1 when git or the grader
+    failed on one, 2 for a bad roster."""
+    import sys
+
+    from .tables import print_tables
+
+    try:
+        roster = read_roster(Path(args.roster))
+        outcomes = collect(course, roster, Path(args.out), args.assignment, args.push_feedback)
+    except CollectError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    graded = [o.graded for o in outcomes if o.graded]
+    if graded:
+        print_tables(graded)
+    notes = [f"{o.student}: {o.status}: {o.message}" for o in outcomes if o.status in ("limited", "nothing", "failed")]
+    count = {s: sum(o.status == s for o in outcomes) for s in ("graded", "unchanged", "limited", "nothing", "failed")}
+    line = (
+        f"{len(outcomes)} students: {count['graded']} graded, {count['unchanged']} skipped (notebook unchanged), "
+        f"{count['limited']} over the daily report limit (recorded), {count['nothing']} with nothing to grade, "
+        f"{count['failed']} failed"
+    )
+    print("\n".join([*notes, line]))
+    if args.summary:
+        from .reports import markdown_summary
+
+        with open(args.summary, "a", encoding="utf-8") as summary:
+            summary.write("\n".join([f"**collect**: {line}.", "", *[f"- {n}" for n in notes], ""]) + "\n")
+            if graded:
+                summary.write(markdown_summary(graded))
+    return 1 if count["failed"] else 0

@@ -22,7 +22,7 @@ import numpy as np
 from . import reference
 from .landscapes import Quadratic, random_spd, regression
 from .results import GradedSubmission, markdown_text, write_atomic
-from .suites.framework import Fail, as_array, call, seeded
+from .suites.framework import Fail, as_array, call, course_seed, seeded
 from .verdicts import Verdict
 from .wire import Rng
 
@@ -376,11 +376,12 @@ def draw_plots(sub, assignment_id: str) -> tuple[list[Plot], list[str]]:
 
     Plotters draw the reference whatever the student's code does and explain a missing or
     degenerate curve in the caption, so a note here means the grader itself failed to draw.
+    Their problems are the same in every course (seed 0), whatever the course seed.
     """
     plots, notes = [], []
     for plotter in PLOTTERS.get(assignment_id, []):
         try:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), course_seed(0):
                 plots.append(plotter(sub))
         except Exception as exc:  # noqa: BLE001 - a plot must never stop the report
             note = f"A plot could not be drawn ({type(exc).__name__}); your scores are not affected."

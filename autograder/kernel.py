@@ -45,7 +45,7 @@ class _TimeUp(BaseException):
     pass
 
 
-class InProcessSubmission:
+class InProcessCode:
     """The student's functions, called directly in this interpreter (same interface as Sandbox).
 
     As in the sandbox, the stand-in rule (``standins.py``) replaces the student's functions that
@@ -128,7 +128,7 @@ def grade_function(function: str, namespace: dict) -> float:
         raise LookupError(f"no assignment in course.yml grades {function}")
     checks = [c for c in SUITES[assignment.id].checks if c.function == function]
     points = assignment.points[function]
-    sub = InProcessSubmission(namespace, assignment.limits, StandinRule(tuple(assignment.functions)))
+    sub = InProcessCode(namespace, assignment.limits, StandinRule(tuple(assignment.functions)))
     with contextlib.ExitStack() as quiet:
         quiet.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore")

@@ -1,6 +1,6 @@
 """The result of grading: one check's (``TestResult``), one submission's (``GradedSubmission``), and
 their one file format, Gradescope's results.json (``results_json``, ``read_results``,
-``write_results``); the class CSV.
+``write_results``).
 
 Everything written is a pure function of the verdicts (no times, no dates), so grading the
 same submission twice gives byte-identical files, and results are written ASCII-safe.  A
@@ -10,9 +10,7 @@ cleaning), never the runner or the sandbox.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import os
 import re
@@ -210,43 +208,3 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def class_csv(all_graded: list[GradedSubmission]) -> str:
-    """One row per submission: student, assignment, per-function scores, total.
-
-    When some submission's time is known, three columns come before the total (``score``, then
-    the score after the penalty): ``raw_score``, ``days_late`` and ``penalty_percent``.
-    """
-    functions: list[str] = []
-    for g in all_graded:
-        functions += [f for f in g.functions() if f not in functions]
-    timed = any(g.lateness for g in all_graded)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    late_columns = ["raw_score", "days_late", "penalty_percent"] if timed else []
-    writer.writerow(["student", "assignment", *functions, *late_columns, "score", "max_score"])
-    for g in sorted(all_graded, key=lambda g: (g.assignment, g.student)):
-        scores = g.functions()
-        writer.writerow(
-            [
-                _cell(safe(g.student, 200)),
-                _cell(safe(g.assignment, 200)),
-                *[f"{scores[f][0]:g}" if f in scores else "" for f in functions],
-                *(_late_cells(g) if timed else []),
-                f"{g.final_score:g}",
-                f"{g.max_score:g}",
-            ]
-        )
-    return buffer.getvalue()
-
-
-def _cell(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a leading quote."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _late_cells(g: GradedSubmission) -> list[str]:
-    if not g.lateness:
-        return [f"{g.score:g}", "", ""]
-    return [f"{g.score:g}", str(g.lateness.days_late), f"{g.lateness.penalty_percent:g}"]

@@ -13,7 +13,7 @@ import numpy as np
 from .config import Assignment
 from .results import TestResult
 from .suites import SUITES
-from .suites.framework import COURSE_SEED, Check, Fail
+from .suites.framework import Check, Fail, course_seed
 from .verdicts import Verdict
 
 
@@ -42,11 +42,8 @@ def split_points(points: float, weights: list[float], decimals: int = 4) -> list
 def run_function(sub, function: str, points: float, checks: list[Check], seed: int = 0) -> list[TestResult]:
     """Run ``checks`` of one function; its ``points`` are shared in proportion to check weights.
     ``seed`` (course.yml's) salts every hidden input."""
-    token = COURSE_SEED.set(seed)
-    try:
+    with course_seed(seed):
         return _run_checks(sub, function, points, checks)
-    finally:
-        COURSE_SEED.reset(token)
 
 
 def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[TestResult]:

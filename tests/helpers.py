@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.config import load_course
-from autograder.kernel import InProcessSubmission
+from autograder.kernel import InProcessCode
 from autograder.notebook import read_cells
 from autograder.results import function_scores
 from autograder.runner import run_assignment
@@ -78,7 +78,7 @@ def grade_in_process(assignment_id: str, cells: list[dict], functions: list[str]
     finally:
         signal.signal(signal.SIGALRM, previous)
         sys.path.remove(str(SUPPORT))
-    return run_assignment(InProcessSubmission(namespace, assignment.limits), assignment, functions)
+    return run_assignment(InProcessCode(namespace, assignment.limits), assignment, functions)
 
 
 class _NullFd:

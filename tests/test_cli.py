@@ -138,12 +138,12 @@ def test_grading_one_submission_is_fast():
     """SPEC: under 2 s wall per submission on this machine (measured here in-process)."""
     import time
 
-    from autograder.grade import Target, grade_target
+    from autograder.submission import Submission, grade_submission
 
     for a in COURSE.assignments:
         nb = REPO / "solutions" / a.id / a.notebook
         start = time.perf_counter()
-        graded = grade_target(Target(nb, "timing", a.id), COURSE)
+        graded = grade_submission(Submission(nb, "timing", a.id), COURSE)
         assert graded.score == a.max_score
         assert time.perf_counter() - start < 2.0
 

@@ -89,7 +89,7 @@ def test_batch_size_plot_explains_a_run_that_ignores_the_order():
 
 
 def test_unreadable_notebook_report_still_has_the_reference_plots():
-    from autograder.grade import Unreadable
+    from autograder.submission import Unreadable
 
     for assignment in COURSE.assignments:
         plots, notes = draw_plots(Unreadable("the file is not a notebook"), assignment.id)

@@ -1,7 +1,7 @@
 """What a hidden check is, and the helpers every suite uses.
 
 A check is a function ``test_...(sub)`` that calls the student's code through ``sub``
-(a ``Submission``: the sandbox or the in-kernel front end, both return plain data) and
+(a ``StudentCode``: the sandbox or the in-kernel front end, both return plain data) and
 raises ``Fail`` with words for the student when the answer is wrong.  The suite modules
 register checks with ``@check(function, description, weight)``; a function's points from
 course.yml are shared among its checks in proportion to their weights.
@@ -9,9 +9,10 @@ course.yml are shared among its checks in proportion to their weights.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,7 +22,7 @@ from ..calls import OK, CallOutcome
 from ..verdicts import Verdict
 from ..wire import Rng, Unencodable
 
-__all__ = ["Check", "Fail", "Registry", "Rng", "Submission", "seeded"]
+__all__ = ["Check", "Fail", "Registry", "Rng", "StudentCode", "course_seed", "seeded"]
 
 
 class Fail(Exception):
@@ -42,7 +43,10 @@ class Fail(Exception):
         self.verdict = Verdict(verdict)
 
 
-class Submission(Protocol):
+class StudentCode(Protocol):
+    """The student's functions, callable by name: the sandbox, the in-kernel front end, or an
+    unreadable submission.  Every call answers with a ``CallOutcome``, never an exception."""
+
     def call(
         self,
         fn: str,
@@ -104,6 +108,16 @@ class Registry:
 #: The assignment's seed from course.yml, set by the runner: it salts every hidden input, so a
 #: course can change all of its held-out data by changing one number.
 COURSE_SEED: contextvars.ContextVar[int] = contextvars.ContextVar("COURSE_SEED", default=0)
+
+
+@contextlib.contextmanager
+def course_seed(seed: int) -> Iterator[None]:
+    """Within this block every hidden input is salted with ``seed`` (an assignment's, from course.yml)."""
+    token = COURSE_SEED.set(seed)
+    try:
+        yield
+    finally:
+        COURSE_SEED.reset(token)
 
 
 def seeded(*names: object) -> np.random.Generator:
