@@ -1,10 +1,13 @@
-"""What a hidden check is, and the helpers every suite uses.
+"""What a hidden suite and a hidden check are, and the helpers every suite uses.
 
 A check is a function ``test_...(sub)`` that calls the student's code through ``sub``
 (a ``StudentCode``: the sandbox or the in-kernel front end, both return plain data) and
-raises ``Fail`` with words for the student when the answer is wrong.  The suite modules
-register checks with ``@check(function, description, weight)``; a function's points from
-course.yml are shared among its checks in proportion to their weights.
+raises ``Fail`` with words for the student when the answer is wrong.  Each suite module makes
+its assignment's ``Suite`` and registers it (``register``); on it, checks are registered with
+``@check(function, description, weight)`` and the feedback report's plotters with
+``@suite.plot``; its ``one_number_hints`` say why a function meant to return one number may
+have returned many.  A function's points from course.yml are shared among its checks in
+proportion to their weights.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..calls import OK, CallOutcome
 from ..verdicts import Verdict
 from ..wire import Rng, Unencodable
 
-__all__ = ["Check", "Fail", "Registry", "Rng", "StudentCode", "course_seed", "seeded"]
+__all__ = ["SUITES", "Check", "Fail", "Rng", "StudentCode", "Suite", "course_seed", "register", "seeded"]
 
 
 class Fail(Exception):
@@ -45,19 +48,14 @@ class Fail(Exception):
 
 class StudentCode(Protocol):
     """The student's functions, callable by name: the sandbox, the in-kernel front end, or an
-    unreadable submission.  Every call answers with a ``CallOutcome``, never an exception."""
+    unreadable submission.  Every call answers with a ``CallOutcome``, never an exception.
 
-    def call(
-        self,
-        fn: str,
-        args: Sequence = (),
-        kwargs: dict | None = None,
-        *,
-        standins: Sequence[str] = (),
-        global_seed: int | None = None,
-        return_args: bool = False,
-        seconds: float | None = None,
-    ) -> CallOutcome: ...
+    The options: ``standins`` (names our versions replace during the call, besides those the
+    stand-in rule gives), ``global_seed`` (``np.random``'s seed first), ``return_args`` (the
+    array arguments as they were after the call, in ``args_after``) and ``seconds`` (its time limit).
+    """
+
+    def call(self, fn: str, args: Sequence = (), kwargs: dict | None = None, **options: Any) -> CallOutcome: ...
 
 
 @dataclass(frozen=True)
@@ -77,8 +75,20 @@ class Check:
 
 
 @dataclass
-class Registry:
+class Suite:
+    """The hidden suite of one assignment: its checks, its feedback plotters, its hints."""
+
+    assignment: str = ""
     checks: list[Check] = field(default_factory=list)
+    #: each draws one ``plotting.Plot`` of the student's code for the feedback report, in order
+    plotters: list[Callable[[Any], Any]] = field(default_factory=list)
+    #: {function: why it may have returned many numbers where one was meant}
+    one_number_hints: dict[str, str] = field(default_factory=dict)
+
+    def plot(self, plotter: Callable) -> Callable:
+        """Register ``plotter`` (a function of the student's code returning a ``Plot``)."""
+        self.plotters.append(plotter)
+        return plotter
 
     def check(
         self,
@@ -103,6 +113,18 @@ class Registry:
             return fn
 
         return register
+
+
+#: every assignment's suite, by assignment id (each suite module registers its own)
+SUITES: dict[str, Suite] = {}
+
+
+def register(suite: Suite) -> Suite:
+    """Make ``suite`` the hidden suite of its assignment."""
+    if SUITES.get(suite.assignment, suite) is not suite:
+        raise ValueError(f"two hidden suites for {suite.assignment}")
+    SUITES[suite.assignment] = suite
+    return suite
 
 
 #: The assignment's seed from course.yml, set by the runner: it salts every hidden input, so a
@@ -190,13 +212,10 @@ def value_of(fn: str, outcome: CallOutcome) -> Any:
 # ---------------------------------------------------------------------------------------
 
 
-#: why a function meant to return one number may have returned many
-_ONE_NUMBER_HINT = {
-    "mse_loss": "Did you forget to average over the samples?",
-    "logistic_loss": "Did you forget to average over the samples?",
-    "max_stable_lr": "Use only the largest eigenvalue: 2 / (largest eigenvalue).",
-    "gradient_check": "Report the maximum over coordinates, one number.",
-}
+def _one_number_hint(fn: str) -> str:
+    """Why ``fn`` may have returned many numbers where one was meant: its suite's hint."""
+    hints = [s.one_number_hints[fn] for s in SUITES.values() if fn in s.one_number_hints]
+    return hints[0] if hints else "See its docstring for what to return."
 
 
 def as_float(fn: str, value) -> float:
@@ -209,7 +228,7 @@ def as_float(fn: str, value) -> float:
     if arr.size != 1:
         raise Fail(
             f"`{fn}` should return a single number, but returned an array of shape {arr.shape}. "
-            + _ONE_NUMBER_HINT.get(fn, "See its docstring for what to return."),
+            + _one_number_hint(fn),
             "echo",
         )
     return float(arr.reshape(()))
