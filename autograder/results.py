@@ -83,7 +83,7 @@ class GradedSubmission:
     notebook: str
     tests: list[TestResult]
     notes: list[str] = field(default_factory=list)  # notebook-level problems, for the student
-    plots: list = field(default_factory=list)  # feedback.Plot, when feedback reports are asked for
+    plots: list = field(default_factory=list)  # suites.plotting.Plot, when feedback reports are asked for
     plot_notes: list[str] = field(default_factory=list)
     lateness: Lateness | None = None  # when the submission time is known
 

@@ -270,7 +270,8 @@ def open_submission(submission: Submission, course: Course, cells: list[dict] | 
             return
         with tempfile.TemporaryDirectory(prefix="gd-grade-") as scratch:
             workdir = Path(scratch)
-            scratch_copy(submission.notebook, workdir)
+            if submission.notebook.is_file():  # cells from elsewhere come with no file: nothing beside them
+                scratch_copy(submission.notebook, workdir)
             support = [str(course.root / "support")]  # gd_support.py: copied in, like the neighbours
             rule = StandinRule(tuple(assignment.functions))
             with Sandbox(cells, workdir, support, assignment.limits, rule) as sandbox:
@@ -384,7 +385,7 @@ def write_class_files(out_dir: Path) -> None:
     write_atomic(out_dir / "grades.csv", class_csv(everything))
     for t in score_tables(everything):
         if len(t.rows) >= 2:
-            from .plots import score_histogram
+            from .histogram import score_histogram
 
             scores = [g.score for g in t.rows]
             score_histogram(scores, t.rows[0].max_score, t.assignment, out_dir / f"{t.assignment}_histogram.png")

@@ -5,13 +5,15 @@
   sandbox imports the leaves and itself, and is handed the stand-in rule by whoever opens it;
 - config imports no sandbox, directly or not (nbgrader reads course.yml on every command);
 - each verb's module (grade, collect, gradescope, regrade, assign, template) is the only place
-  that knows its verb: no other module imports one, and cli.py only parses and dispatches.
+  that knows its verb: no other module imports one, and cli.py only parses and dispatches;
+- README's layout section names every module there is.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,12 @@ def test_only_cli_reaches_the_verbs_and_it_holds_none():
     assert set(choices) == VERBS
     for verb in VERBS:
         assert callable(importlib.import_module(f"autograder.{verb}").run), verb
+
+
+def test_the_readme_layout_names_every_module():
+    """README's "module by module" section names each module of autograder/, and only those."""
+    readme = (PACKAGE.parent / "README.md").read_text()
+    section = readme[readme.index("### `autograder/`, module by module") :].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z_]+\.py)`", section)) - {"__init__.py"}
+    files = {p.name for p in PACKAGE.rglob("*.py") if p.name not in ("__init__.py", "__main__.py")}
+    assert named == files
