@@ -64,7 +64,6 @@ class Check:
     description: str
     weight: float
     run: Callable[[Any], None]
-    standins: tuple[str, ...] = ()
     #: the description of another check of the same function that must pass for this one to
     #: score: shape, purity, dtype and "finite" checks earn nothing for a wrong answer
     requires: str | None = None
@@ -95,7 +94,6 @@ class Suite:
         function: str,
         description: str,
         weight: float = 1.0,
-        standins: Sequence[str] = (),
         requires: str | None = None,
     ):
         """Register ``fn`` as a hidden check of the student function ``function``.
@@ -109,7 +107,7 @@ class Suite:
                 c.function == function and c.description == requires for c in self.checks
             ):
                 raise ValueError(f"{function}: '{requires}' must be registered before the checks that require it")
-            self.checks.append(Check(function, description, weight, fn, tuple(standins), requires))
+            self.checks.append(Check(function, description, weight, fn, requires))
             return fn
 
         return register

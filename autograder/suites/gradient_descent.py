@@ -107,7 +107,7 @@ def _descend(sub, grad, w0, lr, n_steps) -> tuple[np.ndarray, PointSpy, float]:
     return path, spy, precision_of(raw)
 
 
-@check("gradient_descent", "returns the path: w0, then one row per step", weight=2, standins=("gd_step",))
+@check("gradient_descent", "returns the path: w0, then one row per step", weight=2)
 def test_gradient_descent_shape(sub):
     w0 = np.array([1.0, -2.0, 0.5])
     q = _quadratic(3, "shape")
@@ -117,14 +117,14 @@ def test_gradient_descent_shape(sub):
         raise Fail(
             "`gradient_descent` returns a path that never leaves w0: every row k should hold the weights after k steps."
         )
-    path0, _, _ = _descend(sub, q.grad, w0, 0.05, 0)
+    _descend(sub, q.grad, w0, 0.05, 0)
 
 
 GD_SHAPE = "returns the path: w0, then one row per step"
 GD_STEPS = "each step uses the gradient at the current weights"
 
 
-@check("gradient_descent", GD_STEPS, weight=3, standins=("gd_step",), requires=GD_SHAPE)
+@check("gradient_descent", GD_STEPS, weight=3, requires=GD_SHAPE)
 def test_gradient_descent_steps(sub):
     for d, lr, n_steps in ((2, 0.1, 12), (4, 0.03, 25)):
         q = _quadratic(d, "steps")
@@ -165,7 +165,6 @@ def test_gradient_descent_steps(sub):
     "gradient_descent",
     "converges to the minimum of a convex quadratic",
     weight=2,
-    standins=("gd_step",),
     requires=GD_STEPS,
 )
 def test_gradient_descent_converges(sub):
@@ -179,7 +178,6 @@ def test_gradient_descent_converges(sub):
 @check(
     "gradient_descent",
     "does not modify w0",
-    standins=("gd_step",),
     requires=GD_STEPS,
 )
 def test_gradient_descent_pure(sub):
@@ -368,7 +366,6 @@ def _low_start_in_local_basin(d: int):
     "find_global_minimum",
     "finds the global minimum of a landscape with a local one",
     weight=4,
-    standins=("gradient_descent",),
 )
 def test_find_global_minimum(sub):
     cases = [_well_case(d, "global", global_first) for d, global_first in ((1, False), (2, True), (3, False))]
@@ -414,7 +411,6 @@ GLOBAL_VALUES = "finds the global minimum of a landscape with a local one"
 @check(
     "find_global_minimum",
     "returns the end point, shape (d,), not the loss or the path",
-    standins=("gradient_descent",),
     requires=GLOBAL_VALUES,
 )
 def test_find_global_minimum_shape(sub):
@@ -428,7 +424,7 @@ def test_find_global_minimum_shape(sub):
     as_array("find_global_minimum", raw, (2,))
 
 
-@check("find_global_minimum", "does not modify starts", standins=("gradient_descent",), requires=GLOBAL_VALUES)
+@check("find_global_minimum", "does not modify starts", requires=GLOBAL_VALUES)
 def test_find_global_minimum_pure(sub):
     well, starts, _ = _well_case(2, "pure", False)
     after = call_keeping_args(

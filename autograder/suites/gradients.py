@@ -517,7 +517,6 @@ def _rel_error(a, b) -> float:
     "gradient_check",
     "measures the relative error of a wrong gradient exactly",
     weight=3,
-    standins=("numerical_gradient",),
 )
 def test_gradient_check_wrong(sub):
     fun = _Smooth(4, "gc-wrong")
@@ -582,7 +581,6 @@ GRADCHECK_VALUES = "measures the relative error of a wrong gradient exactly"
     "gradient_check",
     "is tiny for a correct gradient",
     weight=2,
-    standins=("numerical_gradient",),
     requires=GRADCHECK_VALUES,
 )
 def test_gradient_check_correct(sub):
@@ -608,7 +606,6 @@ def test_gradient_check_correct(sub):
 @check(
     "gradient_check",
     "is 0, not nan, where both gradients are exactly 0",
-    standins=("numerical_gradient",),
     requires=GRADCHECK_VALUES,
 )
 def test_gradient_check_zero(sub):
@@ -630,7 +627,7 @@ def test_gradient_check_zero(sub):
         raise Fail("`gradient_check` reports a large error for a correct gradient with zero coordinates.")
 
 
-@check("gradient_check", "passes its eps on to the numerical gradient", standins=("numerical_gradient",))
+@check("gradient_check", "passes its eps on to the numerical gradient")
 def test_gradient_check_eps(sub):
     def grad(w):
         return 3 * np.asarray(w, dtype=float) ** 2

@@ -372,7 +372,7 @@ def test_full_batch_gd_pure(sub):
 # --------------------------------------------------------------------------------------- sgd
 
 
-@check("sgd", SGD_STEPS, weight=4, standins=("minibatches",))
+@check("sgd", SGD_STEPS, weight=4)
 def test_sgd_steps(sub):
     for n, d, epochs in ((10, 2, 3), (6, 3, 2)):
         p = problem(n, d, "sgd", lr=0.02)
@@ -380,7 +380,7 @@ def test_sgd_steps(sub):
         verify_run("sgd", spy, history, p, epochs, batch_size=1, shuffled=True)
 
 
-@check("sgd", "randomness only from rng", weight=2, standins=("minibatches",), requires=SGD_STEPS)
+@check("sgd", "randomness only from rng", weight=2, requires=SGD_STEPS)
 def test_sgd_random(sub):
     check_randomness(sub, "sgd", problem(12, 2, "sgd-random", lr=0.02), 2, standins=("minibatches",))
 
@@ -388,7 +388,6 @@ def test_sgd_random(sub):
 @check(
     "sgd",
     "does not modify its inputs",
-    standins=("minibatches",),
     requires=SGD_STEPS,
 )
 def test_sgd_pure(sub):
@@ -400,7 +399,7 @@ def test_sgd_pure(sub):
 # ------------------------------------------------------------------------------ minibatch_gd
 
 
-@check("minibatch_gd", MB_STEPS, weight=4, standins=("minibatches",))
+@check("minibatch_gd", MB_STEPS, weight=4)
 def test_minibatch_gd_steps(sub):
     for n, d, batch_size, epochs in ((10, 2, 3, 3), (16, 3, 4, 2), (9, 2, 1, 2)):
         p = problem(n, d, "mb", lr=0.03)
@@ -414,7 +413,6 @@ def test_minibatch_gd_steps(sub):
     "minibatch_gd",
     "batch_size = n (or more) is full-batch descent",
     weight=2,
-    standins=("minibatches",),
     requires=MB_STEPS,
 )
 def test_minibatch_gd_full(sub):
@@ -443,7 +441,7 @@ def test_minibatch_gd_full(sub):
             )
 
 
-@check("minibatch_gd", "randomness only from rng", weight=2, standins=("minibatches",), requires=MB_STEPS)
+@check("minibatch_gd", "randomness only from rng", weight=2, requires=MB_STEPS)
 def test_minibatch_gd_random(sub):
     check_randomness(sub, "minibatch_gd", problem(12, 2, "mb-random", lr=0.03), 2, 4, standins=("minibatches",))
 
@@ -460,7 +458,6 @@ NOISE_MARGIN = 4.0
     "minibatch_gd",
     "larger batches give less noisy results (spread across seeds shrinks)",
     weight=2,
-    standins=("minibatches",),
     requires=MB_STEPS,
 )
 def test_minibatch_gd_noise(sub):
@@ -513,7 +510,6 @@ def batch_noise(run) -> list[float]:
 @check(
     "minibatch_gd",
     "does not modify its inputs",
-    standins=("minibatches",),
     requires=MB_STEPS,
 )
 def test_minibatch_gd_pure(sub):
