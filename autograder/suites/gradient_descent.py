@@ -26,7 +26,7 @@ from .framework import (
     register,
     seeded,
 )
-from .plotting import Plot, figure, not_finite, png, with_notes, yours
+from .plotting import Plot, figure, name_axes, not_finite, png, with_notes, yours
 
 suite = register(Suite("02_gradient_descent"))
 check = suite.check
@@ -542,8 +542,6 @@ def learning_rate_plot(sub) -> Plot:
                 "so the loss never changes."
             )
         ax.semilogy(losses + 1e-16, color=color, label=f"lr = {factor:g} x 2/λmax")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.legend(fontsize=8)
+    name_axes(ax, "step", "loss")
     caption = "Thin lines: yours; thick pale lines: the reference. Below 2/λmax the loss falls; above it, it grows."
     return Plot("loss", "Loss per step, three learning rates", with_notes(caption, notes), png(fig))

@@ -32,7 +32,7 @@ from .framework import (
     register,
     seeded,
 )
-from .plotting import Plot, figure, not_finite, png, with_notes, yours
+from .plotting import Plot, figure, name_axes, not_finite, png, with_notes, yours
 
 suite = register(Suite("03_minibatch"))
 check = suite.check
@@ -579,9 +579,7 @@ def epochs_plot(sub) -> Plot:
         notes.append(not_finite(fn, losses))
         notes.append(_history_note(fn, mine, w0))
         ax.semilogy(losses, color=color, label=f"{label} (yours)")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss above the minimum")
-    ax.legend(fontsize=8)
+    name_axes(ax, "epoch", "loss above the minimum")
     caption = (
         "Thin lines: yours; thick pale lines of the same colour: the reference (random orders differ, so "
         "stochastic curves need not match exactly). All three should fall; SGD fastest per epoch, then noisy."
@@ -660,9 +658,7 @@ def batch_size_plot(sub) -> Plot:
                 else "Your spread is zero at every batch size: your runs give the same result for every rng "
                 "(or do not move at all), so the line lies on the bottom of the plot."
             )
-    ax.set_xlabel("batch size")
-    ax.set_ylabel("spread of the loss across seeds")
-    ax.legend(fontsize=8)
+    name_axes(ax, "batch size", "spread of the loss across seeds")
     caption = (
         "Starting at the best weights, one epoch with six seeds: the spread is the noise of using a batch instead "
         "of all the data. It should fall as the batch grows, like the reference, and vanish at the full batch "

@@ -49,6 +49,13 @@ def png(fig) -> bytes:
     return buffer.getvalue()
 
 
+def name_axes(ax, x: str, y: str) -> None:
+    """Name a plot's axes and show its legend."""
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.legend(fontsize=8)
+
+
 def yours(fn: str, thunk: Callable[[], np.ndarray]) -> tuple[np.ndarray | None, str]:
     """The student's data for a plot, or None and the sentence that says why it is missing."""
     try:
