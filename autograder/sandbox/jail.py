@@ -12,6 +12,15 @@ process and the nbgrader kernel).  The child sees an allow-list, not the machine
   which the files of ``scratch`` are *copied*, and another as ``/tmp``; its own ``/dev``
   (null, zero, urandom...) with a private ``/dev/shm``; its own ``/proc`` (bwrap keeps
   ``/proc`` mounted read-only, so ``/proc/sys`` cannot be written);
+* every folder it can write has a size: home 64 MB, ``/tmp`` 64 MB, ``/dev/shm`` 16 MB, so
+  **144 MB in all** by default (``JailLimits.writable_mb``, always below the memory limit,
+  2048 MB by default).  Everything else is read-only: the root tmpfs bwrap makes (and
+  ``/opt/gd``, ``/home`` in it), ``/dev`` (bwrap's ``--size`` sizes only ``--tmpfs``, not
+  ``--dev``), the empty tmpfs that mask site-packages folders.  ``--size`` needs bubblewrap
+  0.5.0 (Debian 12 has 0.8.0, Ubuntu 22.04 0.6.1, 24.04 0.9.0); with an older one the jail is
+  unavailable (fail closed, ``available``).  Memory no folder bounds (memfd, SysV shared memory
+  and message queues) is refused by the filter.  (The nbgrader kernel alone also writes a host
+  folder, ``rw_binds``, for its sockets: disk, each file bounded by RLIMIT_FSIZE.)
 * new user, PID, network, IPC, UTS, cgroup and mount namespaces (``--unshare-all``), uid
   and gid 65534 inside (mapped to the grading user outside: everything of the host it sees
   is mounted read-only, and it holds no capability), no further user namespaces,
@@ -68,11 +77,17 @@ STUDENT_PACKAGES = ("numpy", "scipy", "matplotlib")
 INSIDE_ID = 65534
 #: largest file copied from ``scratch`` into the jail
 MAX_COPIED_FILE = 5 * 1024 * 1024
+#: the oldest bubblewrap with ``--size``: older ones cannot build the jail (fail closed, ``available``)
+BWRAP_MINIMUM = (0, 5, 0)
 
 
 @dataclass(frozen=True)
 class JailLimits:
-    """Sizes of the jail's private file systems and its resource limits."""
+    """Sizes of the jail's private file systems and its resource limits.
+
+    The three sized folders are all the child can write (``writable_mb``, 144 MB by default);
+    their sum must stay below ``memory_mb``, the child's address-space limit.
+    """
 
     home_mb: int = 64
     tmp_mb: int = 64
@@ -82,6 +97,15 @@ class JailLimits:
     file_mb: int = 32  # RLIMIT_FSIZE: no single file written larger than this
     processes: int = 256  # RLIMIT_NPROC (counted per host uid; see ``rlimits``)
     pids: int = 64  # processes and threads of one jail, where a pids cgroup can be made (``PidsCgroup``)
+
+    def __post_init__(self) -> None:
+        if self.writable_mb >= self.memory_mb:
+            raise ValueError(f"the jail's folders ({self.writable_mb} MB) must be smaller than its memory limit")
+
+    @property
+    def writable_mb(self) -> int:
+        """All the child can write anywhere: the sum of its sized folders (home, /tmp, /dev/shm)."""
+        return self.home_mb + self.tmp_mb + self.shm_mb
 
 
 class JailCommand(list):
@@ -400,7 +424,7 @@ def jail_command(
     bound = [p for k, p in _roots() if k == "bind"]
     for folder in sorted(_site_folders()):
         if os.path.isdir(folder) and any(folder == b or folder.startswith(b + "/") for b in bound):
-            cmd += ["--tmpfs", folder]  # hide whatever else is installed (the grader, too)
+            cmd += ["--tmpfs", folder, "--remount-ro", folder]  # hide whatever else is installed (the grader, too)
     entries = package_entries(tuple(packages))
     mirror = site_mirror(entries)
     if mirror:
@@ -411,7 +435,7 @@ def jail_command(
     # a read-only /proc: /proc/sys is global for the host uid the jail's uid maps to (bwrap's own
     # cover of /proc/sys is skipped on some kernels), and nothing here needs to write /proc
     cmd += ["--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev"]
-    cmd += ["--size", str(limits.shm_mb << 20), "--tmpfs", "/dev/shm"]
+    cmd += ["--size", str(limits.shm_mb << 20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]  # --dev has no size
     cmd += ["--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
     cmd += ["--size", str(limits.home_mb << 20), "--perms", "0755", "--tmpfs", HOME]
     if scratch is not None:
@@ -431,6 +455,7 @@ def jail_command(
         cmd += ["--ro-bind", str(host), str(inside)]
     for path in rw_binds:
         cmd += ["--bind", str(path), str(path)]
+    cmd += ["--remount-ro", "/"]  # the root tmpfs bwrap makes (and /opt/gd, /home in it): last, once all is mounted
     environment = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": HOME,
@@ -567,11 +592,27 @@ def rlimits(
     return apply
 
 
+def bwrap_version() -> tuple[int, ...] | None:
+    """The version of the ``bwrap`` on PATH, e.g. ``(0, 8, 0)``; None if it does not say."""
+    try:
+        said = subprocess.run(["bwrap", "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", said)
+    return tuple(int(part) for part in match.groups()) if match else None
+
+
 @functools.lru_cache(maxsize=1)
 def available() -> str | None:
     """None when the jail works on this machine, else a one-line reason why it does not."""
     if not shutil.which("bwrap"):
         return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    version = bwrap_version()
+    if version is not None and version < BWRAP_MINIMUM:  # unknown: the probe below decides
+        return (
+            f"bubblewrap {'.'.join(map(str, version))} is too old: the jail sizes every folder it can write "
+            f"(--size), which needs bubblewrap {'.'.join(map(str, BWRAP_MINIMUM))} or later (Debian 12, Ubuntu 22.04)"
+        )
     try:
         seccomp_program()
     except (ImportError, OSError) as exc:
