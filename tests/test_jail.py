@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -28,13 +29,13 @@ NOBODY = 65534
 # Runs outside the jail, as the grading user: builds the grader's jail around a program and execs bwrap
 # (the descriptors bwrap reads are inheritable, so they survive the exec).
 DRIVER = """
-import os, sys, tempfile
+import os, sys
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
+lib, scratch, mode, program = sys.argv[1:]
+sys.path.insert(0, lib)
 from autograder.sandbox import jail
-scratch = tempfile.mkdtemp(dir=sys.argv[1])
-argv = [jail.interpreter(), "-I", "-S", "-c", sys.argv[3]]
-cmd = jail.jail_command(argv, Path(scratch), allow_local_sockets=sys.argv[2] == "kernel")
+argv = [jail.interpreter(), "-I", "-S", "-c", program]
+cmd = jail.jail_command(argv, Path(scratch), allow_local_sockets=mode == "kernel")
 jail.rlimits(jail.JailLimits())()
 os.execv(cmd[0], cmd)
 """
@@ -77,6 +78,7 @@ def jailed(request) -> Iterator:
     """``start(program, mode)``: a Popen of ``program`` in the grader's jail, as the test's user or as nobody."""
     private = Path(tempfile.mkdtemp(prefix="gd-jailtest-"))
     os.chmod(private, 0o755)
+    (private / "scratch").mkdir()
     prefix: list[str] = []
     python = sys.executable
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp")}
@@ -104,7 +106,7 @@ def jailed(request) -> Iterator:
     procs = []
 
     def start(program: str, mode: str = "grader") -> subprocess.Popen:
-        cmd = [*prefix, python, "-I", "-c", DRIVER, lib, mode, program]
+        cmd = [*prefix, python, "-I", "-c", DRIVER, lib, str(private / "scratch"), mode, program]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         procs.append(proc)
         return proc
@@ -302,7 +304,8 @@ def test_probe_of_sockets_finds_them_outside_the_jail():
     report = json.loads(proc.stdout)
     opened = _opened(report)
     assert {("socket", 2, 1, 0), ("socketpair", 1, 1, 0), ("socket", 1 << 32 | 2, 2, 0)} <= opened, opened
-    assert report["i386 socket"] == report["i386 socketcall"] == "opened", report  # this kernel's i386 ABI
+    if platform.machine() == "x86_64":  # the probe's int 0x80 is x86 code
+        assert report["i386 socket"] == report["i386 socketcall"] == "opened", report
 
 
 def test_grader_child_opens_no_socket_of_any_family(jailed):

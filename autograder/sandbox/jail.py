@@ -310,9 +310,9 @@ def seccomp_program(local_sockets: bool = False) -> bytes:
 
     Sockets by allow-list: none at all (``socket`` and ``socketpair`` refused for every family),
     or with ``local_sockets`` (the nbgrader kernel only, in its own network namespace) the
-    families of ``KERNEL_SOCKETS``.  Only x86-64's own system calls are filtered: a call through
-    another ABI the kernel accepts (i386's ``int 0x80``, with its ``socketcall``; x32) kills the
-    process, as libseccomp's bad-architecture action.
+    families of ``KERNEL_SOCKETS``.  The rules are for the machine's own ABI (x86-64): a call
+    through another ABI the kernel accepts (i386's ``int 0x80``, with its ``socketcall``; x32)
+    kills the process (libseccomp's bad-architecture action).
     """
     import pyseccomp as seccomp
 
