@@ -96,34 +96,49 @@ def cmd_grade(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from .collect import CollectError, collect, read_roster
+    from .collect.roster import CollectError, read_roster
+    from .collect.run import collect
 
     course = load_course(args.course)
     try:
         roster = read_roster(Path(args.roster))
-        outcomes = collect(course, roster, Path(args.out), args.assignment, args.push_feedback)
+        outcomes = collect(
+            course,
+            roster,
+            Path(args.out),
+            args.assignment,
+            args.push_feedback,
+            new_ledger=args.new_ledger,
+            retry_failed=args.retry_failed,
+        )
     except CollectError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if args.summary:
+            with open(args.summary, "a", encoding="utf-8") as summary:
+                summary.write(f"**collect could not run**: {exc}\n")
         return 2
     graded = [o.graded for o in outcomes if o.graded]
     if graded:
         _table(graded)
-    notes = [f"{o.student}: {o.status}: {o.message}" for o in outcomes if o.status in ("limited", "nothing", "failed")]
-    count = {s: sum(o.status == s for o in outcomes) for s in ("graded", "unchanged", "limited", "nothing", "failed")}
+    kinds = ("graded", "unchanged", "limited", "nothing", "missing", "failed")
+    notes = [f"{o.student}: {o.status}: {o.message}" for o in outcomes if o.message and o.status != "limited"]
+    notes += [f"{o.student}: limited: {o.message}" for o in outcomes if o.status == "limited"]
+    count = {s: sum(o.status == s for o in outcomes) for s in kinds}
     line = (
         f"{len(outcomes)} students: {count['graded']} graded, {count['unchanged']} skipped (notebook unchanged), "
         f"{count['limited']} over the daily report limit (recorded), {count['nothing']} with nothing to grade, "
-        f"{count['failed']} failed"
+        f"{count['missing']} repositories missing, {count['failed']} failed"
     )
     print("\n".join([*notes, line]))
     if args.summary:
         from .reports import markdown_summary
+        from .results import markdown_text
 
         with open(args.summary, "a", encoding="utf-8") as summary:
-            summary.write("\n".join([f"**collect**: {line}.", "", *[f"- {n}" for n in notes], ""]) + "\n")
+            summary.write("\n".join([f"**collect**: {line}.", "", *[f"- {markdown_text(n)}" for n in notes], ""]) + "\n")
             if graded:
                 summary.write(markdown_summary(graded))
-    return 1 if count["failed"] else 0
+    return 0  # a student's failure is in the summary, not the job's status: the state is saved either way
 
 
 def cmd_gradescope(args) -> int:
@@ -246,6 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="commit each report to the branch 'feedback' of the student's repository",
     )
     collect.add_argument("--summary", default=None, metavar="FILE", help="append a Markdown table of this run's grades")
+    collect.add_argument(
+        "--new-ledger",
+        action="store_true",
+        help="start the state (seen.json) in an empty --out: the first run of a term, never a lost ledger's",
+    )
+    collect.add_argument(
+        "--retry-failed", action="store_true", help="grade again students the grader failed on 3 times"
+    )
     collect.set_defaults(run=cmd_collect)
 
     gradescope = verbs.add_parser("gradescope", help="write a Gradescope autograder bundle for an assignment")

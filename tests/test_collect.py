@@ -20,7 +20,9 @@ import nbformat
 import pytest
 import yaml
 
-from autograder.collect import collect, read_roster, submission_time
+from autograder.collect.ledger import submission_time
+from autograder.collect.roster import read_roster
+from autograder.collect.run import collect
 from autograder.config import load_course
 
 from helpers import REPO, filled_release, notebook_path, write_notebook
@@ -78,9 +80,9 @@ class StudentRepo:
 
 
 def edit_notebook(path: Path, comment: str) -> None:
-    """Change the notebook's content without changing its answers."""
+    """Change what is graded (a code cell the student added) without changing the answers."""
     nb = nbformat.read(str(path), as_version=4)
-    nb.cells.append(nbformat.v4.new_markdown_cell(comment))
+    nb.cells.append(nbformat.v4.new_code_cell(f"# {comment}"))
     nbformat.write(nb, str(path))
 
 
@@ -116,7 +118,7 @@ def term(tmp_path_factory):
     students = read_roster(roster)
 
     def run(now: str) -> dict[str, str]:
-        outcomes = collect(course, students, out, push_feedback=True, now=at(now))
+        outcomes = collect(course, students, out, push_feedback=True, now=at(now), new_ledger=not out.exists())
         return {o.student: o.status for o in outcomes}
 
     runs = {"first": run("2027-02-04T12:00:00")}
@@ -193,16 +195,23 @@ def test_daily_report_limit_records_the_push_and_says_when(term):
 
 def test_late_commit_is_penalised_even_when_back_dated(term):
     assert term["runs"]["late pushes"] == {"alice": "graded", "bob": "graded", "carol": "unchanged"}
-    alice = results(term["out"], "alice")
-    late = alice["extra_data"]["lateness"]
+    late_grading = json.loads((term["out"] / "slots" / "late" / "alice" / ASSIGNMENT / "results.json").read_text())
+    late = late_grading["extra_data"]["lateness"]
     # first seen at 10:10, not there at 09:00: pushed after 09:00 on the day after the deadline
     assert late["submitted_at"] == "2027-02-06T09:00:00+00:00" and late["days_late"] == 1
-    assert late["penalty_percent"] == 10 and alice["score"] == 13.5 and alice["extra_data"]["raw_score"] == 15
+    assert late["penalty_percent"] == 10 and late_grading["score"] == 13.5
     report = term["repos"]["alice"].show("feedback:feedback.md")
     assert "1 day late, a penalty of 10%, so your score is 13.5 / 15" in report
+
+
+def test_the_default_policy_keeps_the_better_on_time_grade(term):
+    """alice had 15/15 on time; her late commit is worth 13.5 after the penalty: 15 counts."""
+    alice = results(term["out"], "alice")
+    assert alice["score"] == 15 and alice["extra_data"]["lateness"]["days_late"] == 0
+    status = term["repos"]["alice"].show("feedback:status.md")
+    assert "Your on-time commit" in status and "(15) counts" in status and "(13.5)" in status
     rows = {r["student"]: r for r in csv.DictReader((term["out"] / "grades.csv").open())}
-    assert rows["alice"]["raw_score"] == "15" and rows["alice"]["penalty_percent"] == "10"
-    assert rows["alice"]["score"] == "13.5"
+    assert rows["alice"]["score"] == "15" and rows["alice"]["days_late"] == "0"
 
 
 def test_commit_inside_an_extension_is_not_penalised(term):
