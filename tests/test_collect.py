@@ -251,3 +251,33 @@ def test_commit_time_is_bounded_by_what_collect_saw():
     assert submission_time(at("2027-02-06T09:30:00"), seen, before) == at("2027-02-06T09:30:00")
     assert submission_time(at("2030-01-01T00:00:00"), seen, before) == seen  # dated in the future
     assert submission_time(at("2027-02-05T20:00:00"), seen, None) == at("2027-02-05T20:00:00")  # first fetch
+
+
+# ------------------------------------------------------------------ descriptors in the jail's setup
+
+
+FD_PROBE = """
+import os, resource, sys
+from pathlib import Path
+from autograder.sandbox import jail
+
+folder = Path(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+before = len(os.listdir("/proc/self/fd"))
+for attempt in range(3):
+    try:
+        jail.jail_command(["true"], folder)
+    except OSError as exc:
+        assert exc.errno == 24, exc  # EMFILE: more files than descriptors
+print(len(os.listdir("/proc/self/fd")) - before)
+"""
+
+
+def test_a_folder_of_many_files_leaves_no_descriptor_open(tmp_path):
+    """1,100 files beside a notebook: the jail's setup runs out of descriptors (one per file);
+    what it had opened is closed, so the next student's grading still has its descriptors."""
+    for i in range(1100):
+        (tmp_path / f"f{i:04d}.txt").write_bytes(b"")
+    done = subprocess.run([sys.executable, "-c", FD_PROBE, str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
