@@ -22,7 +22,7 @@ import yaml
 
 from autograder.collect.ledger import submission_time
 from autograder.collect.roster import read_roster
-from autograder.collect.run import collect
+from autograder.collect.run import Outcome, collect
 from autograder.config import load_course
 
 from helpers import REPO, filled_release, notebook_path, write_notebook
@@ -281,3 +281,179 @@ def test_a_folder_of_many_files_leaves_no_descriptor_open(tmp_path):
     done = subprocess.run([sys.executable, "-c", FD_PROBE, str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "0"
+
+
+# ------------------------------------------------------------------------------ hostile students
+
+POLICY = {"penalty_per_day": 10, "max_penalty": 50, "grace_minutes": 30}
+WRONG_CHECK = {"gradient_check": "def gradient_check(f, grad_f, w, eps=1e-6):\n    return 0.0\n"}
+
+
+def make_course(root: Path, **late_policy) -> object:
+    course_dir = root / "course"
+    shutil.copytree(REPO / "support", course_dir / "support")
+    config = yaml.safe_load((REPO / "course.yml").read_text())
+    for a in config["assignments"]:
+        if a["id"] == ASSIGNMENT:
+            a["due"] = DUE
+    config.update(late_policy={**POLICY, **late_policy}, extensions=[])
+    config.pop("feedback_per_day", None)
+    (course_dir / "course.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return load_course(course_dir / "course.yml")
+
+
+def push_dated_beyond_9999(repo: StudentRepo) -> str:
+    """A commit whose committer date is in the year 10000 (git and git fsck accept it)."""
+    sh("add", "-A", cwd=repo.work)
+    tree = sh("write-tree", cwd=repo.work).strip()
+    parent = sh("rev-parse", "HEAD", cwd=repo.work).strip()
+    stamp = "253402300800 +0000"  # 10000-01-01
+    body = f"tree {tree}\nparent {parent}\nauthor M <m@x.org> {stamp}\ncommitter M <m@x.org> {stamp}\n\nfuture\n"
+    done = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin"], cwd=repo.work, input=body, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    sha = done.stdout.strip()
+    sh("update-ref", "refs/heads/main", sha, cwd=repo.work)
+    sh("push", "--quiet", "origin", "main", cwd=repo.work)
+    return sha
+
+
+def change_metadata_only(path: Path) -> None:
+    """What opening and re-running the notebook changes: outputs, execution counts, metadata."""
+    nb = nbformat.read(str(path), as_version=4)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata["collapsed"] = True
+        if cell.cell_type == "code":
+            cell.execution_count = i + 100
+            cell.outputs = [nbformat.v4.new_output("stream", text="ran again\n")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """Attackers first, honest classmates after them; a missing repository; a spreadsheet's roster."""
+    root = tmp_path_factory.mktemp("hostile")
+    course = make_course(root)
+    names = ["ghost", "path", "module", "future", "dave", "files1100", "files5000", "meta", "erin"]
+    repos = {n: StudentRepo(root, n) for n in names if n != "ghost"}
+    write_notebook(ASSIGNMENT, repos["path"].work, WRONG_CHECK)
+    # the answer to mse_loss lives in a module beside the notebook; on time it is wrong
+    nb_path = write_notebook(
+        ASSIGNMENT, repos["module"].work, {"mse_loss": "from answers import mse_loss\n"}
+    )
+    (repos["module"].work / "answers.py").write_text("def mse_loss(w, X, y):\n    return 0.0\n")
+    for name in ("future", "dave", "files1100", "files5000", "meta", "erin"):
+        filled_release(ASSIGNMENT, repos[name].work)
+    for name, count in (("files1100", 1100), ("files5000", 5000)):
+        for i in range(count):
+            (repos[name].work / f"empty{i:04d}.txt").write_bytes(b"")
+    for repo in repos.values():
+        repo.push("2027-02-04T10:00:00", "start")
+    roster = root / "roster.csv"
+    rows = [f"{n},{root / 'server' / 'ghost.git' if n == 'ghost' else repos[n].origin}\r\n" for n in names]
+    roster.write_bytes("\ufeffStudent,Repo\r\n".encode() + "".join(rows).encode())  # Excel's "CSV UTF-8"
+    students = read_roster(roster)
+    out = root / "out"
+
+    def run(now: str) -> dict[str, Outcome]:
+        outcomes = collect(course, students, out, now=at(now), new_ledger=not out.exists())
+        return {o.student: o for o in outcomes}
+
+    runs = {"first": run("2027-02-04T12:00:00")}
+    # before the deadline: the notebook moves into a folder whose name is pathspec magic
+    (repos["path"].work / ":!*").mkdir()
+    for name in ("gradients.ipynb", "gd_support.py"):
+        (repos["path"].work / name).rename(repos["path"].work / ":!*" / name)
+    repos["path"].push("2027-02-05T09:00:00", "tidy")
+    edit_notebook(repos["future"].notebook, "from the future")
+    push_dated_beyond_9999(repos["future"])
+    runs["before the deadline"] = run("2027-02-05T10:00:00")
+    runs["after the deadline"] = run("2027-02-06T09:00:00")
+    # five days late: path fixes its answer; module fixes answers.py and puts back the early notebook
+    filled = filled_release(ASSIGNMENT, root / "filled")
+    shutil.copy(filled, repos["path"].work / ":!*" / "gradients.ipynb")
+    repos["path"].push("2027-02-10T10:00:00", "fix")
+    early = (repos["module"].work / "gradients.ipynb").read_bytes()
+    (repos["module"].work / "answers.py").write_text(
+        "import numpy as np\n\ndef mse_loss(w, X, y):\n    r = X @ w - y\n    return float(np.mean(r ** 2))\n"
+    )
+    edit_notebook(nb_path, "an edit, undone below")
+    repos["module"].push("2027-02-10T09:00:00", "fix")
+    (repos["module"].work / "gradients.ipynb").write_bytes(early)
+    repos["module"].push("2027-02-10T10:00:00", "the early notebook again")
+    change_metadata_only(repos["meta"].notebook)
+    repos["meta"].push("2027-02-10T10:00:00", "opened it again")
+    runs["five days late"] = run("2027-02-10T10:30:00")
+    return {"runs": runs, "out": out, "repos": repos, "course": course}
+
+
+def slot(out: Path, name: str, student: str) -> dict:
+    return json.loads((out / "slots" / name / student / ASSIGNMENT / "results.json").read_text())
+
+
+def test_a_spreadsheet_roster_is_read(hostile):
+    assert list(hostile["runs"]["first"]) == ["ghost", "path", "module", "future", "dave"] + [
+        "files1100",
+        "files5000",
+        "meta",
+        "erin",
+    ]
+
+
+def test_a_missing_repository_is_said_and_gets_a_row(hostile):
+    ghost = hostile["runs"]["first"]["ghost"]
+    assert ghost.status == "missing" and "could not be fetched" in ghost.message
+    assert "does not exist" in ghost.message or "not found" in ghost.message
+    rows = {r["student"]: r for r in csv.DictReader((hostile["out"] / "grades.csv").open())}
+    assert rows["ghost"]["score"] == "0"
+    assert "could not be fetched" in results(hostile["out"], "ghost")["output"]
+
+
+def test_honest_classmates_after_the_attackers_get_full_marks(hostile):
+    for run in hostile["runs"].values():
+        assert all(o.status in ("graded", "unchanged", "missing") for o in run.values()), run
+    for name in ("dave", "erin", "meta", "future"):
+        assert results(hostile["out"], name)["score"] == 15, name
+
+
+def test_a_pathspec_folder_does_not_choose_the_time(hostile):
+    """Moved into ':!*' on time, fixed five days late: the fix is five days late."""
+    assert hostile["runs"]["five days late"]["path"].status == "graded"
+    late = slot(hostile["out"], "late", "path")
+    assert late["extra_data"]["lateness"]["days_late"] == 5
+    assert late["extra_data"]["lateness"]["submitted_at"] == "2027-02-10T10:00:00+00:00"
+    assert late["score"] == 7.5  # 15 raw, -50%
+    counted = results(hostile["out"], "path")  # its on-time grade (13) is better: it counts
+    assert counted["extra_data"]["lateness"]["days_late"] == 0 and counted["score"] == 13
+
+
+def test_a_late_module_beside_an_early_notebook_is_late(hostile):
+    late = slot(hostile["out"], "late", "module")
+    assert late["extra_data"]["lateness"]["days_late"] == 5
+    assert late["extra_data"]["functions"]["mse_loss"]["score"] == 2
+    on_time = slot(hostile["out"], "on_time", "module")
+    assert on_time["extra_data"]["functions"]["mse_loss"]["score"] == 0
+
+
+def test_a_commit_dated_in_the_year_10000_counts_when_it_was_seen(hostile):
+    assert hostile["runs"]["before the deadline"]["future"].status == "graded"
+    future = results(hostile["out"], "future")
+    assert future["extra_data"]["lateness"]["submitted_at"] == "2027-02-05T10:00:00+00:00"
+
+
+@pytest.mark.parametrize("name,count", [("files1100", 1100), ("files5000", 5000)])
+def test_thousands_of_files_beside_the_notebook_are_refused_with_a_reason(hostile, name, count):
+    outcome = hostile["runs"]["first"][name]
+    assert outcome.status == "graded" and f"holds {count + 1} files" in outcome.message
+    graded = results(hostile["out"], name)
+    assert graded["score"] == 0 and "move the rest into a subfolder" in graded["output"]
+    assert hostile["runs"]["after the deadline"][name].status == "unchanged"  # refused once, not every run
+
+
+def test_a_metadata_only_push_after_the_deadline_changes_nothing(hostile):
+    assert hostile["runs"]["five days late"]["meta"].status == "unchanged"
+    meta = results(hostile["out"], "meta")
+    assert meta["score"] == 15 and meta["extra_data"]["lateness"]["days_late"] == 0
+    assert not (hostile["out"] / "slots" / "late" / "meta").exists()

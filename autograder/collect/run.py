@@ -223,7 +223,7 @@ def grade_candidates(
         slots = {"late": latest, **({"on_time": on_time} if on_time and policy.counts == "best" else {})}
     for stale in {"on_time", "late"} - set(slots):
         entry.pop(stale, None)  # e.g. an extension made the late commit on time
-    graded: list[tuple[str, Point, GradedSubmission]] = []
+    graded: list[tuple[Point, GradedSubmission, str]] = []
     limited: Point | None = None
     for name in ("on_time", "late"):
         if name not in slots:
@@ -238,7 +238,7 @@ def grade_candidates(
         if limit and not final and feedback_branch.reports_today(entry["reports"], run.now) >= limit:
             limited = point
             continue
-        result = grade_point(run, student, objects, point, late)
+        result, refused = grade_point(run, student, objects, point, late)
         write_results(result, run.out / "slots" / name)
         entry[name] = {
             "key": point.snapshot.key,
@@ -246,7 +246,7 @@ def grade_candidates(
             "lateness": late.to_json(),
             "final": result.final_score,
         }
-        graded.append((name, point, result))
+        graded.append((point, result, f"refused: {refused}" if refused else ""))
     counted = count(run, student, assignment_id, entry, slots)
     outcome = report(run, student, bare, entry, graded, counted) if graded else None
     if limited is not None:
@@ -255,8 +255,10 @@ def grade_candidates(
     return outcome or Outcome(student.name, assignment_id, "unchanged")
 
 
-def grade_point(run: Run, student: Student, objects: Objects, point: Point, late: Lateness) -> GradedSubmission:
-    """Grade one commit's snapshot in the sandbox (or 0 with the reason, past the bounds)."""
+def grade_point(
+    run: Run, student: Student, objects: Objects, point: Point, late: Lateness
+) -> tuple[GradedSubmission, str]:
+    """Grade one commit's snapshot in the sandbox; past the bounds, 0 and the reason (also returned)."""
     from ..grade import Target, grade_target
 
     snapshot: Snapshot = point.snapshot
@@ -268,7 +270,7 @@ def grade_point(run: Run, student: Student, objects: Objects, point: Point, late
             target = Target(Path(snapshot.notebook.name), student.name, snapshot.assignment_id, refused=str(exc))
         graded = grade_target(target, run.course, feedback=True)
     graded.lateness = late
-    return graded
+    return graded, target.refused
 
 
 def count(run: Run, student: Student, assignment_id: str, entry: dict, slots: dict) -> str:
@@ -294,7 +296,7 @@ def report(run: Run, student: Student, bare: Path, entry: dict, graded: list, co
     """Write the newest grading's report; push it to the ``feedback`` branch with the status."""
     from ..feedback import write_reports
 
-    _, point, result = graded[-1]
+    point, result, refused = graded[-1]
     write_reports(result.for_report(), run.out)
     reports = [t for t in entry["reports"] if run.now - dt.datetime.fromisoformat(t) < 2 * DAY] + [iso(run.now)]
     if run.push_feedback:  # before the state is updated: if the push fails, the next run grades and pushes again
@@ -305,7 +307,7 @@ def report(run: Run, student: Student, bare: Path, entry: dict, graded: list, co
         files["status.md"] = text.encode()
         feedback_branch.push(bare, student.repo, files, f"Feedback for {point.commit.sha[:7]}")
     entry.update(reports=reports, pending=None)
-    return Outcome(student.name, result.assignment, "graded", counted, result)
+    return Outcome(student.name, result.assignment, "graded", " ".join(filter(None, [refused, counted])), result)
 
 
 def over_limit(
