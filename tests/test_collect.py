@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -21,7 +22,7 @@ import pytest
 import yaml
 
 from autograder.collect.ledger import submission_time
-from autograder.collect.roster import read_roster
+from autograder.collect.roster import CollectError, read_roster
 from autograder.collect.run import Outcome, collect
 from autograder.config import load_course
 
@@ -310,7 +311,11 @@ def push_dated_beyond_9999(repo: StudentRepo) -> str:
     stamp = "253402300800 +0000"  # 10000-01-01
     body = f"tree {tree}\nparent {parent}\nauthor M <m@x.org> {stamp}\ncommitter M <m@x.org> {stamp}\n\nfuture\n"
     done = subprocess.run(
-        ["git", "hash-object", "-t", "commit", "-w", "--stdin"], cwd=repo.work, input=body, capture_output=True, text=True
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+        cwd=repo.work,
+        input=body,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     sha = done.stdout.strip()
@@ -340,9 +345,7 @@ def hostile(tmp_path_factory):
     repos = {n: StudentRepo(root, n) for n in names if n != "ghost"}
     write_notebook(ASSIGNMENT, repos["path"].work, WRONG_CHECK)
     # the answer to mse_loss lives in a module beside the notebook; on time it is wrong
-    nb_path = write_notebook(
-        ASSIGNMENT, repos["module"].work, {"mse_loss": "from answers import mse_loss\n"}
-    )
+    nb_path = write_notebook(ASSIGNMENT, repos["module"].work, {"mse_loss": "from answers import mse_loss\n"})
     (repos["module"].work / "answers.py").write_text("def mse_loss(w, X, y):\n    return 0.0\n")
     for name in ("future", "dave", "files1100", "files5000", "meta", "erin"):
         filled_release(ASSIGNMENT, repos[name].work)
@@ -457,3 +460,124 @@ def test_a_metadata_only_push_after_the_deadline_changes_nothing(hostile):
     meta = results(hostile["out"], "meta")
     assert meta["score"] == 15 and meta["extra_data"]["lateness"]["days_late"] == 0
     assert not (hostile["out"] / "slots" / "late" / "meta").exists()
+
+
+# ------------------------------------------------------------------------------ state between runs
+
+
+def one_student_course(tmp_path: Path, **extra):
+    course = make_course(tmp_path)
+    repo = StudentRepo(tmp_path, "alice")
+    filled_release(ASSIGNMENT, repo.work)
+    repo.push("2027-02-04T10:00:00")
+    return course, repo
+
+
+def test_a_lost_ledger_stops_the_run_and_says_so(tmp_path):
+    course, repo = one_student_course(tmp_path)
+    students = [read_roster_row("alice", repo.origin)]
+    out = tmp_path / "out"
+    with pytest.raises(CollectError, match="state of earlier runs is lost.*seen.json is missing"):
+        collect(course, students, out, now=at("2027-02-04T12:00:00"))  # no ledger, and no new one asked for
+    (out / "seen.json").unlink(missing_ok=True)
+    assert collect(course, students, out, now=at("2027-02-04T12:00:00"), new_ledger=True)[0].status == "graded"
+    with pytest.raises(CollectError, match="seen.json exists"):
+        collect(course, students, out, now=at("2027-02-04T12:15:00"), new_ledger=True)
+    (out / "seen.json").write_text("{not json")
+    with pytest.raises(CollectError, match="seen.json is damaged"):
+        collect(course, students, out, now=at("2027-02-04T12:30:00"))
+
+
+def read_roster_row(name: str, repo: Path):
+    from autograder.collect.roster import Student
+
+    return Student(name, str(repo))
+
+
+def test_a_grader_failure_is_tried_three_times_then_said(tmp_path, monkeypatch):
+    import autograder.grade
+
+    course, repo = one_student_course(tmp_path)
+    students = [read_roster_row("alice", repo.origin)]
+
+    def broken(target, course, feedback=False):
+        raise RuntimeError("a grader bug")
+
+    monkeypatch.setattr(autograder.grade, "grade_target", broken)
+    out = tmp_path / "out"
+    messages = [
+        collect(course, students, out, now=at(f"2027-02-04T1{i}:00:00"), new_ledger=i == 0)[0].message for i in range(5)
+    ]
+    assert [m.split(";")[-1].strip() for m in messages[:3]] == ["try 1", "try 2", "try 3"]
+    assert "RuntimeError: a grader bug" in messages[0]
+    assert messages[3].startswith("not tried again: the grader failed 3 times") and messages[4] == messages[3]
+    heads = json.loads((out / "heads.json").read_text())
+    assert heads["wake_at"] is None  # no longer due: a scheduled run need not start for it
+    state = json.loads((out / "seen.json").read_text())
+    assert len(state) == 1  # the ledger was saved through every failure
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd") or not shutil.which("runuser"), reason="root only")
+def test_state_written_as_root_is_saved_by_the_runner_user_and_holds(tmp_path, monkeypatch):
+    """The workflow's grader runs as root (sudo); the runner's user saves the state on the branch
+    and the next runner pulls it: the next run grades only what changed, with the day's report
+    count and the ledger as they were; a missing repository did not stop either run."""
+    user, cleanup = f"gdcollect{os.getpid()}", []
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
+    try:
+        uid, gid = (
+            int(x)
+            for x in subprocess.check_output(["id", "-u", user]).split()
+            + subprocess.check_output(["id", "-g", user]).split()
+        )
+        course = make_course(tmp_path, grace_minutes=30)
+        repos = {n: StudentRepo(tmp_path, n) for n in ("alice", "bob")}
+        for repo in repos.values():
+            filled_release(ASSIGNMENT, repo.work)
+            repo.push("2027-02-04T10:00:00")
+        students = [read_roster_row(n, r.origin) for n, r in repos.items()]
+        students.append(read_roster_row("ghost", tmp_path / "nowhere.git"))
+        machine = Path(tempfile.mkdtemp(prefix="gd-runner-"))  # pytest's own folders are private to root
+        machine.chmod(0o755)
+        cleanup.append(machine)
+        state_repo = machine / "course-state.git"
+        sh("init", "--bare", "--quiet", str(state_repo), cwd=machine)
+        for runner in ("runner1", "runner2"):
+            (machine / runner).mkdir()
+        subprocess.run(["chown", "-R", f"{uid}:{gid}", str(machine)], check=True)
+        monkeypatch.setenv("SUDO_UID", str(uid))
+        monkeypatch.setenv("SUDO_GID", str(gid))
+
+        def as_runner(action: str, folder: Path) -> str:
+            done = subprocess.run(
+                [shutil.which("runuser"), "-u", user, "--", "/usr/bin/python3", "-m", "autograder.collect.statebranch"]
+                + [action, str(folder), "--remote", str(state_repo)],
+                cwd=REPO,
+                env={"PATH": "/usr/bin:/bin", "HOME": str(machine)},
+                capture_output=True,
+                text=True,
+            )
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        first = machine / "runner1" / "collected"
+        outcomes = collect(course, students, first, now=at("2027-02-04T12:00:00"), new_ledger=True)
+        assert [o.status for o in outcomes] == ["graded", "graded", "missing"]
+        assert "saved" in as_runner("push", first)
+
+        second = machine / "runner2" / "collected"
+        assert "state of" in as_runner("pull", second)
+        edit_notebook(repos["alice"].notebook, "again")
+        repos["alice"].push("2027-02-04T13:00:00")
+        outcomes = collect(course, students, second, now=at("2027-02-04T13:15:00"))
+        assert [o.status for o in outcomes] == ["graded", "unchanged", "missing"]
+        state = json.loads((second / "collect-state.json").read_text())
+        assert len(state["entries"][f"alice/{ASSIGNMENT}"]["reports"]) == 2  # the day's count held
+        ledger = json.loads((second / "seen.json").read_text())
+        first_commit = next(iter(json.loads((first / "seen.json").read_text())[students[0].key]["commits"]))
+        assert ledger[students[0].key]["commits"][first_commit]["seen"] == "2027-02-04T12:00:00+00:00"
+        assert "saved" in as_runner("push", second)
+    finally:
+        subprocess.run(["userdel", user], check=False)
+        for folder in cleanup:
+            shutil.rmtree(folder, ignore_errors=True)
