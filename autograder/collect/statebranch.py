@@ -32,6 +32,7 @@ TOKEN = "AUTOGRADER_STATE_TOKEN"
 
 
 def _git(folder: Path, *args: str, data: bytes | None = None) -> bytes:
+    folder = folder.resolve()
     return git(
         f"--git-dir={folder / GIT_DIR}", f"--work-tree={folder}", *args, cwd=folder, data=data, token_variable=TOKEN
     )
@@ -76,6 +77,8 @@ def kept_files(folder: Path) -> list[str]:
 def push(folder: Path, remote: str, branch: str = BRANCH, message: str = "collect: state after a run") -> str:
     """Commit ``folder``'s state on top of the branch's tip and push it; the commit pushed, or
     "" when nothing changed."""
+    if not (folder / "seen.json").is_file():
+        raise GitError(f"{folder}/seen.json is missing: a run that did not start has no state to save")
     parent = fetch(folder, remote, branch)
     files = kept_files(folder)
     ids = _git(folder, "hash-object", "-w", "--stdin-paths", data="".join(f"{f}\n" for f in files).encode()).split()
