@@ -36,7 +36,12 @@ def main() -> None:
     try:
         seed = root / "seed"
         seed.mkdir()
-        env = {"GIT_AUTHOR_NAME": "s", "GIT_AUTHOR_EMAIL": "s@x", "GIT_COMMITTER_NAME": "s", "GIT_COMMITTER_EMAIL": "s@x"}
+        env = {
+            "GIT_AUTHOR_NAME": "s",
+            "GIT_AUTHOR_EMAIL": "s@x",
+            "GIT_COMMITTER_NAME": "s",
+            "GIT_COMMITTER_EMAIL": "s@x",
+        }
         (seed / "gradients.ipynb").write_text("{}")
         for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "start"]):
             subprocess.run(["git", *cmd], cwd=seed, check=True, env={**env, "PATH": "/usr/bin:/bin"})

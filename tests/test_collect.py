@@ -87,22 +87,30 @@ def edit_notebook(path: Path, comment: str) -> None:
     nbformat.write(nb, str(path))
 
 
-@pytest.fixture(scope="module")
-def term(tmp_path_factory):
-    root = tmp_path_factory.mktemp("collect")
+POLICY = {"penalty_per_day": 10, "max_penalty": 50, "grace_minutes": 30}
+WRONG_CHECK = {"gradient_check": "def gradient_check(f, grad_f, w, eps=1e-6):\n    return 0.0\n"}
+
+
+def make_course(root: Path, extensions: tuple = (), feedback_per_day: int | None = None, **late_policy):
+    """A course.yml of our own (an instructor's term must not turn the tests red) in ``root/course``."""
     course_dir = root / "course"
     shutil.copytree(REPO / "support", course_dir / "support")
     config = yaml.safe_load((REPO / "course.yml").read_text())
     for a in config["assignments"]:
         if a["id"] == ASSIGNMENT:
             a["due"] = DUE
-    config.update(
-        late_policy={"penalty_per_day": 10, "max_penalty": 50, "grace_minutes": 30},
-        extensions=[{"student": "bob", "assignment": ASSIGNMENT, "hours": 48}],
-        feedback_per_day=1,
-    )
+    config.update(late_policy={**POLICY, **late_policy}, extensions=list(extensions))
+    config.pop("feedback_per_day", None)
+    if feedback_per_day:
+        config["feedback_per_day"] = feedback_per_day
     (course_dir / "course.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    course = load_course(course_dir / "course.yml")
+    return load_course(course_dir / "course.yml")
+
+
+@pytest.fixture(scope="module")
+def term(tmp_path_factory):
+    root = tmp_path_factory.mktemp("collect")
+    course = make_course(root, [{"student": "bob", "assignment": ASSIGNMENT, "hours": 48}], feedback_per_day=1)
 
     repos = {name: StudentRepo(root, name) for name in ("alice", "bob", "carol")}
     filled_release(ASSIGNMENT, repos["alice"].work)
@@ -285,22 +293,6 @@ def test_a_folder_of_many_files_leaves_no_descriptor_open(tmp_path):
 
 
 # ------------------------------------------------------------------------------ hostile students
-
-POLICY = {"penalty_per_day": 10, "max_penalty": 50, "grace_minutes": 30}
-WRONG_CHECK = {"gradient_check": "def gradient_check(f, grad_f, w, eps=1e-6):\n    return 0.0\n"}
-
-
-def make_course(root: Path, **late_policy) -> object:
-    course_dir = root / "course"
-    shutil.copytree(REPO / "support", course_dir / "support")
-    config = yaml.safe_load((REPO / "course.yml").read_text())
-    for a in config["assignments"]:
-        if a["id"] == ASSIGNMENT:
-            a["due"] = DUE
-    config.update(late_policy={**POLICY, **late_policy}, extensions=[])
-    config.pop("feedback_per_day", None)
-    (course_dir / "course.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return load_course(course_dir / "course.yml")
 
 
 def push_dated_beyond_9999(repo: StudentRepo) -> str:

@@ -289,7 +289,9 @@ def count(run: Run, student: Student, assignment_id: str, entry: dict, slots: di
             f"Your on-time commit `{entry['on_time']['commit'][:7]}` ({scores['on_time']:g}) counts: it is "
             f"better than your latest commit after the penalty ({scores['late']:g})."
         )
-    return f"Your latest commit counts ({scores['late']:g} after the penalty, better than {scores['on_time']:g} on time)."
+    return (
+        f"Your latest commit counts ({scores['late']:g} after the penalty, better than {scores['on_time']:g} on time)."
+    )
 
 
 def report(run: Run, student: Student, bare: Path, entry: dict, graded: list, counted: str) -> Outcome:

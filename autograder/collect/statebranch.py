@@ -95,7 +95,9 @@ def push(folder: Path, remote: str, branch: str = BRANCH, message: str = "collec
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m autograder.collect.statebranch", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python3 -m autograder.collect.statebranch", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("action", choices=["pull", "push"])
     parser.add_argument("folder", type=Path, help="collect's --out folder")
     parser.add_argument("--remote", required=True, help="the course repository (URL or path)")
