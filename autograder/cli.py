@@ -62,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="commit each report to the branch 'feedback' of the student's repository",
     )
     collect.add_argument("--summary", default=None, metavar="FILE", help="append a Markdown table of this run's grades")
+    collect.add_argument(
+        "--new-ledger",
+        action="store_true",
+        help="start the state (seen.json) in an empty --out: the first run of a term, never a lost ledger's",
+    )
+    collect.add_argument(
+        "--retry-failed", action="store_true", help="grade again students the grader failed on 3 times"
+    )
 
     gradescope = verbs.add_parser("gradescope", help="write a Gradescope autograder bundle for an assignment")
     gradescope.add_argument("id", help="assignment id")

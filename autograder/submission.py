@@ -346,12 +346,20 @@ def submission_lateness(submission: Submission, course: Course) -> Lateness | No
 _OUTPUT_SUFFIXES = (".csv", ".xml", ".png", ".json", ".md", ".html", ".txt", ".zip")
 
 
+def filed_name(student: str) -> str:
+    """The folder a student's results are filed in: their name, unless it looks like a class
+    output file (then a harmless one)."""
+    if not student.lower().endswith(_OUTPUT_SUFFIXES):
+        return student
+    return re.sub(r"[^A-Za-z0-9_@-]", "_", student) + "_"
+
+
 def filed(graded: GradedSubmission) -> GradedSubmission:
-    """``graded`` under the name its results are filed by: the student's, unless it looks like a
-    class output file (then a harmless one, and a note says so)."""
-    if not graded.student.lower().endswith(_OUTPUT_SUFFIXES):
+    """``graded`` under the name its results are filed by (``filed_name``; a note says so when
+    that is not the student's own)."""
+    name = filed_name(graded.student)
+    if name == graded.student:
         return graded
-    name = re.sub(r"[^A-Za-z0-9_@-]", "_", graded.student) + "_"
     note = f'Your folder "{graded.student}" looks like a class results file; your results are under "{name}".'
     return replace(graded, student=name, notes=[*graded.notes, note])
 

@@ -384,9 +384,21 @@ def _data_fd(data: bytes) -> int:
 # ---------------------------------------------------------------------------------------
 
 
-def jail_command(
+def jail_command(argv: list[str], scratch: Path | None, **options) -> JailCommand:
+    """``_jail_command`` (its docstring says what everything means), which never leaves a
+    descriptor open when it fails part-way (EMFILE on a folder of many files, one per file)."""
+    fds: list[int] = []
+    try:
+        return _jail_command(argv, scratch, fds, **options)
+    except BaseException:
+        JailCommand((), fds).close()
+        raise
+
+
+def _jail_command(
     argv: list[str],
     scratch: Path | None,
+    fds: list[int],
     *,
     ro_binds: Sequence[Path | tuple[Path, str]] = (),
     limits: JailLimits | None = None,
@@ -406,6 +418,9 @@ def jail_command(
         A host folder whose regular files (not symlinks, at most 5 MB each) are copied into
         the jail's private home ``/home/student``, which is also the working folder.
         Nothing written inside comes back.
+    fds : list of int
+        Receives every descriptor opened, as it is opened (``jail_command`` closes them if
+        this fails part-way).
     ro_binds : sequence of Path or of (Path, str)
         Extra host paths visible read-only, at the same path inside, or a ``(host, inside)``
         pair to show it elsewhere (the nbgrader kernel's grader package, under ``/opt/gd``).
@@ -432,7 +447,6 @@ def jail_command(
         The argv, with ``pass_fds`` to hand to ``subprocess.Popen``; call ``close()`` after.
     """
     limits = limits or JailLimits()
-    fds: list[int] = []
     cmd = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns"]
     cmd += ["--uid", str(INSIDE_ID), "--gid", str(INSIDE_ID), "--hostname", "sandbox"]
     cmd += ["--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
@@ -465,8 +479,8 @@ def jail_command(
             if item.is_symlink() or not item.is_file() or item.stat().st_size > MAX_COPIED_FILE:
                 continue
             fd = os.open(item, os.O_RDONLY | os.O_NOFOLLOW)
-            os.set_inheritable(fd, True)
             fds.append(fd)
+            os.set_inheritable(fd, True)
             cmd += ["--perms", "0644", "--file", str(fd), f"{HOME}/{item.name}"]
     for inner, data in (files or {}).items():
         fd = _data_fd(data)
