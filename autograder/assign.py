@@ -60,3 +60,10 @@ def release(course: Course, assignment_ids: list[str] | None = None, db_url: str
             nbgrader(course, "generate_assignment", assignment.id, "--force", f"--db={db}")
             written.append(course.root / "assignments" / assignment.id)
     return written
+
+
+def run(args, course: Course) -> int:
+    """``python -m autograder assign``: regenerate the release of the given (or every) assignment."""
+    for folder in release(course, args.ids or None, args.db):
+        print(f"released {folder.relative_to(course.root)}/")
+    return 0

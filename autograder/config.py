@@ -21,7 +21,7 @@ import jsonschema  # noqa: E402
 import yaml  # noqa: E402
 
 from .lateness import Extension, LatePolicy  # noqa: E402
-from .sandbox.client import Limits  # noqa: E402
+from .limits import Limits  # noqa: E402
 
 SCHEMA_PATH = Path(__file__).with_name("course.schema.json")
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent

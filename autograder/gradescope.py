@@ -15,6 +15,7 @@ The bundle holds the grading package (with the hidden suites), course.yml, ``sup
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -23,7 +24,7 @@ import zipfile
 from pathlib import Path
 
 from .config import Course, load_course
-from .lateness import Lateness, assess, lateness, parse_time
+from .lateness import parse_time
 
 #: at the zip root, beside setup.sh and run_autograder (what ``pip install`` of the package needs)
 BUNDLED = ["pyproject.toml", "README.md", "course.yml", "autograder", "support"]
@@ -89,48 +90,42 @@ def build_bundle(course: Course, assignment_id: str, dest: Path) -> list[str]:
     return names
 
 
+def run(args, course: Course) -> int:
+    """``python -m autograder gradescope ID``: write the bundle."""
+    names = build_bundle(course, args.id, Path(args.out))
+    print(
+        f"wrote {args.out} ({len(names)} files): upload it as the autograder of a Gradescope programming "
+        f"assignment; students submit {course.assignment(args.id).notebook}"
+    )
+    return 0
+
+
 # --------------------------------------------------------------------- inside Gradescope
 
 
-def find_notebook(submission: Path, notebook_name: str) -> Path | None:
-    """The submitted notebook: the one with the assignment's name (shallowest), else the only one."""
-    found = sorted(
-        (p for p in submission.rglob("*.ipynb") if not any(part.startswith((".", "__")) for part in p.parts)),
-        key=lambda p: (len(p.parts), str(p)),
-    )
-    named = [p for p in found if p.name == notebook_name]
-    if named:
-        return named[0]
-    return found[0] if len(found) == 1 else None
-
-
-def metadata_lateness(metadata: dict, course: Course, assignment_id: str, student: str) -> Lateness | None:
-    """From ``submission_metadata.json``: ``created_at`` against Gradescope's due date (where
-    Gradescope's extensions are applied: a user's own ``assignment.due_date`` wins), else course.yml's."""
+def metadata_times(metadata: dict) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """From ``submission_metadata.json``: when it was submitted (``created_at``) and Gradescope's due
+    date (a user's own ``assignment.due_date``, where Gradescope applies its extensions, wins), each
+    None when missing; without a due date course.yml's (and its extensions) apply."""
     try:
         submitted_at = parse_time(metadata["created_at"])
     except (KeyError, TypeError, ValueError):
-        return None
-    due = None
+        return None, None
     users = metadata.get("users") or [{}]
     for source in (users[0].get("assignment") if isinstance(users[0], dict) else None, metadata.get("assignment")):
         if isinstance(source, dict) and source.get("due_date"):
             try:
-                due = parse_time(source["due_date"])
-                break
+                return submitted_at, parse_time(source["due_date"])
             except (TypeError, ValueError):
                 continue
-    if due is None:
-        return assess(course, assignment_id, student, submitted_at)
-    return lateness(submitted_at, due, course.late_policy)
+    return submitted_at, None
 
 
-def grade_submission(root: Path, course: Course, assignment_id: str) -> dict:
+def grade_upload(root: Path, course: Course, assignment_id: str) -> dict:
     """Grade ``root/submission`` and return Gradescope's results.json content."""
     from .feedback import markdown_report
-    from .grade import Target, Unavailable, grade_target
-    from .results import GradedSubmission, results_json
-    from .runner import run_assignment
+    from .results import results_json
+    from .submission import Submission, find_notebook, grade_submission
 
     started = time.monotonic()
     assignment = course.assignment(assignment_id)
@@ -140,23 +135,15 @@ def grade_submission(root: Path, course: Course, assignment_id: str) -> dict:
         metadata = {}
     users = [u for u in metadata.get("users") or [] if isinstance(u, dict)]
     student = ", ".join(str(u.get("name") or u.get("email") or "") for u in users).strip(", ") or "you"
-
+    submitted_at, deadline = metadata_times(metadata)
     notebook = find_notebook(root / "submission", assignment.notebook)
-    if notebook is None:
-        reason = f"we found no {assignment.notebook} in your submission (upload the notebook itself)"
-        tests = run_assignment(Unavailable(reason), assignment)
-        graded = GradedSubmission(student, assignment.id, assignment.notebook, tests, [f"Not graded: {reason}."])
-    else:
-        graded = grade_target(Target(notebook, student, assignment.id), course, feedback=False)
-    graded.lateness = metadata_lateness(metadata, course, assignment.id, student)
-
-    data = results_json(graded)
-    data["output"] = markdown_report(graded.for_report(), [], graded.plot_notes)
-    data["output_format"] = "md"
-    for test in data["tests"]:
-        test["output_format"] = "md"
-    data["execution_time"] = round(time.monotonic() - started)
-    return data
+    refused = "" if notebook else f"we found no {assignment.notebook} in your submission (upload the notebook itself)"
+    submission = Submission(
+        notebook or Path(assignment.notebook), student, assignment.id, refused, (), submitted_at, deadline
+    )
+    graded = grade_submission(submission, course)
+    report = markdown_report(graded.for_report(), [], graded.plot_notes)
+    return results_json(graded, report, execution_time=time.monotonic() - started)
 
 
 def _fall_back_to_container() -> None:
@@ -183,11 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root)
     course = load_course(args.course)
     _fall_back_to_container()
-    from .results import write_atomic
+    from .results import write_results
 
     results = root / "results" / "results.json"
     try:
-        data = grade_submission(root, course, args.assignment)
+        data = grade_upload(root, course, args.assignment)
     except Exception as exc:  # noqa: BLE001 - Gradescope shows the student nothing without results.json
         data = {
             "score": 0,
@@ -195,10 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             "output_format": "md",
             "tests": [],
         }
-        write_atomic(results, json.dumps(data, indent=2) + "\n")
+        write_results(results, data)
         print(f"grader failure: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    write_atomic(results, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_results(results, data)
     print(f"{data['score']:g} points; results in {results}")
     return 0
 

@@ -30,12 +30,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import reference
+from .calls import OK, CallOutcome
 from .config import load_course
+from .limits import Limits
 from .runner import run_function
-from .sandbox.client import Limits, Outcome, reference_callees
 from .sandbox.worker import describe_exception, invoke
+from .standins import StandinRule
 from .suites import SUITES
+from .verdicts import Verdict
 from .wire import RemoteError, Rng, roundtrip
 
 
@@ -43,17 +45,17 @@ class _TimeUp(BaseException):
     pass
 
 
-class InProcessSubmission:
+class InProcessCode:
     """The student's functions, called directly in this interpreter (same interface as Sandbox).
 
-    As in the sandbox, while one of ``spec_functions`` is graded the student's others that our
-    reference of it calls are replaced by our versions, so that one mistake costs points once.
+    As in the sandbox, the stand-in rule (``standins.py``) replaces the student's functions that
+    our version of the graded one calls by ours, so that one mistake costs points once.
     """
 
-    def __init__(self, namespace: dict, limits: Limits, spec_functions: Sequence[str] = ()):
+    def __init__(self, namespace: dict, limits: Limits, standins: StandinRule | None = None):
         self.namespace = namespace
         self.limits = limits
-        self.spec_functions = tuple(spec_functions)
+        self.standin_rule = standins or StandinRule()
 
     def _materialise(self, value):
         if isinstance(value, Rng):
@@ -76,14 +78,12 @@ class InProcessSubmission:
         return proxy
 
     def _standins(self, fn: str, requested: Sequence[str]) -> dict:
-        # the same choice as the sandbox's: what our reference of ``fn`` calls, if they wrote it
-        callees = reference_callees(fn) & set(self.spec_functions)
-        names = (set(requested) | {f for f in callees if callable(self.namespace.get(f))}) - {fn}
-        return {n: getattr(reference, n) for n in sorted(names) if hasattr(reference, n)}
+        # the same rule as the sandbox's: what our reference of ``fn`` calls, if they wrote it
+        return self.standin_rule.standins(fn, requested, lambda name: callable(self.namespace.get(name)))
 
     def call(self, fn, args=(), kwargs=None, *, standins=(), global_seed=None, return_args=False, seconds=None):
         if fn not in self.namespace:
-            return Outcome("missing")
+            return CallOutcome(Verdict.MISSING)
         args = [self._materialise(a) for a in args]
         kwargs = {k: self._materialise(v) for k, v in (kwargs or {}).items()}
         if global_seed is not None:
@@ -95,16 +95,16 @@ class InProcessSubmission:
         try:
             value = invoke(self.namespace, fn, args, kwargs, self._standins(fn, standins))
         except _TimeUp:
-            return Outcome("timeout")
+            return CallOutcome(Verdict.TIMEOUT)
         except BaseException as exc:  # noqa: BLE001 - anything the student raises costs only this check
             info = describe_exception(exc)
-            return Outcome("error", error_type=info["type"], message=info["message"], where=info["where"])
+            return CallOutcome(Verdict.ERROR, error_type=info["type"], message=info["message"], where=info["where"])
         finally:
             if timer:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
         after = [None if callable(a) or isinstance(a, np.random.Generator) else roundtrip(a) for a in args]
-        return Outcome("ok", value=roundtrip(value), args_after=after if return_args else None)
+        return CallOutcome(OK, value=roundtrip(value), args_after=after if return_args else None)
 
 
 def _raise_time_up(signum, frame):
@@ -128,7 +128,7 @@ def grade_function(function: str, namespace: dict) -> float:
         raise LookupError(f"no assignment in course.yml grades {function}")
     checks = [c for c in SUITES[assignment.id].checks if c.function == function]
     points = assignment.points[function]
-    sub = InProcessSubmission(namespace, assignment.limits, assignment.functions)
+    sub = InProcessCode(namespace, assignment.limits, StandinRule(tuple(assignment.functions)))
     with contextlib.ExitStack() as quiet:
         quiet.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore")

@@ -9,6 +9,15 @@ is on time; after that, every started day late (counted from the deadline itself
 ``penalty_per_day`` percent of the points, up to ``max_penalty`` percent.  Without a penalty
 the deadline is final: ``collect`` takes the last commit before it (plus grace).  ``extensions`` move one
 student's deadline for one assignment (or all of them) by some hours.
+
+Which commit counts when a student pushes after the deadline (``collect``; ``counts``):
+
+- ``best`` (the default): the better of the last on-time submission's grade and the latest
+  submission's penalised grade.  Late work can raise a grade, never lower an on-time one.
+- ``last``: the latest submission, penalised, whatever the student had on time.
+
+``final_cutoff_days`` (optional) ends late work: nothing submitted more than that many days
+after the student's deadline counts.
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ class LatePolicy:
     penalty_per_day: float = 0.0  # percent of the points per started day late
     max_penalty: float = 100.0  # percent: the penalty never exceeds this
     grace_minutes: float = 0.0
+    counts: str = "best"  # which commit counts: "best" or "last" (module docstring)
+    final_cutoff_days: float | None = None  # no submission counts later than this after the deadline
 
     @property
     def grace(self) -> dt.timedelta:
@@ -37,13 +48,25 @@ class LatePolicy:
         """The last moment a submission can still earn points (``None``: late work always can).
 
         Without a penalty there is no late work: the deadline (plus grace) is final.  With one,
-        late work counts until the day whose penalty would reach 100%.
+        late work counts until the day whose penalty would reach 100%, or the final cutoff.
         """
         if self.penalty_per_day == 0:
             return deadline + self.grace
-        if self.max_penalty < 100:
-            return None
-        return deadline + (math.ceil(100 / self.penalty_per_day) - 1) * DAY
+        ends = []
+        if self.final_cutoff_days is not None:
+            ends.append(deadline + dt.timedelta(days=self.final_cutoff_days))
+        if self.max_penalty >= 100:
+            ends.append(deadline + (math.ceil(100 / self.penalty_per_day) - 1) * DAY)
+        return min(ends, default=None)
+
+    def counted(self, on_time_score: float | None, late_score: float | None) -> str:
+        """Which submission counts, ``"on_time"`` or ``"late"``, given their final scores
+        (``None``: there is no such submission)."""
+        if late_score is None:
+            return "on_time"
+        if on_time_score is None or self.counts == "last":
+            return "late"
+        return "late" if late_score > on_time_score else "on_time"
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,15 @@
 sandboxed kernel (``gd-sandbox``, see ``kernelspec.py``) student code shares that interpreter
 with the checks, so it can tamper with them (``np.allclose = lambda *a, **k: True`` before a
 wrong answer).  After it, ``python -m autograder regrade`` grades every
-``submitted/<student>/<assignment>/`` notebook again with ``grade_target`` (the student's
+``submitted/<student>/<assignment>/`` notebook again with ``grade_submission`` (the student's
 code in a sandboxed child, the checks in this process), compares each test cell's in-kernel
 score with that trusted one, and reports every difference, whichever way it goes.  With
 ``--write`` it stores the trusted score in exactly the gradebook cells that differ.
 
 It reads ``submitted/``, never ``autograded/``: the autograded copies are the files a kernel
-had in its working folder.  Only regular files are graded; a symlinked notebook (or student
-or assignment folder) is refused and scores 0, since it could point at the solutions or at a
-classmate's work.
+had in its working folder.  They are found as ``grade`` finds them: only regular files are
+graded; a symlinked notebook (or student or assignment folder) is refused and scores 0, since it
+could point at the solutions or at a classmate's work.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from .config import Course
-from .grade import Target, Unavailable, grade_target
-from .results import GradedSubmission, write_atomic
-from .runner import run_assignment
+from .results import write_atomic
+from .submission import Submission, UsageError, discover, grade_submission
 
 #: in-kernel and trusted scores closer than this are the same (rounding of shares)
 TOLERANCE = 1e-3
@@ -56,47 +55,18 @@ class Comparison:
         return ""
 
     @property
-    def inflated(self) -> bool:
-        return self.flag == "higher"
-
-    @property
     def differs(self) -> bool:
         return self.flag in ("higher", "lower")
 
 
-def refusal(notebook: Path, submitted: Path) -> str:
-    """Why ``notebook`` must not be graded, or ``""``: it, or a folder between it and
-    ``submitted/``, is a symlink, or it is not a regular file."""
-    for part in (notebook, notebook.parent, notebook.parent.parent):
-        if part.is_symlink():
-            where = "your notebook" if part == notebook else f"the folder {part.relative_to(submitted)}"
-            return f"{where} is a symbolic link, not your own file; submit the notebook itself"
-    if not notebook.is_file():
-        return "your notebook is not a regular file"
-    return ""
-
-
-def submitted_notebooks(course: Course, assignment_id: str | None = None) -> list[Target]:
-    """Every ``submitted/<student>/<assignment>/<notebook>`` of the course, symlinks included
-    (they are refused when graded, so that the refusal shows in the report)."""
-    submitted = course.root / "submitted"
-    targets = []
-    for assignment in course.assignments:
-        if assignment_id and assignment.id != assignment_id:
-            continue
-        for nb in sorted(submitted.glob(f"*/{assignment.id}/{assignment.notebook}")):
-            targets.append(Target(nb, nb.parent.parent.name, assignment.id))
-    return targets
-
-
-def trusted_grade(target: Target, course: Course) -> tuple[GradedSubmission, str]:
-    """The out-of-process grade of one submitted notebook, and the reason when it was refused."""
-    reason = refusal(target.notebook, course.root / "submitted")
-    if reason:
-        assignment = course.assignment(target.assignment_id)
-        tests = run_assignment(Unavailable(reason), assignment)
-        return GradedSubmission(target.student, assignment.id, target.notebook.name, tests, [reason]), reason
-    return grade_target(target, course), ""
+def submitted_notebooks(course: Course, assignment_id: str | None = None) -> list[Submission]:
+    """Every ``submitted/<student>/<assignment>/<notebook>`` of the course, found as ``grade`` finds
+    them (a symlinked notebook or folder, or a copy nested deeper, is refused: it scores 0 and the
+    refusal shows in the report)."""
+    try:
+        return discover([str(course.root / "submitted")], course, assignment_id)
+    except UsageError:  # no submitted/ folder, or nothing of this course in it
+        return []
 
 
 def regrade(course: Course, db_url: str, assignment_id: str | None = None, write: bool = False) -> list[Comparison]:
@@ -104,17 +74,18 @@ def regrade(course: Course, db_url: str, assignment_id: str | None = None, write
     replace the in-kernel score by the trusted one where (and only where) they differ."""
     comparisons = []
     with Gradebook(db_url, course.id) as gb:
-        for target in submitted_notebooks(course, assignment_id):
-            graded, reason = trusted_grade(target, course)
-            notebook_id = course.assignment(target.assignment_id).notebook.removesuffix(".ipynb")
+        for submission in submitted_notebooks(course, assignment_id):
+            graded = grade_submission(submission, course)
+            notebook_id = course.assignment(submission.assignment_id).notebook.removesuffix(".ipynb")
+            student, assignment = submission.student, submission.assignment_id
             for function, (trusted, max_score) in graded.functions().items():
                 try:
-                    grade = gb.find_grade(f"test_{function}", notebook_id, target.assignment_id, target.student)
+                    grade = gb.find_grade(f"test_{function}", notebook_id, assignment, student)
                     in_kernel = grade.auto_score
                 except MissingEntry:
                     grade, in_kernel = None, None
                 comparison = Comparison(
-                    target.student, target.assignment_id, function, in_kernel, trusted, max_score, reason
+                    student, assignment, function, in_kernel, trusted, max_score, submission.refused
                 )
                 comparisons.append(comparison)
                 if write and grade is not None and comparison.differs:
@@ -147,3 +118,36 @@ def report_csv(comparisons: list[Comparison]) -> str:
 def write_report(comparisons: list[Comparison], path: Path) -> Path:
     write_atomic(path, report_csv(comparisons))
     return path
+
+
+def run(args, course: Course) -> int:
+    """``python -m autograder regrade``: compare, report (and with ``--write`` fix); 2 when there is
+    nothing submitted."""
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    db = args.db or f"sqlite:///{course.root / 'gradebook.db'}"
+    comparisons = regrade(course, db, args.assignment, write=args.write)
+    if not comparisons:
+        print(f"error: no submitted notebooks under {course.root / 'submitted'}/", file=sys.stderr)
+        return 2
+    flagged = [c for c in comparisons if c.flag]
+    table = Table(title="in-kernel scores that differ from the trusted (out-of-process) score", title_justify="left")
+    for column in ("student", "assignment", "function", "in kernel", "trusted", "flag", "note"):
+        table.add_column(column)
+    for c in flagged:
+        in_kernel = "-" if c.in_kernel is None else f"{c.in_kernel:g}"
+        table.add_row(c.student, c.assignment, c.function, in_kernel, f"{c.trusted:g}/{c.max_score:g}", c.flag, c.note)
+    Console(file=sys.stdout, width=160).print(table)
+    path = write_report(comparisons, Path(args.report))
+    higher = sum(c.flag == "higher" for c in comparisons)
+    lower = sum(c.flag == "lower" for c in comparisons)
+    print(
+        f"{len(comparisons)} function scores compared: {higher} higher in the kernel, {lower} lower, "
+        f"{len(flagged) - higher - lower} not scored by nbgrader; report: {path}"
+    )
+    if args.write:
+        print(f"trusted scores written to the gradebook for the {higher + lower} that differ")
+    return 0

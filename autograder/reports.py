@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from .results import GradedSubmission, markdown_text, safe
+from .tables import by_student, score_tables
 
 
 def junit_xml(all_graded: list[GradedSubmission]) -> str:
@@ -34,7 +35,7 @@ def junit_xml(all_graded: list[GradedSubmission]) -> str:
             ET.SubElement(props, "property", name="score", value=f"{t.score:g}")
             ET.SubElement(props, "property", name="max_score", value=f"{t.max_score:g}")
             if t.status == "failed":
-                failure = ET.SubElement(case, "failure", message=safe(t.output, 200), type=safe(t.verdict, 40))
+                failure = ET.SubElement(case, "failure", message=safe(t.output, 200), type=safe(str(t.verdict), 40))
                 failure.text = safe(t.output)
         total += len(g.tests)
         failures += len(failed)
@@ -47,23 +48,17 @@ def junit_xml(all_graded: list[GradedSubmission]) -> str:
 def markdown_summary(all_graded: list[GradedSubmission]) -> str:
     """A Markdown table per assignment: one row per student, one column per function."""
     lines = ["## Grades", ""]
-    by_assignment: dict[str, list[GradedSubmission]] = {}
-    for g in sorted(all_graded, key=lambda g: (g.assignment, g.student)):
-        by_assignment.setdefault(g.assignment, []).append(g)
-    for assignment, group in by_assignment.items():
-        functions = list(group[0].functions())
+    for t in score_tables(by_student(all_graded)):
         lines += [
-            f"### {assignment}",
+            f"### {t.assignment}",
             "",
-            "| student | " + " | ".join(f"`{f}`" for f in functions) + " | total |",
-            "|---|" + "---|" * (len(functions) + 1),
+            "| student | " + " | ".join(f"`{f}`" for f in t.functions) + " | total |",
+            "|---|" + "---|" * (len(t.functions) + 1),
         ]
-        for g in group:
-            scores = g.functions()
-            cells = [f"{scores[f][0]:g}/{scores[f][1]:g}" if f in scores else "" for f in functions]
+        for g in t.rows:
             # a folder name cannot forge cells, links or HTML (no code spans: a | would split them)
             name = markdown_text(safe(g.student, 200).replace("`", "'"))
-            lines.append(f"| {name} | " + " | ".join(cells) + f" | **{g.score:g}/{g.max_score:g}** |")
-        mean = sum(g.score for g in group) / len(group)
-        lines += ["", f"{len(group)} submissions, mean {mean:.2f} / {group[0].max_score:g}.", ""]
+            lines.append(f"| {name} | " + " | ".join(t.fractions(g)) + f" | **{g.score:g}/{g.max_score:g}** |")
+        mean = sum(g.score for g in t.rows) / len(t.rows)
+        lines += ["", f"{len(t.rows)} submissions, mean {mean:.2f} / {t.rows[0].max_score:g}.", ""]
     return "\n".join(lines)

@@ -1,14 +1,16 @@
-"""Writing what the grader found: Gradescope's results.json, the class CSV, the terminal table.
+"""The result of grading: one check's (``TestResult``), one submission's (``GradedSubmission``), and
+their one file format, Gradescope's results.json (``results_json``, ``read_results``,
+``write_results``).
 
 Everything written is a pure function of the verdicts (no times, no dates), so grading the
-same submission twice gives byte-identical files.
+same submission twice gives byte-identical files, and results are written ASCII-safe.  A
+leaf of the house: it imports only the other leaves (verdicts, lateness, the codec's text
+cleaning), never the runner or the sandbox.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import os
 import re
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .lateness import Lateness
-from .runner import TestResult, function_scores
+from .verdicts import Verdict
 from .wire import clean_text
 
 #: longest text of one test or note in a results file (student-influenced text is cut earlier)
@@ -45,13 +47,43 @@ def markdown_text(text: object) -> str:
 
 
 @dataclass
+class TestResult:
+    """One hidden check's outcome, in the words of Gradescope's results format."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    name: str  # "<function>: <description>"
+    function: str
+    score: float
+    max_score: float
+    verdict: Verdict
+    output: str
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.verdict == Verdict.PASSED else "failed"
+
+
+def function_scores(results: list[TestResult]) -> dict[str, tuple[float, float]]:
+    """{function: (score, max_score)} in the order the results came."""
+    scores: dict[str, tuple[float, float]] = {}
+    for r in results:
+        got, out_of = scores.get(r.function, (0.0, 0.0))
+        scores[r.function] = (got + r.score, out_of + r.max_score)
+    return {k: (round(v[0], 4), round(v[1], 4)) for k, v in scores.items()}
+
+
+@dataclass
 class GradedSubmission:
+    """One submission's grade: its checks' results, notes for the student, plots for the report
+    and, when the submission time is known, its lateness."""
+
     student: str
     assignment: str
     notebook: str
     tests: list[TestResult]
     notes: list[str] = field(default_factory=list)  # notebook-level problems, for the student
-    plots: list = field(default_factory=list)  # feedback.Plot, when feedback reports are asked for
+    plots: list = field(default_factory=list)  # suites.plotting.Plot, when feedback reports are asked for
     plot_notes: list[str] = field(default_factory=list)
     lateness: Lateness | None = None  # when the submission time is known
 
@@ -80,8 +112,13 @@ class GradedSubmission:
         return dataclasses.replace(self, notes=[self.lateness.sentence(self.score, self.max_score), *self.notes])
 
 
-def results_json(graded: GradedSubmission) -> dict:
-    """Gradescope's autograder results format (score, tests, output), plus extra_data for us."""
+def results_json(graded: GradedSubmission, report: str | None = None, execution_time: float | None = None) -> dict:
+    """Gradescope's autograder results format (score, tests, output), plus extra_data for us.
+
+    ``output`` is a plain summary (the score, the lateness, the notes), which ``read_results``
+    reads back; Gradescope's bundle gives the feedback ``report`` (Markdown) instead, and the
+    ``execution_time`` Gradescope shows.
+    """
     functions = graded.functions()
     summary = [f"{graded.assignment}: {graded.score:g} / {graded.max_score:g} points."]
     if graded.lateness:
@@ -99,7 +136,7 @@ def results_json(graded: GradedSubmission) -> dict:
                 "max_score": round(t.max_score, 4),
                 "status": t.status,
                 "output": safe(t.output),
-                "extra_data": {"function": t.function, "verdict": t.verdict},
+                "extra_data": {"function": t.function, "verdict": Verdict(t.verdict).value},
             }
             for t in graded.tests
         ],
@@ -114,7 +151,50 @@ def results_json(graded: GradedSubmission) -> dict:
     if graded.lateness:
         data["extra_data"]["raw_score"] = graded.score
         data["extra_data"]["lateness"] = graded.lateness.to_json()
+    if report is not None:
+        data["output"] = report
+        data["output_format"] = "md"
+        for test in data["tests"]:
+            test["output_format"] = "md"
+    if execution_time is not None:
+        data["execution_time"] = round(execution_time)
     return data
+
+
+def parse_results(data: dict) -> GradedSubmission:
+    """The submission a ``results_json`` dict describes (its plots are not in it).
+
+    The notes come back from a plain ``output``, one per line; a Markdown report (Gradescope's)
+    gives none.
+    Raises ``KeyError``, ``TypeError`` or ``ValueError`` for data that is not ours.
+    """
+    extra = data["extra_data"]
+    tests = [
+        TestResult(
+            t["name"],
+            t["extra_data"]["function"],
+            t["score"],
+            t["max_score"],
+            Verdict(t["extra_data"]["verdict"]),
+            t["output"],
+        )
+        for t in data["tests"]
+    ]
+    lateness = Lateness.from_json(extra.get("lateness"))
+    notes = [] if "output_format" in data else data["output"].split("\n")[2 if lateness else 1 :]
+    return GradedSubmission(extra["student"], extra["assignment"], extra["notebook"], tests, notes, lateness=lateness)
+
+
+def read_results(path: Path) -> GradedSubmission:
+    """The submission a results.json file describes; ``OSError``, ``ValueError``, ``KeyError`` or
+    ``TypeError`` when it cannot be read or is not ours."""
+    return parse_results(json.loads(path.read_text(encoding="utf-8")))
+
+
+def write_results(path: Path, data: dict) -> Path:
+    """The one writer of results.json: indented, ASCII-safe JSON, written atomically."""
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=True) + "\n")
+    return path
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -128,49 +208,3 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_results(graded: GradedSubmission, out_dir: Path) -> Path:
-    path = out_dir / graded.student / graded.assignment / "results.json"
-    write_atomic(path, json.dumps(results_json(graded), indent=2, ensure_ascii=True) + "\n")
-    return path
-
-
-def class_csv(all_graded: list[GradedSubmission]) -> str:
-    """One row per submission: student, assignment, per-function scores, total.
-
-    When some submission's time is known, three columns come before the total (``score``, then
-    the score after the penalty): ``raw_score``, ``days_late`` and ``penalty_percent``.
-    """
-    functions: list[str] = []
-    for g in all_graded:
-        functions += [f for f in g.functions() if f not in functions]
-    timed = any(g.lateness for g in all_graded)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    late_columns = ["raw_score", "days_late", "penalty_percent"] if timed else []
-    writer.writerow(["student", "assignment", *functions, *late_columns, "score", "max_score"])
-    for g in sorted(all_graded, key=lambda g: (g.assignment, g.student)):
-        scores = g.functions()
-        writer.writerow(
-            [
-                _cell(safe(g.student, 200)),
-                _cell(safe(g.assignment, 200)),
-                *[f"{scores[f][0]:g}" if f in scores else "" for f in functions],
-                *(_late_cells(g) if timed else []),
-                f"{g.final_score:g}",
-                f"{g.max_score:g}",
-            ]
-        )
-    return buffer.getvalue()
-
-
-def _cell(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a leading quote."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _late_cells(g: GradedSubmission) -> list[str]:
-    if not g.lateness:
-        return [f"{g.score:g}", "", ""]
-    return [f"{g.score:g}", str(g.lateness.days_late), f"{g.lateness.penalty_percent:g}"]

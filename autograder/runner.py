@@ -7,32 +7,14 @@ the same submission gets the same verdicts either way.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
 from .config import Assignment
+from .results import TestResult
 from .suites import SUITES
-from .suites.framework import COURSE_SEED, Check, Fail
-
-#: verdicts after which the function's remaining checks are not worth running
-_STOP_VERDICTS = {"missing", "not_implemented", "timeout", "crashed", "unreadable", "grader_error"}
-
-
-@dataclass
-class TestResult:
-    """One hidden check's outcome, in the words of Gradescope's results format."""
-
-    name: str
-    function: str
-    score: float
-    max_score: float
-    verdict: str  # passed, failed, gated, error, timeout, crashed, missing, not_implemented
-    output: str
-
-    @property
-    def status(self) -> str:
-        return "passed" if self.verdict == "passed" else "failed"
+from .suites.framework import Check, Fail, course_seed
+from .verdicts import Verdict
 
 
 def _standin_note(used: set[str]) -> str:
@@ -60,11 +42,8 @@ def split_points(points: float, weights: list[float], decimals: int = 4) -> list
 def run_function(sub, function: str, points: float, checks: list[Check], seed: int = 0) -> list[TestResult]:
     """Run ``checks`` of one function; its ``points`` are shared in proportion to check weights.
     ``seed`` (course.yml's) salts every hidden input."""
-    token = COURSE_SEED.set(seed)
-    try:
+    with course_seed(seed):
         return _run_checks(sub, function, points, checks)
-    finally:
-        COURSE_SEED.reset(token)
 
 
 def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[TestResult]:
@@ -72,7 +51,7 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
     results: list[TestResult] = []
     stopped: Fail | None = None
     passed: set[str] = set()
-    failed_as: dict[str, str] = {}  # description -> verdict, for the checks that did not pass
+    failed_as: dict[str, Verdict] = {}  # description -> verdict, for the checks that did not pass
     # front ends that observe which stand-ins were called (the sandbox) say so; others never claim one
     take_used = getattr(sub, "take_standins_used", lambda: set())
     for c, max_score in zip(checks, shares):
@@ -90,19 +69,19 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
             verdict, message = fail.verdict, str(fail)
             failed_as[c.description] = verdict
             # an error the required check also hit is the same cause, not a new one
-            echoed_error = verdict == "error" and gated and failed_as.get(c.requires) == "error"
-            if (verdict == "echo" or echoed_error) and gated:
-                verdict = "gated"  # the check it requires failed first, and explains this
+            echoed_error = verdict == Verdict.ERROR and gated and failed_as.get(c.requires) == Verdict.ERROR
+            if (verdict == Verdict.ECHO or echoed_error) and gated:
+                verdict = Verdict.GATED  # the check it requires failed first, and explains this
                 message += f' (The same cause as "{c.requires}" above; this check counts once that one passes.)'
-            elif verdict == "echo":
-                verdict = "failed"
+            elif verdict == Verdict.ECHO:
+                verdict = Verdict.FAILED
             results.append(TestResult(c.name, function, 0.0, max_score, verdict, message + _standin_note(take_used())))
-            if fail.verdict in _STOP_VERDICTS:
+            if fail.verdict.stops:
                 stopped = fail
             continue
         except Exception as exc:  # noqa: BLE001 - odd return values must cost points, not crash the grader
             message = f"`{function}` returned something we could not check ({type(exc).__name__}). See its docstring for what to return."
-            results.append(TestResult(c.name, function, 0.0, max_score, "failed", message))
+            results.append(TestResult(c.name, function, 0.0, max_score, Verdict.FAILED, message))
             continue
         if gated:
             # its own rule holds, but it scores only with a right answer: a wrong (or constant)
@@ -111,10 +90,10 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
                 f"`{function}` gets this right, but it counts only once `{function}` also passes "
                 f'"{c.requires}" (see above): this check scores only together with right values.'
             )
-            results.append(TestResult(c.name, function, 0.0, max_score, "gated", message))
+            results.append(TestResult(c.name, function, 0.0, max_score, Verdict.GATED, message))
             continue
         passed.add(c.description)
-        results.append(TestResult(c.name, function, max_score, max_score, "passed", "Passed."))
+        results.append(TestResult(c.name, function, max_score, max_score, Verdict.PASSED, "Passed."))
     return results
 
 
@@ -125,12 +104,3 @@ def run_assignment(sub, assignment: Assignment, functions: list[str] | None = No
         checks = [c for c in suite.checks if c.function == function]
         results += run_function(sub, function, assignment.points[function], checks, assignment.seed)
     return results
-
-
-def function_scores(results: list[TestResult]) -> dict[str, tuple[float, float]]:
-    """{function: (score, max_score)} in the order the results came."""
-    scores: dict[str, tuple[float, float]] = {}
-    for r in results:
-        got, out_of = scores.get(r.function, (0.0, 0.0))
-        scores[r.function] = (got + r.score, out_of + r.max_score)
-    return {k: (round(v[0], 4), round(v[1], 4)) for k, v in scores.items()}

@@ -36,3 +36,16 @@ def make_template(course: Course, assignment_id: str, dest: Path, force: bool = 
                 shutil.copy2(item, target)
                 written.append(target)
     return written
+
+
+def run(args, course: Course) -> int:
+    """``python -m autograder template``: 0, or 2 when the template cannot be written there."""
+    import sys
+
+    try:
+        written = make_template(course, args.id, Path(args.dest), args.force)
+    except TemplateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} files to {args.dest}/: push it as the assignment's template repository")
+    return 0

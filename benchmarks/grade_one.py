@@ -1,7 +1,7 @@
 """Benchmark: the latency of grading one submission, against running the same notebook in Jupyter.
 
 For each assignment's solution notebook, in this process and in the same run: the median wall time
-of ``grade_target`` (the jailed child, every hidden check, the score) and of executing the notebook
+of ``grade_submission`` (the jailed child, every hidden check, the score) and of executing the notebook
 top to bottom with nbclient (a plain kernel: what opening and running it in Jupyter costs), and their
 ratio.  A ratio near 1 or below means grading costs no more than a student's own "Run all".
 
@@ -23,7 +23,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from autograder.config import load_course
-from autograder.grade import Target, grade_target
+from autograder.submission import Submission, grade_submission
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,8 +52,8 @@ def main() -> dict:
     print(f"{'assignment':22s}{'grade':>9s}{'run in Jupyter':>16s}{'ratio':>8s}")
     for a in course.assignments:
         notebook = REPO / "solutions" / a.id / a.notebook
-        grade_target(Target(notebook, "warm-up", a.id), course)  # the site mirror and imports, once
-        graded = seconds(lambda: grade_target(Target(notebook, "bench", a.id), course), args.repeats)  # noqa: B023
+        grade_submission(Submission(notebook, "warm-up", a.id), course)  # the site mirror and imports, once
+        graded = seconds(lambda: grade_submission(Submission(notebook, "bench", a.id), course), args.repeats)  # noqa: B023
         executed = seconds(lambda: execute(notebook), args.repeats)  # noqa: B023
         result[a.id] = {
             "grade_s": round(graded, 3),

@@ -10,11 +10,13 @@ from pathlib import Path
 import nbformat
 
 from autograder.config import load_course
-from autograder.kernel import InProcessSubmission
+from autograder.kernel import InProcessCode
 from autograder.notebook import read_cells
-from autograder.runner import function_scores, run_assignment
+from autograder.results import function_scores
+from autograder.runner import run_assignment
 from autograder.sandbox import worker
 from autograder.sandbox.client import Sandbox
+from autograder.standins import StandinRule
 
 from testcourse import REPO, copy_repo  # noqa: F401 - re-exported for the tests
 
@@ -48,7 +50,8 @@ def grade_sandboxed(assignment_id: str, cells: list[dict], functions: list[str] 
     assignment = COURSE.assignment(assignment_id)
     with tempfile.TemporaryDirectory() as scratch:
         limits = limits or assignment.limits
-        with Sandbox(cells, Path(scratch), [str(SUPPORT)], limits, assignment.functions) as sandbox:
+        rule = StandinRule(tuple(assignment.functions))
+        with Sandbox(cells, Path(scratch), [str(SUPPORT)], limits, rule) as sandbox:
             return run_assignment(sandbox, assignment, functions)
 
 
@@ -66,7 +69,7 @@ def grade_in_process(assignment_id: str, cells: list[dict], functions: list[str]
     finally:
         signal.signal(signal.SIGALRM, previous)
         sys.path.remove(str(SUPPORT))
-    return run_assignment(InProcessSubmission(namespace, assignment.limits), assignment, functions)
+    return run_assignment(InProcessCode(namespace, assignment.limits), assignment, functions)
 
 
 class _NullFd:

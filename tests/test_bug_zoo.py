@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.suites import SUITES
+from autograder.standins import reference_callees
 
 from bug_zoo import BUGS, CHEATERS, VARIANTS
 from helpers import COURSE, grade_in_process, grade_sandboxed, replace_function, scores, solution_cells
 
 
 def dependents(assignment: str, function: str) -> list[str]:
-    """Functions graded with our stand-in for ``function``: its bugs must not cost them."""
-    return sorted({c.function for c in SUITES[assignment].checks if function in c.standins})
+    """Functions graded with our stand-in for ``function`` (the stand-in rule): its bugs must not cost them."""
+    return sorted(f for f in COURSE.assignment(assignment).points if function in reference_callees(f))
 
 
 def test_zoo_is_large_enough():

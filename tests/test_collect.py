@@ -14,13 +14,16 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
 
-from autograder.collect import collect, read_roster, submission_time
+from autograder.collect.ledger import submission_time
+from autograder.collect.roster import CollectError, read_roster
+from autograder.collect.sweep import Outcome, collect
 from autograder.config import load_course
 
 from helpers import COURSE, REPO, filled_release, notebook_path, write_notebook
@@ -78,28 +81,36 @@ class StudentRepo:
 
 
 def edit_notebook(path: Path, comment: str) -> None:
-    """Change the notebook's content without changing its answers."""
+    """Change what is graded (a code cell the student added) without changing the answers."""
     nb = nbformat.read(str(path), as_version=4)
-    nb.cells.append(nbformat.v4.new_markdown_cell(comment))
+    nb.cells.append(nbformat.v4.new_code_cell(f"# {comment}"))
     nbformat.write(nb, str(path))
 
 
-@pytest.fixture(scope="module")
-def term(tmp_path_factory):
-    root = tmp_path_factory.mktemp("collect")
+POLICY = {"penalty_per_day": 10, "max_penalty": 50, "grace_minutes": 30}
+WRONG_CHECK = {"gradient_check": "def gradient_check(f, grad_f, w, eps=1e-6):\n    return 0.0\n"}
+
+
+def make_course(root: Path, extensions: tuple = (), feedback_per_day: int | None = None, **late_policy):
+    """A course.yml of our own (an instructor's term must not turn the tests red) in ``root/course``."""
     course_dir = root / "course"
     shutil.copytree(REPO / "support", course_dir / "support")
     config = yaml.safe_load(COURSE.path.read_text())  # the tests' course, not the shipped one
     for a in config["assignments"]:
         if a["id"] == ASSIGNMENT:
             a["due"] = DUE
-    config.update(
-        late_policy={"penalty_per_day": 10, "max_penalty": 50, "grace_minutes": 30},
-        extensions=[{"student": "bob", "assignment": ASSIGNMENT, "hours": 48}],
-        feedback_per_day=1,
-    )
+    config.update(late_policy={**POLICY, **late_policy}, extensions=list(extensions))
+    config.pop("feedback_per_day", None)
+    if feedback_per_day:
+        config["feedback_per_day"] = feedback_per_day
     (course_dir / "course.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    course = load_course(course_dir / "course.yml")
+    return load_course(course_dir / "course.yml")
+
+
+@pytest.fixture(scope="module")
+def term(tmp_path_factory):
+    root = tmp_path_factory.mktemp("collect")
+    course = make_course(root, [{"student": "bob", "assignment": ASSIGNMENT, "hours": 48}], feedback_per_day=1)
 
     repos = {name: StudentRepo(root, name) for name in ("alice", "bob", "carol")}
     filled_release(ASSIGNMENT, repos["alice"].work)
@@ -116,7 +127,7 @@ def term(tmp_path_factory):
     students = read_roster(roster)
 
     def run(now: str) -> dict[str, str]:
-        outcomes = collect(course, students, out, push_feedback=True, now=at(now))
+        outcomes = collect(course, students, out, push_feedback=True, now=at(now), new_ledger=not out.exists())
         return {o.student: o.status for o in outcomes}
 
     runs = {"first": run("2027-02-04T12:00:00")}
@@ -193,16 +204,23 @@ def test_daily_report_limit_records_the_push_and_says_when(term):
 
 def test_late_commit_is_penalised_even_when_back_dated(term):
     assert term["runs"]["late pushes"] == {"alice": "graded", "bob": "graded", "carol": "unchanged"}
-    alice = results(term["out"], "alice")
-    late = alice["extra_data"]["lateness"]
+    late_grading = json.loads((term["out"] / "slots" / "late" / "alice" / ASSIGNMENT / "results.json").read_text())
+    late = late_grading["extra_data"]["lateness"]
     # first seen at 10:10, not there at 09:00: pushed after 09:00 on the day after the deadline
     assert late["submitted_at"] == "2027-02-06T09:00:00+00:00" and late["days_late"] == 1
-    assert late["penalty_percent"] == 10 and alice["score"] == 13.5 and alice["extra_data"]["raw_score"] == 15
+    assert late["penalty_percent"] == 10 and late_grading["score"] == 13.5
     report = term["repos"]["alice"].show("feedback:feedback.md")
     assert "1 day late, a penalty of 10%, so your score is 13.5 / 15" in report
+
+
+def test_the_default_policy_keeps_the_better_on_time_grade(term):
+    """alice had 15/15 on time; her late commit is worth 13.5 after the penalty: 15 counts."""
+    alice = results(term["out"], "alice")
+    assert alice["score"] == 15 and alice["extra_data"]["lateness"]["days_late"] == 0
+    status = term["repos"]["alice"].show("feedback:status.md")
+    assert "Your on-time commit" in status and "(15) counts" in status and "(13.5)" in status
     rows = {r["student"]: r for r in csv.DictReader((term["out"] / "grades.csv").open())}
-    assert rows["alice"]["raw_score"] == "15" and rows["alice"]["penalty_percent"] == "10"
-    assert rows["alice"]["score"] == "13.5"
+    assert rows["alice"]["score"] == "15" and rows["alice"]["days_late"] == "0"
 
 
 def test_commit_inside_an_extension_is_not_penalised(term):
@@ -242,3 +260,316 @@ def test_commit_time_is_bounded_by_what_collect_saw():
     assert submission_time(at("2027-02-06T09:30:00"), seen, before) == at("2027-02-06T09:30:00")
     assert submission_time(at("2030-01-01T00:00:00"), seen, before) == seen  # dated in the future
     assert submission_time(at("2027-02-05T20:00:00"), seen, None) == at("2027-02-05T20:00:00")  # first fetch
+
+
+# ------------------------------------------------------------------ descriptors in the jail's setup
+
+
+FD_PROBE = """
+import os, resource, sys
+from pathlib import Path
+from autograder.sandbox import jail
+
+folder = Path(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+before = len(os.listdir("/proc/self/fd"))
+for attempt in range(3):
+    try:
+        jail.jail_command(["true"], folder)
+    except OSError as exc:
+        assert exc.errno == 24, exc  # EMFILE: more files than descriptors
+print(len(os.listdir("/proc/self/fd")) - before)
+"""
+
+
+def test_a_folder_of_many_files_leaves_no_descriptor_open(tmp_path):
+    """1,100 files beside a notebook: the jail's setup runs out of descriptors (one per file);
+    what it had opened is closed, so the next student's grading still has its descriptors."""
+    for i in range(1100):
+        (tmp_path / f"f{i:04d}.txt").write_bytes(b"")
+    done = subprocess.run([sys.executable, "-c", FD_PROBE, str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
+
+
+# ------------------------------------------------------------------------------ hostile students
+
+
+def push_dated_beyond_9999(repo: StudentRepo) -> str:
+    """A commit whose committer date is in the year 10000 (git and git fsck accept it)."""
+    sh("add", "-A", cwd=repo.work)
+    tree = sh("write-tree", cwd=repo.work).strip()
+    parent = sh("rev-parse", "HEAD", cwd=repo.work).strip()
+    stamp = "253402300800 +0000"  # 10000-01-01
+    body = f"tree {tree}\nparent {parent}\nauthor M <m@x.org> {stamp}\ncommitter M <m@x.org> {stamp}\n\nfuture\n"
+    done = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+        cwd=repo.work,
+        input=body,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    sha = done.stdout.strip()
+    sh("update-ref", "refs/heads/main", sha, cwd=repo.work)
+    sh("push", "--quiet", "origin", "main", cwd=repo.work)
+    return sha
+
+
+def change_metadata_only(path: Path) -> None:
+    """What opening and re-running the notebook changes: outputs, execution counts, metadata."""
+    nb = nbformat.read(str(path), as_version=4)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata["collapsed"] = True
+        if cell.cell_type == "code":
+            cell.execution_count = i + 100
+            cell.outputs = [nbformat.v4.new_output("stream", text="ran again\n")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """Attackers first, honest classmates after them; a missing repository; a spreadsheet's roster."""
+    root = tmp_path_factory.mktemp("hostile")
+    course = make_course(root)
+    names = ["ghost", "path", "module", "future", "dave", "files1100", "files5000", "meta", "erin"]
+    repos = {n: StudentRepo(root, n) for n in names if n != "ghost"}
+    write_notebook(ASSIGNMENT, repos["path"].work, WRONG_CHECK)
+    # the answer to mse_loss lives in a module beside the notebook; on time it is wrong
+    nb_path = write_notebook(ASSIGNMENT, repos["module"].work, {"mse_loss": "from answers import mse_loss\n"})
+    (repos["module"].work / "answers.py").write_text("def mse_loss(w, X, y):\n    return 0.0\n")
+    for name in ("future", "dave", "files1100", "files5000", "meta", "erin"):
+        filled_release(ASSIGNMENT, repos[name].work)
+    for name, count in (("files1100", 1100), ("files5000", 5000)):
+        for i in range(count):
+            (repos[name].work / f"empty{i:04d}.txt").write_bytes(b"")
+    for repo in repos.values():
+        repo.push("2027-02-04T10:00:00", "start")
+    roster = root / "roster.csv"
+    rows = [f"{n},{root / 'server' / 'ghost.git' if n == 'ghost' else repos[n].origin}\r\n" for n in names]
+    roster.write_bytes("\ufeffStudent,Repo\r\n".encode() + "".join(rows).encode())  # Excel's "CSV UTF-8"
+    students = read_roster(roster)
+    out = root / "out"
+
+    def run(now: str) -> dict[str, Outcome]:
+        outcomes = collect(course, students, out, now=at(now), new_ledger=not out.exists())
+        return {o.student: o for o in outcomes}
+
+    runs = {"first": run("2027-02-04T12:00:00")}
+    # before the deadline: the notebook moves into a folder whose name is pathspec magic
+    (repos["path"].work / ":!*").mkdir()
+    for name in ("gradients.ipynb", "gd_support.py"):
+        (repos["path"].work / name).rename(repos["path"].work / ":!*" / name)
+    repos["path"].push("2027-02-05T09:00:00", "tidy")
+    edit_notebook(repos["future"].notebook, "from the future")
+    push_dated_beyond_9999(repos["future"])
+    runs["before the deadline"] = run("2027-02-05T10:00:00")
+    runs["after the deadline"] = run("2027-02-06T09:00:00")
+    # five days late: path fixes its answer; module fixes answers.py and puts back the early notebook
+    filled = filled_release(ASSIGNMENT, root / "filled")
+    shutil.copy(filled, repos["path"].work / ":!*" / "gradients.ipynb")
+    repos["path"].push("2027-02-10T10:00:00", "fix")
+    early = (repos["module"].work / "gradients.ipynb").read_bytes()
+    (repos["module"].work / "answers.py").write_text(
+        "import numpy as np\n\ndef mse_loss(w, X, y):\n    r = X @ w - y\n    return float(np.mean(r ** 2))\n"
+    )
+    edit_notebook(nb_path, "an edit, undone below")
+    repos["module"].push("2027-02-10T09:00:00", "fix")
+    (repos["module"].work / "gradients.ipynb").write_bytes(early)
+    repos["module"].push("2027-02-10T10:00:00", "the early notebook again")
+    change_metadata_only(repos["meta"].notebook)
+    repos["meta"].push("2027-02-10T10:00:00", "opened it again")
+    runs["five days late"] = run("2027-02-10T10:30:00")
+    return {"runs": runs, "out": out, "repos": repos, "course": course}
+
+
+def slot(out: Path, name: str, student: str) -> dict:
+    return json.loads((out / "slots" / name / student / ASSIGNMENT / "results.json").read_text())
+
+
+def test_a_spreadsheet_roster_is_read(hostile):
+    assert list(hostile["runs"]["first"]) == ["ghost", "path", "module", "future", "dave"] + [
+        "files1100",
+        "files5000",
+        "meta",
+        "erin",
+    ]
+
+
+def test_a_missing_repository_is_said_and_gets_a_row(hostile):
+    ghost = hostile["runs"]["first"]["ghost"]
+    assert ghost.status == "missing" and "could not be fetched" in ghost.message
+    assert "does not exist" in ghost.message or "not found" in ghost.message
+    rows = {r["student"]: r for r in csv.DictReader((hostile["out"] / "grades.csv").open())}
+    assert rows["ghost"]["score"] == "0"
+    assert "could not be fetched" in results(hostile["out"], "ghost")["output"]
+
+
+def test_honest_classmates_after_the_attackers_get_full_marks(hostile):
+    for run in hostile["runs"].values():
+        assert all(o.status in ("graded", "unchanged", "missing") for o in run.values()), run
+    for name in ("dave", "erin", "meta", "future"):
+        assert results(hostile["out"], name)["score"] == 15, name
+
+
+def test_a_pathspec_folder_does_not_choose_the_time(hostile):
+    """Moved into ':!*' on time, fixed five days late: the fix is five days late."""
+    assert hostile["runs"]["five days late"]["path"].status == "graded"
+    late = slot(hostile["out"], "late", "path")
+    assert late["extra_data"]["lateness"]["days_late"] == 5
+    assert late["extra_data"]["lateness"]["submitted_at"] == "2027-02-10T10:00:00+00:00"
+    assert late["score"] == 7.5  # 15 raw, -50%
+    counted = results(hostile["out"], "path")  # its on-time grade (13) is better: it counts
+    assert counted["extra_data"]["lateness"]["days_late"] == 0 and counted["score"] == 13
+
+
+def test_a_late_module_beside_an_early_notebook_is_late(hostile):
+    late = slot(hostile["out"], "late", "module")
+    assert late["extra_data"]["lateness"]["days_late"] == 5
+    assert late["extra_data"]["functions"]["mse_loss"]["score"] == 2
+    on_time = slot(hostile["out"], "on_time", "module")
+    assert on_time["extra_data"]["functions"]["mse_loss"]["score"] == 0
+
+
+def test_a_commit_dated_in_the_year_10000_counts_when_it_was_seen(hostile):
+    assert hostile["runs"]["before the deadline"]["future"].status == "graded"
+    future = results(hostile["out"], "future")
+    assert future["extra_data"]["lateness"]["submitted_at"] == "2027-02-05T10:00:00+00:00"
+
+
+@pytest.mark.parametrize("name,count", [("files1100", 1100), ("files5000", 5000)])
+def test_thousands_of_files_beside_the_notebook_are_refused_with_a_reason(hostile, name, count):
+    outcome = hostile["runs"]["first"][name]
+    assert outcome.status == "graded" and f"holds {count + 1} files" in outcome.message
+    graded = results(hostile["out"], name)
+    assert graded["score"] == 0 and "move the rest into a subfolder" in graded["output"]
+    assert hostile["runs"]["after the deadline"][name].status == "unchanged"  # refused once, not every run
+
+
+def test_a_metadata_only_push_after_the_deadline_changes_nothing(hostile):
+    assert hostile["runs"]["five days late"]["meta"].status == "unchanged"
+    meta = results(hostile["out"], "meta")
+    assert meta["score"] == 15 and meta["extra_data"]["lateness"]["days_late"] == 0
+    assert not (hostile["out"] / "slots" / "late" / "meta").exists()
+
+
+# ------------------------------------------------------------------------------ state between runs
+
+
+def one_student_course(tmp_path: Path, **extra):
+    course = make_course(tmp_path)
+    repo = StudentRepo(tmp_path, "alice")
+    filled_release(ASSIGNMENT, repo.work)
+    repo.push("2027-02-04T10:00:00")
+    return course, repo
+
+
+def test_a_lost_ledger_stops_the_run_and_says_so(tmp_path):
+    course, repo = one_student_course(tmp_path)
+    students = [read_roster_row("alice", repo.origin)]
+    out = tmp_path / "out"
+    with pytest.raises(CollectError, match="state of earlier runs is lost.*seen.json is missing"):
+        collect(course, students, out, now=at("2027-02-04T12:00:00"))  # no ledger, and no new one asked for
+    (out / "seen.json").unlink(missing_ok=True)
+    assert collect(course, students, out, now=at("2027-02-04T12:00:00"), new_ledger=True)[0].status == "graded"
+    with pytest.raises(CollectError, match="seen.json exists"):
+        collect(course, students, out, now=at("2027-02-04T12:15:00"), new_ledger=True)
+    (out / "seen.json").write_text("{not json")
+    with pytest.raises(CollectError, match="seen.json is damaged"):
+        collect(course, students, out, now=at("2027-02-04T12:30:00"))
+
+
+def read_roster_row(name: str, repo: Path):
+    from autograder.collect.roster import Student
+
+    return Student(name, str(repo))
+
+
+def test_a_grader_failure_is_tried_three_times_then_said(tmp_path, monkeypatch):
+    import autograder.submission
+
+    course, repo = one_student_course(tmp_path)
+    students = [read_roster_row("alice", repo.origin)]
+
+    def broken(submission, course, feedback=False, cells=None):
+        raise RuntimeError("a grader bug")
+
+    monkeypatch.setattr(autograder.submission, "grade_submission", broken)
+    out = tmp_path / "out"
+    messages = [
+        collect(course, students, out, now=at(f"2027-02-04T1{i}:00:00"), new_ledger=i == 0)[0].message for i in range(5)
+    ]
+    assert [m.split(";")[-1].strip() for m in messages[:3]] == ["try 1", "try 2", "try 3"]
+    assert "RuntimeError: a grader bug" in messages[0]
+    assert messages[3].startswith("not tried again: the grader failed 3 times") and messages[4] == messages[3]
+    heads = json.loads((out / "heads.json").read_text())
+    assert heads["wake_at"] is None  # no longer due: a scheduled run need not start for it
+    state = json.loads((out / "seen.json").read_text())
+    assert len(state) == 1  # the ledger was saved through every failure
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd") or not shutil.which("runuser"), reason="root only")
+def test_state_written_as_root_is_saved_by_the_runner_user_and_holds(tmp_path, monkeypatch):
+    """The workflow's grader runs as root (sudo); the runner's user saves the state on the branch
+    and the next runner pulls it: the next run grades only what changed, with the day's report
+    count and the ledger as they were; a missing repository did not stop either run."""
+    user, cleanup = f"gdcollect{os.getpid()}", []
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
+    try:
+        uid, gid = (
+            int(x)
+            for x in subprocess.check_output(["id", "-u", user]).split()
+            + subprocess.check_output(["id", "-g", user]).split()
+        )
+        course = make_course(tmp_path, grace_minutes=30)
+        repos = {n: StudentRepo(tmp_path, n) for n in ("alice", "bob")}
+        for repo in repos.values():
+            filled_release(ASSIGNMENT, repo.work)
+            repo.push("2027-02-04T10:00:00")
+        students = [read_roster_row(n, r.origin) for n, r in repos.items()]
+        students.append(read_roster_row("ghost", tmp_path / "nowhere.git"))
+        machine = Path(tempfile.mkdtemp(prefix="gd-runner-"))  # pytest's own folders are private to root
+        machine.chmod(0o755)
+        cleanup.append(machine)
+        state_repo = machine / "course-state.git"
+        sh("init", "--bare", "--quiet", str(state_repo), cwd=machine)
+        for runner in ("runner1", "runner2"):
+            (machine / runner).mkdir()
+        subprocess.run(["chown", "-R", f"{uid}:{gid}", str(machine)], check=True)
+        monkeypatch.setenv("SUDO_UID", str(uid))
+        monkeypatch.setenv("SUDO_GID", str(gid))
+
+        def as_runner(action: str, folder: Path) -> str:
+            done = subprocess.run(
+                [shutil.which("runuser"), "-u", user, "--", "/usr/bin/python3", "-m", "autograder.collect.statebranch"]
+                + [action, str(folder), "--remote", str(state_repo)],
+                cwd=REPO,
+                env={"PATH": "/usr/bin:/bin", "HOME": str(machine)},
+                capture_output=True,
+                text=True,
+            )
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        first = machine / "runner1" / "collected"
+        outcomes = collect(course, students, first, now=at("2027-02-04T12:00:00"), new_ledger=True)
+        assert [o.status for o in outcomes] == ["graded", "graded", "missing"]
+        assert "saved" in as_runner("push", first)
+
+        second = machine / "runner2" / "collected"
+        assert "state of" in as_runner("pull", second)
+        edit_notebook(repos["alice"].notebook, "again")
+        repos["alice"].push("2027-02-04T13:00:00")
+        outcomes = collect(course, students, second, now=at("2027-02-04T13:15:00"))
+        assert [o.status for o in outcomes] == ["graded", "unchanged", "missing"]
+        state = json.loads((second / "collect-state.json").read_text())
+        assert len(state["entries"][f"alice/{ASSIGNMENT}"]["reports"]) == 2  # the day's count held
+        ledger = json.loads((second / "seen.json").read_text())
+        first_commit = next(iter(json.loads((first / "seen.json").read_text())[students[0].key]["commits"]))
+        assert ledger[students[0].key]["commits"][first_commit]["seen"] == "2027-02-04T12:00:00+00:00"
+        assert "saved" in as_runner("push", second)
+    finally:
+        subprocess.run(["userdel", user], check=False)
+        for folder in cleanup:
+            shutil.rmtree(folder, ignore_errors=True)

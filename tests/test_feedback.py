@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.feedback import PLOTTERS, draw_plots
+from autograder.feedback import draw_plots
 from autograder.sandbox.client import Sandbox
+from autograder.suites import SUITES
 
 from helpers import COURSE, SUPPORT, replace_function, solution_cells
 
@@ -32,7 +33,7 @@ def stub(function: str) -> str:
 def test_untouched_notebook_still_gets_every_plot(assignment):
     plots, notes = plots_for(assignment, {f: stub(f) for f in COURSE.assignment(assignment).points})
     assert not notes
-    assert len(plots) == len(PLOTTERS[assignment])
+    assert len(plots) == len(SUITES[assignment].plotters)
     for p in plots:
         assert p.png.startswith(b"\x89PNG")
         assert "is not drawn" in p.caption and "not implemented yet" in p.caption, p.caption
@@ -89,9 +90,9 @@ def test_batch_size_plot_explains_a_run_that_ignores_the_order():
 
 
 def test_unreadable_notebook_report_still_has_the_reference_plots():
-    from autograder.grade import Unavailable
+    from autograder.submission import Unreadable
 
     for assignment in COURSE.assignments:
-        plots, notes = draw_plots(Unavailable("the file is not a notebook"), assignment.id)
-        assert not notes and len(plots) == len(PLOTTERS[assignment.id])
+        plots, notes = draw_plots(Unreadable("the file is not a notebook"), assignment.id)
+        assert not notes and len(plots) == len(SUITES[assignment.id].plotters)
         assert all("could not be graded" in p.caption for p in plots)

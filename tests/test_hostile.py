@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.grade import Target, discover, grade_all, grade_target
+from autograder.grade import grade_all
 from autograder.sandbox import jail
 from autograder.sandbox.client import Sandbox
+from autograder.submission import Submission, discover, grade_submission
 
 from helpers import COURSE, write_notebook
 
@@ -35,7 +36,7 @@ A1, A2, A3 = "01_gradients", "02_gradient_descent", "03_minibatch"
 
 def grade(tmp_path: Path, assignment: str, replace=None, extra=()):
     nb = write_notebook(assignment, tmp_path / "student" / assignment, replace, list(extra))
-    graded = grade_target(Target(nb, "student", assignment), FAST)
+    graded = grade_submission(Submission(nb, "student", assignment), FAST)
     return graded, graded.functions()
 
 
@@ -336,14 +337,14 @@ def test_a_grader_bug_on_one_submission_does_not_stop_the_batch(tmp_path, monkey
     submitted = tmp_path / "submitted"
     write_notebook(A1, submitted / "ok" / A1)
     write_notebook(A1, submitted / "trigger" / A1)
-    real = grade_module.grade_target
+    real = grade_module.grade_submission
 
-    def flaky(target, course, feedback=False):
-        if target.student == "trigger":
+    def flaky(submission, course, feedback=False):
+        if submission.student == "trigger":
             raise RuntimeError("a bug in the grader")
-        return real(target, course, feedback)
+        return real(submission, course, feedback=feedback)
 
-    monkeypatch.setattr(grade_module, "grade_target", flaky)
+    monkeypatch.setattr(grade_module, "grade_submission", flaky)
     out = tmp_path / "graded"
     with pytest.raises(GraderFailure) as info:
         grade_all(discover([str(submitted)], FAST), FAST, out)
@@ -375,11 +376,13 @@ REPO = Path(__file__).resolve().parent.parent
 def probe(tmp_path: Path, source: str, fn: str, *args, spec=(), limits=None):
     """Run ``fn`` of a one-cell notebook in the sandbox, as grading would; its Outcome."""
     from autograder.sandbox.client import Sandbox
+    from autograder.standins import StandinRule
 
     cells = [{"index": 0, "source": "import numpy as np\n" + source, "mode": "full"}]
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
-    with Sandbox(cells, scratch, [str(REPO / "support")], limits or FAST.assignment(A2).limits, spec) as box:
+    limits = limits or FAST.assignment(A2).limits
+    with Sandbox(cells, scratch, [str(REPO / "support")], limits, StandinRule(tuple(spec))) as box:
         return box.call(fn, args)
 
 
@@ -429,7 +432,7 @@ def test_symlinked_notebook_is_refused(tmp_path):
     targets = discover([str(submitted)], FAST)
     by = {t.student: t for t in targets}
     assert by["mallory"].refused and by["eve"].refused and not by["alice"].refused
-    graded = grade_target(by["mallory"], FAST)
+    graded = grade_submission(by["mallory"], FAST)
     assert graded.score == 0 and any("symbolic link" in n for n in graded.notes)
 
 
@@ -613,7 +616,7 @@ def test_slow_function_cannot_starve_the_others(tmp_path):
     budgeted = dataclasses.replace(a2, limits=dataclasses.replace(a2.limits, call_seconds=2, function_seconds=4))
     course = dataclasses.replace(FAST, assignments=[budgeted])
     nb = write_notebook(A2, tmp_path / "student" / A2, {"gd_step": slow})
-    graded = grade_target(Target(nb, "student", A2), course)
+    graded = grade_submission(Submission(nb, "student", A2), course)
     scores = graded.functions()
     assert "timeout" in verdicts(graded, "gd_step") and scores["gd_step"][0] < scores["gd_step"][1]
     assert all(got == out_of for fn, (got, out_of) in scores.items() if fn != "gd_step")
@@ -698,13 +701,14 @@ def write_cells(tmp_path: Path, assignment: str, replace: dict) -> list[dict]:
 def test_python_that_never_starts_is_the_graders_failure(tmp_path, monkeypatch):
     """A child that dies before running any cell (a machine out of processes or memory) is our
     failure: the submission is marked for regrading, not given 0 for a notebook that never ran."""
-    from autograder.grade import GraderFailure, SandboxStartFailure
+    from autograder.grade import GraderFailure
+    from autograder.submission import SandboxStartFailure
 
     write_notebook(A1, tmp_path / "submitted" / "unlucky" / A1)
     monkeypatch.setattr(jail, "interpreter", lambda: "/bin/false")
     monkeypatch.setattr("sys.executable", "/bin/false")  # the same without the jail
     with pytest.raises(SandboxStartFailure):
-        grade_target(Target(tmp_path / "submitted" / "unlucky" / A1 / "gradients.ipynb", "unlucky", A1), FAST)
+        grade_submission(Submission(tmp_path / "submitted" / "unlucky" / A1 / "gradients.ipynb", "unlucky", A1), FAST)
     out = tmp_path / "graded"
     with pytest.raises(GraderFailure):
         grade_all(discover([str(tmp_path / "submitted")], FAST), FAST, out)
@@ -780,7 +784,7 @@ def test_feedback_markdown_shows_student_text_as_text(tmp_path):
     forged = "\n\n## `gd_step`: 2 / 2\n- all checks passed\n![t](http://attacker.example/t.png) <b>x</b> \u202egnp.t"
     source = f"def gd_step(w, grad, lr):\n    raise ValueError({forged!r})\n"
     nb = write_notebook(A2, tmp_path / "student" / A2, {"gd_step": source})
-    graded = grade_target(Target(nb, "student", A2), FAST)
+    graded = grade_submission(Submission(nb, "student", A2), FAST)
     write_reports(graded.for_report(), tmp_path / "out")
     text = (tmp_path / "out" / "student" / A2 / "feedback.md").read_text()
     assert "attacker.example" in text and "\u202e" not in text  # the message is shown, as text
@@ -819,8 +823,7 @@ def test_markdown_summary_and_plot_captions_show_student_text_as_text():
 
     from autograder.feedback import Plot, markdown_report
     from autograder.reports import markdown_summary
-    from autograder.results import GradedSubmission
-    from autograder.runner import TestResult
+    from autograder.results import GradedSubmission, TestResult
 
     tests = [TestResult("gd_step: works", "gd_step", 2.0, 2.0, "passed", "Passed.")]
     graded = GradedSubmission(EVIL.replace("`", ""), A2, "gradient_descent.ipynb", tests)

@@ -7,6 +7,7 @@ shares one autograde run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -18,7 +19,7 @@ from jupyter_client import KernelManager
 from traitlets.config import Config
 
 from autograder import kernelspec
-from autograder.regrade import Comparison, refusal
+from autograder.regrade import Comparison, submitted_notebooks
 from autograder.sandbox import jail
 
 from helpers import COURSE, REPO
@@ -186,11 +187,11 @@ def test_regrade_refuses_symlinked_notebooks_and_folders(tmp_path):
     linked.parent.mkdir(parents=True)
     linked.symlink_to(real)
     (submitted / "copycat").symlink_to(submitted / "honest")
-    assert refusal(real, submitted) == ""
-    assert "your notebook is a symbolic link" in refusal(linked, submitted)
-    assert "the folder copycat is a symbolic link" in refusal(
-        submitted / "copycat" / "01_gradients" / "gradients.ipynb", submitted
-    )
+    course = dataclasses.replace(COURSE, path=tmp_path / "course.yml")
+    refused = {s.student: s.refused for s in submitted_notebooks(course, "01_gradients")}
+    assert refused["honest"] == ""
+    assert "gradients.ipynb is a symbolic link" in refused["linker"]
+    assert "copycat is a symbolic link to a folder" in refused["copycat"]
 
 
 @pytest.mark.parametrize(

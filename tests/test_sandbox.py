@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.sandbox.client import Limits, Sandbox
+from autograder.limits import Limits
+from autograder.sandbox.client import Sandbox
 from autograder.wire import Rng, Unencodable, decode, encode, encode_result, roundtrip
 
 from bug_zoo import CALLEE_BUGS

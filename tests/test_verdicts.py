@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from autograder.runner import run_function
-from autograder.suites.framework import Fail, Registry, as_array, as_history
+from autograder.suites.framework import Fail, Suite, as_array, as_history
 
 
 def grade(value_ok: bool, shape_echo: bool, pure: bool) -> dict[str, tuple[str, float, str]]:
-    suite = Registry()
+    suite = Suite()
 
     @suite.check("f", "value", weight=2)
     def value(sub):
@@ -60,7 +60,7 @@ def test_a_shared_cause_is_reported_once_and_echoed():
 
 
 def test_requires_must_name_an_earlier_check():
-    suite = Registry()
+    suite = Suite()
     with pytest.raises(ValueError):
         suite.check("f", "shape", requires="value")(lambda sub: None)
 

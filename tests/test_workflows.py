@@ -57,6 +57,18 @@ def runner_python(tmp_path_factory) -> Path:
     return venv / "bin"
 
 
+SIMULATED = (
+    "actions/checkout",  # the workspace is the checkout
+    "actions/setup-python",  # python is the runner's
+    "actions/upload-artifact",  # uploads and caches: the tests look at the files themselves
+    "actions/download-artifact",
+    "actions/cache",
+    "actions/cache/restore",
+    "actions/cache/save",
+    "actions/create-github-app-token",  # no App here: steps.app.outputs.token is empty
+)
+
+
 def run_workflow(
     workflow: Path,
     workspace: Path,
@@ -64,9 +76,11 @@ def run_workflow(
     inputs: dict | None = None,
     job_name: str | None = None,
     secrets: dict | None = None,
+    github: dict | None = None,
 ) -> tuple[int, str]:
     """Run each step of one job (the only one, or ``job_name``): `run:` steps in bash as GitHub does
-    (bash -e -o pipefail), `uses:` steps simulated.  Returns the exit status and the job summary."""
+    (bash -e -o pipefail), `uses:` steps simulated, a step's `if:` and `${{ }}` expressions evaluated
+    (contexts inputs, secrets, github, env, steps.<id>.outputs).  Returns the exit status and the job summary."""
     spec = yaml.safe_load(workflow.read_text())
     if job_name:
         job = spec["jobs"][job_name]
@@ -85,23 +99,31 @@ def run_workflow(
     }
     for name in ("PYTHONPATH", "VIRTUAL_ENV", "GD_COURSE_CONFIG"):  # a runner has none: the checkout's course.yml
         env.pop(name, None)
+    github = {"event_name": "workflow_dispatch", "server_url": "", "repository": "", "token": "", **(github or {})}
+    context = {"inputs": inputs or {}, "secrets": secrets or {}, "github": github, "steps": {}, "env": {}}
+    context["env"] = {k: _expand(str(v), context) for k, v in job.get("env", {}).items()}
     for step in job["steps"]:
+        if "if" in step and not _evaluate(str(step["if"]), context):
+            continue
         if "uses" in step:
             action = step["uses"].split("@")[0]
-            assert action in ("actions/checkout", "actions/setup-python", "actions/upload-artifact", "actions/cache"), (
-                action
-            )
-            continue  # the workspace is the checkout; python is the runner's; uploads and caches: the tests
+            assert action in SIMULATED, action
+            continue
         if step.get("name") == "Install" and (bin_dir, step["run"]) in _INSTALLED:
             continue  # this runner ran this very install in an earlier test: its packages are in place
-        step_env = {k: _expand(str(v), inputs or {}, secrets or {}) for k, v in step.get("env", {}).items()}
+        output = workspace.parent / f"output-{workspace.name}.txt"
+        output.write_text("")
+        step_env = {k: _expand(str(v), context) for k, v in step.get("env", {}).items()}
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
             cwd=workspace,
-            env={**env, **step_env},
+            env={**env, **context["env"], **step_env, "GITHUB_OUTPUT": str(output)},
             capture_output=True,
             text=True,
         )
+        if "id" in step:
+            lines = output.read_text().splitlines()
+            context["steps"][step["id"]] = {"outputs": dict(line.split("=", 1) for line in lines if "=" in line)}
         if done.returncode != 0:
             return done.returncode, summary.read_text() + done.stdout + done.stderr
         if step.get("name") == "Install":
@@ -114,11 +136,32 @@ def run_workflow(
 _INSTALLED: set[tuple[Path, str]] = set()
 
 
-def _expand(value: str, inputs: dict, secrets: dict) -> str:
-    context = {"inputs": inputs, "secrets": secrets}
-    return re.sub(
-        r"\$\{\{\s*(inputs|secrets)\.(\w+)\s*\}\}", lambda m: str(context[m.group(1)].get(m.group(2), "")), value
-    )
+def _evaluate(expression: str, context: dict):
+    """The few expression forms the workflows use: a || b, a && b, a == 'x', a != '', always(), paths."""
+    expression = expression.strip()
+    if expression.startswith("${{") and expression.endswith("}}"):
+        expression = expression[3:-2].strip()
+    for operator in ("||", "&&"):
+        if operator in expression:
+            values = [_evaluate(part, context) for part in expression.split(operator)]
+            pick = (lambda v: v) if operator == "||" else (lambda v: not v)
+            return next((v for v in values if pick(v)), values[-1])
+    for operator in ("==", "!="):
+        if operator in expression:
+            left, right = (_evaluate(part, context) for part in expression.split(operator))
+            return (str(left) == str(right)) == (operator == "==")
+    if expression in ("always()", "success()"):
+        return True
+    if expression.startswith("'"):
+        return expression.strip("'")
+    value = context
+    for part in expression.split("."):
+        value = value.get(part, "") if isinstance(value, dict) else ""
+    return value
+
+
+def _expand(value: str, context: dict) -> str:
+    return re.sub(r"\$\{\{(.*?)\}\}", lambda m: str(_evaluate(m.group(1), context)), value)
 
 
 # ------------------------------------------------------------------------- the course workflow
@@ -176,28 +219,39 @@ def test_course_workflow_triggers():
 
 
 def test_course_workflow_collects_and_pushes_feedback(runner_python, tmp_path):
-    """The scheduled job: a roster of one student repository (a local bare one), the token from
-    the secrets reaches git only, and the report lands on the student's `feedback` branch."""
+    """The scheduled job: a roster of one student repository (a local bare one) and one that does not
+    exist, the token from the secrets reaches git only, the report lands on the student's `feedback`
+    branch, the state on the course repository's branch grader-state; the next scheduled run, with
+    nothing changed, ends before installing anything."""
     root = copy_repo(tmp_path / "repo")
     server = tmp_path / "dana.git"
     work = tmp_path / "dana"
+    course_repo = tmp_path / "course.git"
     filled_release("01_gradients", work)
     env = {**tool_env(), "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "Dana", "GIT_AUTHOR_EMAIL": "d@x.org"}
     env.update(GIT_COMMITTER_NAME="Dana", GIT_COMMITTER_EMAIL="d@x.org")
     for args, cwd in (
         (["init", "--quiet", "--bare", "--initial-branch=main", str(server)], tmp_path),
+        (["init", "--quiet", "--bare", str(course_repo)], tmp_path),
         (["init", "--quiet", "--initial-branch=main", "."], work),
         (["add", "-A"], work),
         (["commit", "--quiet", "-m", "done"], work),
         (["push", "--quiet", str(server), "main"], work),
     ):
         subprocess.run(["git", *args], cwd=cwd, env=env, check=True)
-    (root / "roster.csv").write_text(f"student,repo\ndana,{server}\n")
-    status, summary = run_workflow(
-        WORKFLOWS[0], root, runner_python, job_name="collect", secrets={"STUDENT_REPOS_TOKEN": "t0ken"}
-    )
+    (root / "roster.csv").write_text(f"student,repo\ndana,{server}\neve,{tmp_path / 'eve.git'}\n")
+    github = {"server_url": str(tmp_path), "repository": "course", "token": "st4te"}
+    secrets = {"STUDENT_REPOS_TOKEN": "t0ken"}
+
+    def job(name: str, event: str, inputs: dict | None = None) -> tuple[int, str]:
+        return run_workflow(WORKFLOWS[0], root, runner_python, inputs, name, secrets, {**github, "event_name": event})
+
+    status, summary = job("collect", "schedule")
+    assert status != 0 and "state of earlier runs is lost" in summary  # no ledger yet: said, not assumed
+    status, summary = job("collect", "workflow_dispatch", {"new_ledger": "true"})
     assert status == 0, summary
-    assert "1 students: 1 graded" in summary and "| dana |" in summary
+    assert "2 students: 1 graded" in summary and "1 repositories missing" in summary and "| dana |" in summary
+    assert "eve: missing: the repository could not be fetched" in summary
     report = subprocess.run(
         ["git", "show", "feedback:feedback.md"], cwd=server, env=env, capture_output=True, text=True
     )
@@ -205,6 +259,17 @@ def test_course_workflow_collects_and_pushes_feedback(runner_python, tmp_path):
     state = root / "collected"
     assert (state / "seen.json").is_file() and (state / "collect-state.json").is_file()
     assert not [p for p in state.rglob("*") if p.is_file() and b"t0ken" in p.read_bytes()]
+    status, summary = job("save-state", "workflow_dispatch")
+    assert status == 0, summary
+    saved = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", "grader-state"], cwd=course_repo, capture_output=True
+    )
+    assert {"seen.json", "collect-state.json", "heads.json", "grades.csv"} <= set(saved.stdout.decode().split())
+
+    shutil.rmtree(state)  # a new runner: nothing but the checkout
+    status, summary = job("collect", "schedule")
+    assert status == 0, summary
+    assert "nothing changed in 2 repositories since the last run" in summary and "graded" not in summary
 
 
 # ------------------------------------------------------------------------ the student template

@@ -12,14 +12,26 @@ process and the nbgrader kernel).  The child sees an allow-list, not the machine
   which the files of ``scratch`` are *copied*, and another as ``/tmp``; its own ``/dev``
   (null, zero, urandom...) with a private ``/dev/shm``; its own ``/proc`` (bwrap keeps
   ``/proc`` mounted read-only, so ``/proc/sys`` cannot be written);
+* every folder it can write has a size: home 64 MB, ``/tmp`` 64 MB, ``/dev/shm`` 16 MB, so
+  **144 MB in all** by default (``JailLimits.writable_mb``, always below the memory limit,
+  2048 MB by default).  Everything else is read-only: the root tmpfs bwrap makes (and
+  ``/opt/gd``, ``/home`` in it), ``/dev`` (bwrap's ``--size`` sizes only ``--tmpfs``, not
+  ``--dev``), the empty tmpfs that mask site-packages folders.  ``--size`` needs bubblewrap
+  0.5.0 (Debian 12 has 0.8.0, Ubuntu 22.04 0.6.1, 24.04 0.9.0); with an older one the jail is
+  unavailable (fail closed, ``available``).  Memory no folder bounds (memfd, SysV shared memory
+  and message queues) is refused by the filter.  (The nbgrader kernel alone also writes a host
+  folder, ``rw_binds``, for its sockets: disk, each file bounded by RLIMIT_FSIZE.)
 * new user, PID, network, IPC, UTS, cgroup and mount namespaces (``--unshare-all``), uid
   and gid 65534 inside (mapped to the grading user outside: everything of the host it sees
   is mounted read-only, and it holds no capability), no further user namespaces,
   ``--die-with-parent``, ``--new-session`` (no TIOCSTI into our terminal), ``--clearenv``
   and a minimal environment;
-* a seccomp filter, built with libseccomp (``pyseccomp``), that refuses Unix-domain and
-  netlink sockets, mount and friends, ptrace and cross-process memory access, keyrings,
-  bpf, perf events, namespaces, personality changes, module loading, io_uring...
+* a seccomp filter, built with libseccomp (``pyseccomp``), that allows sockets by allow-list
+  (the grader's child may open none, of any family; the nbgrader kernel Unix and
+  NETLINK_ROUTE sockets only), kills a process that makes a system call through another ABI
+  (i386's ``int 0x80``, x32), and refuses mount and friends, ptrace and cross-process memory
+  access, keyrings, bpf, perf events, namespaces, personality changes, module loading,
+  io_uring, memfd and SysV shared memory...
 
 Running student code without the jail is refused (fail closed) unless the operator says
 ``AUTOGRADER_SANDBOX=off``: meant for a throw-away container per submission (Gradescope),
@@ -68,11 +80,17 @@ STUDENT_PACKAGES = ("numpy", "scipy", "matplotlib")
 INSIDE_ID = 65534
 #: largest file copied from ``scratch`` into the jail
 MAX_COPIED_FILE = 5 * 1024 * 1024
+#: the oldest bubblewrap with ``--size``: older ones cannot build the jail (fail closed, ``available``)
+BWRAP_MINIMUM = (0, 5, 0)
 
 
 @dataclass(frozen=True)
 class JailLimits:
-    """Sizes of the jail's private file systems and its resource limits."""
+    """Sizes of the jail's private file systems and its resource limits.
+
+    The three sized folders are all the child can write (``writable_mb``, 144 MB by default);
+    their sum must stay below ``memory_mb``, the child's address-space limit.
+    """
 
     home_mb: int = 64
     tmp_mb: int = 64
@@ -82,6 +100,15 @@ class JailLimits:
     file_mb: int = 32  # RLIMIT_FSIZE: no single file written larger than this
     processes: int = 256  # RLIMIT_NPROC (counted per host uid; see ``rlimits``)
     pids: int = 64  # processes and threads of one jail, where a pids cgroup can be made (``PidsCgroup``)
+
+    def __post_init__(self) -> None:
+        if self.writable_mb >= self.memory_mb:
+            raise ValueError(f"the jail's folders ({self.writable_mb} MB) must be smaller than its memory limit")
+
+    @property
+    def writable_mb(self) -> int:
+        """All the child can write anywhere: the sum of its sized folders (home, /tmp, /dev/shm)."""
+        return self.home_mb + self.tmp_mb + self.shm_mb
 
 
 class JailCommand(list):
@@ -265,43 +292,39 @@ DENIED_SYSCALLS = (
     "io_uring_setup", "io_uring_enter", "io_uring_register",
     "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
     "sethostname", "setdomainname", "nfsservctl", "mbind", "migrate_pages", "move_pages",
+    # memory that no folder's size and no address-space limit bounds: it lives in the kernel (host
+    # shared memory) until the last descriptor closes or the IPC namespace ends
+    "memfd_create", "memfd_secret", "shmget", "msgget",
 )  # fmt: skip
 
-#: socket families refused (socket, socketpair): Unix sockets reach host services even
-#: without a network; netlink talks to the kernel
-DENIED_FAMILIES = (socket.AF_UNIX, socket.AF_NETLINK)
+#: the socket families the nbgrader kernel may open (``local_sockets``): Unix sockets (ZeroMQ's ipc
+#: transport) for ``socket`` and ``socketpair``, and netlink (protocol NETLINK_ROUTE only: its interface
+#: lookup) for ``socket``.  Every other family is refused; the grader's child may open no socket at all.
+KERNEL_SOCKETS = {"socket": (socket.AF_UNIX, socket.AF_NETLINK), "socketpair": (socket.AF_UNIX,)}
+NETLINK_ROUTE = 0
 
 
 @functools.lru_cache(maxsize=2)
 def seccomp_program(local_sockets: bool = False) -> bytes:
     """The BPF program (from libseccomp via ``pyseccomp``) that bwrap loads before the child runs.
 
-    ``local_sockets`` (the nbgrader kernel only, in its own network namespace) allows Unix
-    sockets and NETLINK_ROUTE sockets (ZeroMQ's ipc transport, and its interface lookup).
+    Sockets by allow-list: none at all (``socket`` and ``socketpair`` refused for every family),
+    or with ``local_sockets`` (the nbgrader kernel only, in its own network namespace) the
+    families of ``KERNEL_SOCKETS``.  The rules are for the machine's own ABI (x86-64): a call
+    through another ABI the kernel accepts (i386's ``int 0x80``, with its ``socketcall``; x32)
+    kills the process (libseccomp's bad-architecture action).
     """
     import pyseccomp as seccomp
 
     deny = seccomp.ERRNO(errno.EPERM)
     flt = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    flt.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
     for name in DENIED_SYSCALLS:
         try:
             flt.add_rule(deny, name)
         except (OSError, ValueError):
             continue  # not a syscall on this architecture
-    for family in DENIED_FAMILIES:
-        if local_sockets and family == socket.AF_UNIX:
-            continue
-        if local_sockets and family == socket.AF_NETLINK:  # NETLINK_ROUTE (protocol 0) only
-            flt.add_rule(
-                seccomp.ERRNO(errno.EAFNOSUPPORT),
-                "socket",
-                seccomp.Arg(0, seccomp.EQ, family),
-                seccomp.Arg(2, seccomp.NE, 0),
-            )
-            flt.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), "socketpair", seccomp.Arg(0, seccomp.EQ, family))
-            continue
-        flt.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), "socket", seccomp.Arg(0, seccomp.EQ, family))
-        flt.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), "socketpair", seccomp.Arg(0, seccomp.EQ, family))
+    _refuse_sockets(flt, local_sockets)
     # clone/clone3 with namespace flags: --disable-userns already refuses new user namespaces;
     # this refuses the others too.  (clone3 passes flags in memory: refuse it, glibc falls back.)
     for bit in (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080):
@@ -313,6 +336,36 @@ def seccomp_program(local_sockets: bool = False) -> bytes:
         flt.export_bpf(out)
         out.seek(0)
         return out.read()
+
+
+def _refuse_sockets(flt, local_sockets: bool) -> None:
+    """Rules refusing (EAFNOSUPPORT) every socket outside the allow-list of ``seccomp_program``."""
+    import pyseccomp as seccomp
+
+    refuse = seccomp.ERRNO(errno.EAFNOSUPPORT)
+    if not local_sockets:
+        flt.add_rule(refuse, "socket")
+        flt.add_rule(refuse, "socketpair")
+        return
+    for call, allowed in KERNEL_SOCKETS.items():
+        for family in _all_but(allowed):
+            flt.add_rule(refuse, call, family)
+    flt.add_rule(
+        refuse, "socket", seccomp.Arg(0, seccomp.EQ, socket.AF_NETLINK), seccomp.Arg(2, seccomp.NE, NETLINK_ROUTE)
+    )
+
+
+def _all_but(allowed: Sequence[int]) -> list:
+    """Conditions on argument 0 that, one rule each, match every value except ``allowed``.
+
+    All 64 bits are compared: the kernel reads an ``int``, so a family with high bits set would
+    be truncated to one of ours; it matches here and is refused.
+    """
+    import pyseccomp as seccomp
+
+    top = max(allowed)
+    below = [seccomp.Arg(0, seccomp.EQ, value) for value in range(top) if value not in allowed]
+    return [*below, seccomp.Arg(0, seccomp.GT, top)]
 
 
 def _data_fd(data: bytes) -> int:
@@ -331,16 +384,27 @@ def _data_fd(data: bytes) -> int:
 # ---------------------------------------------------------------------------------------
 
 
-def jail_command(
+def jail_command(argv: list[str], scratch: Path | None, **options) -> JailCommand:
+    """``_jail_command`` (its docstring says what everything means), which never leaves a
+    descriptor open when it fails part-way (EMFILE on a folder of many files, one per file)."""
+    fds: list[int] = []
+    try:
+        return _jail_command(argv, scratch, fds, **options)
+    except BaseException:
+        JailCommand((), fds).close()
+        raise
+
+
+def _jail_command(
     argv: list[str],
     scratch: Path | None,
+    fds: list[int],
     *,
     ro_binds: Sequence[Path | tuple[Path, str]] = (),
     limits: JailLimits | None = None,
     files: Mapping[str, bytes] | None = None,
     rw_binds: Sequence[Path] = (),
     env: Mapping[str, str] | None = None,
-    share_net: bool = False,
     packages: Sequence[str] = STUDENT_PACKAGES,
     allow_local_sockets: bool = False,
 ) -> JailCommand:
@@ -354,6 +418,9 @@ def jail_command(
         A host folder whose regular files (not symlinks, at most 5 MB each) are copied into
         the jail's private home ``/home/student``, which is also the working folder.
         Nothing written inside comes back.
+    fds : list of int
+        Receives every descriptor opened, as it is opened (``jail_command`` closes them if
+        this fails part-way).
     ro_binds : sequence of Path or of (Path, str)
         Extra host paths visible read-only, at the same path inside, or a ``(host, inside)``
         pair to show it elsewhere (the nbgrader kernel's grader package, under ``/opt/gd``).
@@ -366,28 +433,21 @@ def jail_command(
         Host paths writable inside, at the same path (the nbgrader kernel's connection file).
     env : mapping
         Extra environment variables (the environment starts empty).
-    share_net : bool
-        Keep the host's network namespace (only for a kernel that must talk to nbgrader
-        over loopback TCP).  Unix sockets stay refused either way.
     packages : sequence of str
         Distributions student code may import (with what they require).
     allow_local_sockets : bool
-        Allow Unix and NETLINK_ROUTE sockets (``seccomp_program``): only for the nbgrader
-        kernel, whose ZeroMQ sockets are Unix sockets in a ``rw_binds`` folder.  Refused with
-        ``share_net``: in the host's network namespace they would reach host services.
+        Allow Unix and NETLINK_ROUTE sockets (``seccomp_program``), and no other: only for the
+        nbgrader kernel, whose ZeroMQ sockets are Unix sockets in a ``rw_binds`` folder (the jail
+        has its own network namespace, so they reach nothing of the host's).  Without it the
+        child may open no socket at all.
 
     Returns
     -------
     JailCommand
         The argv, with ``pass_fds`` to hand to ``subprocess.Popen``; call ``close()`` after.
     """
-    if allow_local_sockets and share_net:
-        raise ValueError("Unix sockets are allowed only in the jail's own network namespace")
     limits = limits or JailLimits()
-    fds: list[int] = []
     cmd = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns"]
-    if share_net:
-        cmd.append("--share-net")
     cmd += ["--uid", str(INSIDE_ID), "--gid", str(INSIDE_ID), "--hostname", "sandbox"]
     cmd += ["--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
     for kind, path in _roots():
@@ -400,7 +460,7 @@ def jail_command(
     bound = [p for k, p in _roots() if k == "bind"]
     for folder in sorted(_site_folders()):
         if os.path.isdir(folder) and any(folder == b or folder.startswith(b + "/") for b in bound):
-            cmd += ["--tmpfs", folder]  # hide whatever else is installed (the grader, too)
+            cmd += ["--tmpfs", folder, "--remount-ro", folder]  # hide whatever else is installed (the grader, too)
     entries = package_entries(tuple(packages))
     mirror = site_mirror(entries)
     if mirror:
@@ -411,7 +471,7 @@ def jail_command(
     # a read-only /proc: /proc/sys is global for the host uid the jail's uid maps to (bwrap's own
     # cover of /proc/sys is skipped on some kernels), and nothing here needs to write /proc
     cmd += ["--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev"]
-    cmd += ["--size", str(limits.shm_mb << 20), "--tmpfs", "/dev/shm"]
+    cmd += ["--size", str(limits.shm_mb << 20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]  # --dev has no size
     cmd += ["--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
     cmd += ["--size", str(limits.home_mb << 20), "--perms", "0755", "--tmpfs", HOME]
     if scratch is not None:
@@ -419,8 +479,8 @@ def jail_command(
             if item.is_symlink() or not item.is_file() or item.stat().st_size > MAX_COPIED_FILE:
                 continue
             fd = os.open(item, os.O_RDONLY | os.O_NOFOLLOW)
-            os.set_inheritable(fd, True)
             fds.append(fd)
+            os.set_inheritable(fd, True)
             cmd += ["--perms", "0644", "--file", str(fd), f"{HOME}/{item.name}"]
     for inner, data in (files or {}).items():
         fd = _data_fd(data)
@@ -431,6 +491,7 @@ def jail_command(
         cmd += ["--ro-bind", str(host), str(inside)]
     for path in rw_binds:
         cmd += ["--bind", str(path), str(path)]
+    cmd += ["--remount-ro", "/"]  # the root tmpfs bwrap makes (and /opt/gd, /home in it): last, once all is mounted
     environment = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": HOME,
@@ -567,11 +628,27 @@ def rlimits(
     return apply
 
 
+def bwrap_version() -> tuple[int, ...] | None:
+    """The version of the ``bwrap`` on PATH, e.g. ``(0, 8, 0)``; None if it does not say."""
+    try:
+        said = subprocess.run(["bwrap", "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", said)
+    return tuple(int(part) for part in match.groups()) if match else None
+
+
 @functools.lru_cache(maxsize=1)
 def available() -> str | None:
     """None when the jail works on this machine, else a one-line reason why it does not."""
     if not shutil.which("bwrap"):
         return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    version = bwrap_version()
+    if version is not None and version < BWRAP_MINIMUM:  # unknown: the probe below decides
+        return (
+            f"bubblewrap {'.'.join(map(str, version))} is too old: the jail sizes every folder it can write "
+            f"(--size), which needs bubblewrap {'.'.join(map(str, BWRAP_MINIMUM))} or later (Debian 12, Ubuntu 22.04)"
+        )
     try:
         seccomp_program()
     except (ImportError, OSError) as exc:

@@ -1,31 +1,37 @@
-"""What a hidden check is, and the helpers every suite uses.
+"""What a hidden suite and a hidden check are, and the helpers every suite uses.
 
 A check is a function ``test_...(sub)`` that calls the student's code through ``sub``
-(a ``Submission``: the sandbox or the in-kernel front end, both return plain data) and
-raises ``Fail`` with words for the student when the answer is wrong.  The suite modules
-register checks with ``@check(function, description, weight)``; a function's points from
-course.yml are shared among its checks in proportion to their weights.
+(a ``StudentCode``: the sandbox or the in-kernel front end, both return plain data) and
+raises ``Fail`` with words for the student when the answer is wrong.  Each suite module makes
+its assignment's ``Suite`` and registers it (``register``); on it, checks are registered with
+``@check(function, description, weight)`` and the feedback report's plotters with
+``@suite.plot``; its ``one_number_hints`` say why a function meant to return one number may
+have returned many.  A function's points from course.yml are shared among its checks in
+proportion to their weights.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from ..calls import OK, CallOutcome
+from ..verdicts import Verdict
 from ..wire import Rng, Unencodable
 
-__all__ = ["Check", "Fail", "Registry", "Rng", "Submission", "seeded"]
+__all__ = ["SUITES", "Check", "Fail", "Rng", "StudentCode", "Suite", "course_seed", "register", "seeded"]
 
 
 class Fail(Exception):
     """The student's answer is wrong.  ``str(exc)`` is shown to the student.
 
-    ``verdict`` is ``failed`` for a wrong answer, ``error`` when their code raised,
+    ``verdict`` (a ``Verdict``, or its value) is ``failed`` for a wrong answer, ``error`` when their code raised,
     ``timeout`` / ``crashed`` when it hung or killed its process, ``missing`` when the
     function is not in the notebook, ``not_implemented`` for an untouched stub,
     ``unreadable`` when the notebook itself could not be read or run, ``grader_error`` when
@@ -35,23 +41,21 @@ class Fail(Exception):
     check it ``requires`` failed, and as an ordinary failure otherwise.
     """
 
-    def __init__(self, message: str, verdict: str = "failed"):
+    def __init__(self, message: str, verdict: str = Verdict.FAILED):
         super().__init__(message)
-        self.verdict = verdict
+        self.verdict = Verdict(verdict)
 
 
-class Submission(Protocol):
-    def call(
-        self,
-        fn: str,
-        args: Sequence = (),
-        kwargs: dict | None = None,
-        *,
-        standins: Sequence[str] = (),
-        global_seed: int | None = None,
-        return_args: bool = False,
-        seconds: float | None = None,
-    ) -> Any: ...
+class StudentCode(Protocol):
+    """The student's functions, callable by name: the sandbox, the in-kernel front end, or an
+    unreadable submission.  Every call answers with a ``CallOutcome``, never an exception.
+
+    The options: ``standins`` (names our versions replace during the call, besides those the
+    stand-in rule gives), ``global_seed`` (``np.random``'s seed first), ``return_args`` (the
+    array arguments as they were after the call, in ``args_after``) and ``seconds`` (its time limit).
+    """
+
+    def call(self, fn: str, args: Sequence = (), kwargs: dict | None = None, **options: Any) -> CallOutcome: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,6 @@ class Check:
     description: str
     weight: float
     run: Callable[[Any], None]
-    standins: tuple[str, ...] = ()
     #: the description of another check of the same function that must pass for this one to
     #: score: shape, purity, dtype and "finite" checks earn nothing for a wrong answer
     requires: str | None = None
@@ -71,15 +74,26 @@ class Check:
 
 
 @dataclass
-class Registry:
+class Suite:
+    """The hidden suite of one assignment: its checks, its feedback plotters, its hints."""
+
+    assignment: str = ""
     checks: list[Check] = field(default_factory=list)
+    #: each draws one ``plotting.Plot`` of the student's code for the feedback report, in order
+    plotters: list[Callable[[Any], Any]] = field(default_factory=list)
+    #: {function: why it may have returned many numbers where one was meant}
+    one_number_hints: dict[str, str] = field(default_factory=dict)
+
+    def plot(self, plotter: Callable) -> Callable:
+        """Register ``plotter`` (a function of the student's code returning a ``Plot``)."""
+        self.plotters.append(plotter)
+        return plotter
 
     def check(
         self,
         function: str,
         description: str,
         weight: float = 1.0,
-        standins: Sequence[str] = (),
         requires: str | None = None,
     ):
         """Register ``fn`` as a hidden check of the student function ``function``.
@@ -93,15 +107,37 @@ class Registry:
                 c.function == function and c.description == requires for c in self.checks
             ):
                 raise ValueError(f"{function}: '{requires}' must be registered before the checks that require it")
-            self.checks.append(Check(function, description, weight, fn, tuple(standins), requires))
+            self.checks.append(Check(function, description, weight, fn, requires))
             return fn
 
         return register
 
 
+#: every assignment's suite, by assignment id (each suite module registers its own)
+SUITES: dict[str, Suite] = {}
+
+
+def register(suite: Suite) -> Suite:
+    """Make ``suite`` the hidden suite of its assignment."""
+    if SUITES.get(suite.assignment, suite) is not suite:
+        raise ValueError(f"two hidden suites for {suite.assignment}")
+    SUITES[suite.assignment] = suite
+    return suite
+
+
 #: The assignment's seed from course.yml, set by the runner: it salts every hidden input, so a
 #: course can change all of its held-out data by changing one number.
 COURSE_SEED: contextvars.ContextVar[int] = contextvars.ContextVar("COURSE_SEED", default=0)
+
+
+@contextlib.contextmanager
+def course_seed(seed: int) -> Iterator[None]:
+    """Within this block every hidden input is salted with ``seed`` (an assignment's, from course.yml)."""
+    token = COURSE_SEED.set(seed)
+    try:
+        yield
+    finally:
+        COURSE_SEED.reset(token)
 
 
 def seeded(*names: object) -> np.random.Generator:
@@ -112,14 +148,6 @@ def seeded(*names: object) -> np.random.Generator:
 # ---------------------------------------------------------------------------------------
 # Calling the student and turning failures into words
 # ---------------------------------------------------------------------------------------
-
-_CALLER_HINT = {
-    "gradient_descent": "gd_step",
-    "find_global_minimum": "gradient_descent",
-    "gradient_check": "numerical_gradient",
-    "sgd": "minibatches",
-    "minibatch_gd": "minibatches",
-}
 
 
 def call(sub, fn: str, *args, standins: Sequence[str] = (), global_seed: int | None = 0, **kwargs):
@@ -140,42 +168,41 @@ def call_keeping_args(sub, fn: str, *args, standins: Sequence[str] = (), **kwarg
     return outcome.args_after
 
 
-def value_of(fn: str, outcome) -> Any:
-    if outcome.status == "ok":
+def value_of(fn: str, outcome: CallOutcome) -> Any:
+    """What the call returned, or ``Fail`` saying in a learner's words why there is nothing to check."""
+    if outcome.status == OK:
         if isinstance(outcome.value, Unencodable):
             raise Fail(
                 f"`{fn}` returned a {outcome.value.type_name}; it should return numbers or "
                 "numpy arrays (see the docstring for what to return)."
             )
         return outcome.value
-    if outcome.status == "missing":
+    if outcome.status == Verdict.MISSING:
         raise Fail(
             f"We could not find a function named `{fn}` in your notebook. Did you rename it, or delete its cell?",
-            "missing",
+            Verdict.MISSING,
         )
-    if outcome.status == "timeout":
+    if outcome.status == Verdict.TIMEOUT:
         raise Fail(
             f"`{fn}` did not finish in time. Look for a loop that never ends "
             "(a `while` whose condition never changes) or far more iterations than needed.",
-            "timeout",
+            Verdict.TIMEOUT,
         )
-    if outcome.status == "crashed":
-        raise Fail(f"Calling `{fn}` stopped Python: {outcome.message}.", "crashed")
-    if outcome.status == "unavailable":
-        raise Fail(f"`{fn}` could not be graded: {outcome.message}.", "unreadable")
-    if outcome.status == "grader_error":
-        raise Fail(f"`{fn}` could not be graded: {outcome.message}.", "grader_error")
+    if outcome.status == Verdict.CRASHED:
+        raise Fail(f"Calling `{fn}` stopped Python: {outcome.message}.", Verdict.CRASHED)
+    if outcome.status in (Verdict.UNREADABLE, Verdict.GRADER_ERROR):
+        raise Fail(f"`{fn}` could not be graded: {outcome.message}.", outcome.status)
     if outcome.error_type == "NotImplementedError":
-        raise Fail(f"`{fn}` is not implemented yet (it still raises NotImplementedError).", "not_implemented")
+        raise Fail(f"`{fn}` is not implemented yet (it still raises NotImplementedError).", Verdict.NOT_IMPLEMENTED)
     where = f" (at {outcome.where})" if outcome.where else ""
     if outcome.error_type == "SystemExit":
-        raise Fail(f"`{fn}` called exit(){where}. A function should return its result instead.", "error")
+        raise Fail(f"`{fn}` called exit(){where}. A function should return its result instead.", Verdict.ERROR)
     if outcome.error_type == "RemoteError":
         raise Fail(
             f"`{fn}` called a function we passed in with arguments it could not use{where}: {outcome.message}",
-            "error",
+            Verdict.ERROR,
         )
-    raise Fail(f"`{fn}` raised {outcome.error_type}: {outcome.message}{where}", "error")
+    raise Fail(f"`{fn}` raised {outcome.error_type}: {outcome.message}{where}", Verdict.ERROR)
 
 
 # ---------------------------------------------------------------------------------------
@@ -183,13 +210,10 @@ def value_of(fn: str, outcome) -> Any:
 # ---------------------------------------------------------------------------------------
 
 
-#: why a function meant to return one number may have returned many
-_ONE_NUMBER_HINT = {
-    "mse_loss": "Did you forget to average over the samples?",
-    "logistic_loss": "Did you forget to average over the samples?",
-    "max_stable_lr": "Use only the largest eigenvalue: 2 / (largest eigenvalue).",
-    "gradient_check": "Report the maximum over coordinates, one number.",
-}
+def _one_number_hint(fn: str) -> str:
+    """Why ``fn`` may have returned many numbers where one was meant: its suite's hint."""
+    hints = [s.one_number_hints[fn] for s in SUITES.values() if fn in s.one_number_hints]
+    return hints[0] if hints else "See its docstring for what to return."
 
 
 def as_float(fn: str, value) -> float:
@@ -202,7 +226,7 @@ def as_float(fn: str, value) -> float:
     if arr.size != 1:
         raise Fail(
             f"`{fn}` should return a single number, but returned an array of shape {arr.shape}. "
-            + _ONE_NUMBER_HINT.get(fn, "See its docstring for what to return."),
+            + _one_number_hint(fn),
             "echo",
         )
     return float(arr.reshape(()))

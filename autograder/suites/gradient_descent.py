@@ -12,7 +12,7 @@ from .. import reference
 from ..landscapes import Quadratic, random_spd, tilted_well
 from .framework import (
     Fail,
-    Registry,
+    Suite,
     as_array,
     as_float,
     as_history,
@@ -23,10 +23,12 @@ from .framework import (
     expect_float32_consistent,
     expect_unchanged,
     precision_of,
+    register,
     seeded,
 )
+from .plotting import Plot, figure, name_axes, not_finite, png, with_notes, yours
 
-suite = Registry()
+suite = register(Suite("02_gradient_descent"))
 check = suite.check
 
 
@@ -105,7 +107,7 @@ def _descend(sub, grad, w0, lr, n_steps) -> tuple[np.ndarray, PointSpy, float]:
     return path, spy, precision_of(raw)
 
 
-@check("gradient_descent", "returns the path: w0, then one row per step", weight=2, standins=("gd_step",))
+@check("gradient_descent", "returns the path: w0, then one row per step", weight=2)
 def test_gradient_descent_shape(sub):
     w0 = np.array([1.0, -2.0, 0.5])
     q = _quadratic(3, "shape")
@@ -115,14 +117,14 @@ def test_gradient_descent_shape(sub):
         raise Fail(
             "`gradient_descent` returns a path that never leaves w0: every row k should hold the weights after k steps."
         )
-    path0, _, _ = _descend(sub, q.grad, w0, 0.05, 0)
+    _descend(sub, q.grad, w0, 0.05, 0)
 
 
 GD_SHAPE = "returns the path: w0, then one row per step"
 GD_STEPS = "each step uses the gradient at the current weights"
 
 
-@check("gradient_descent", GD_STEPS, weight=3, standins=("gd_step",), requires=GD_SHAPE)
+@check("gradient_descent", GD_STEPS, weight=3, requires=GD_SHAPE)
 def test_gradient_descent_steps(sub):
     for d, lr, n_steps in ((2, 0.1, 12), (4, 0.03, 25)):
         q = _quadratic(d, "steps")
@@ -163,7 +165,6 @@ def test_gradient_descent_steps(sub):
     "gradient_descent",
     "converges to the minimum of a convex quadratic",
     weight=2,
-    standins=("gd_step",),
     requires=GD_STEPS,
 )
 def test_gradient_descent_converges(sub):
@@ -177,7 +178,6 @@ def test_gradient_descent_converges(sub):
 @check(
     "gradient_descent",
     "does not modify w0",
-    standins=("gd_step",),
     requires=GD_STEPS,
 )
 def test_gradient_descent_pure(sub):
@@ -366,7 +366,6 @@ def _low_start_in_local_basin(d: int):
     "find_global_minimum",
     "finds the global minimum of a landscape with a local one",
     weight=4,
-    standins=("gradient_descent",),
 )
 def test_find_global_minimum(sub):
     cases = [_well_case(d, "global", global_first) for d, global_first in ((1, False), (2, True), (3, False))]
@@ -412,7 +411,6 @@ GLOBAL_VALUES = "finds the global minimum of a landscape with a local one"
 @check(
     "find_global_minimum",
     "returns the end point, shape (d,), not the loss or the path",
-    standins=("gradient_descent",),
     requires=GLOBAL_VALUES,
 )
 def test_find_global_minimum_shape(sub):
@@ -426,10 +424,124 @@ def test_find_global_minimum_shape(sub):
     as_array("find_global_minimum", raw, (2,))
 
 
-@check("find_global_minimum", "does not modify starts", standins=("gradient_descent",), requires=GLOBAL_VALUES)
+@check("find_global_minimum", "does not modify starts", requires=GLOBAL_VALUES)
 def test_find_global_minimum_pure(sub):
     well, starts, _ = _well_case(2, "pure", False)
     after = call_keeping_args(
         sub, "find_global_minimum", well.f, well.grad, starts, 0.05, 30, standins=("gradient_descent",)
     )
     expect_unchanged("find_global_minimum", (None, None, starts), after, ("f", "grad_f", "starts"))
+
+
+# ---------------------------------------------------------------------------------------
+# Hints
+# ---------------------------------------------------------------------------------------
+
+#: why a function meant to return one number may have returned many (``as_float``)
+suite.one_number_hints["max_stable_lr"] = "Use only the largest eigenvalue: 2 / (largest eigenvalue)."
+
+
+# ---------------------------------------------------------------------------------------
+# The feedback report's plots of the student's code (``plotting.py`` says what a plot is)
+# ---------------------------------------------------------------------------------------
+
+
+def _bowl():
+    H = random_spd(2, seeded("feedback-descent"), cond=6.0)
+    return Quadratic(H, np.zeros(2)), np.array([1.6, -1.2]), reference.max_stable_lr(H)
+
+
+#: the path's shape in the docstring's words: a caption never gives the sizes of our inputs
+PATH_SHAPE = "(n_steps + 1, d)"
+
+
+@suite.plot
+def path_plot(sub) -> Plot:
+    plt = figure()
+    bowl, start, lr_max = _bowl()
+    lr = 0.45 * lr_max
+    path, why = yours(
+        "gradient_descent",
+        lambda: as_array(
+            "gradient_descent", call(sub, "gradient_descent", bowl.grad, start, lr, 15), (16, 2), PATH_SHAPE
+        ),
+    )
+    ref = reference.gradient_descent(bowl.grad, start, lr, 15)
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    xs = np.linspace(-2, 2, 120)
+    Z = np.array([[bowl.f(np.array([a, b])) for a in xs] for b in xs])
+    ax.contour(xs, xs, Z, levels=20, cmap="viridis", linewidths=0.7)
+    ax.plot(ref[:, 0], ref[:, 1], "o-", color="#999999", ms=3, label="reference")
+    notes = [why]
+    if path is not None:
+        ax.plot(path[:, 0], path[:, 1], ".-", color="#C44E52", label="yours")
+        notes.append(_path_note(path, start))
+    ax.plot(*start, "ks")
+    ax.set_xlim(-2, 2)
+    ax.set_ylim(-2, 2)
+    ax.legend(fontsize=8)
+    caption = (
+        "Both start at the black square with the same learning rate; a correct implementation follows the "
+        "grey path to the centre."
+    )
+    return Plot("path", "Your descent path on a bowl", with_notes(caption, notes), png(fig))
+
+
+def _path_note(path: np.ndarray, start: np.ndarray) -> str:
+    """A sentence when the student's path cannot look like a path."""
+    if not np.all(np.isfinite(path)):
+        return "Your path contains inf or nan, so only part of it is drawn."
+    if np.all(path == path[0]):
+        if np.allclose(path[0], start):
+            return (
+                "Your path is a single dot at the start: your weights never move. Check that each step's "
+                "result is kept and used for the next step (w = gd_step(w, grad_f(w), lr))."
+            )
+        return (
+            "Your path is a single dot: every row of it is the point where your last step ended, so all rows "
+            "are one array, appended and then changed in place (`w -= lr * grad`). Append a copy (`w.copy()`), "
+            "or build a new array each step (`w = w - lr * grad`)."
+        )
+    if np.all(path[1:] == path[-1]):
+        return (
+            "Your path jumps from the start to one point and stays there: every row after the first is the same "
+            "array, changed in place. Store a new array each step (gd_step should return w - lr * grad)."
+        )
+    if np.max(np.abs(path)) > 2:
+        return "Your path leaves the picture (it moves away from the centre)."
+    return ""
+
+
+@suite.plot
+def learning_rate_plot(sub) -> Plot:
+    plt = figure()
+    bowl, start, lr_max = _bowl()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    notes = []
+    for factor, color in ((0.1, "#4C72B0"), (0.9, "#55A868"), (1.05, "#C44E52")):
+        theirs = reference.gradient_descent(bowl.grad, start, factor * lr_max, 30)
+        label = "reference (thick, pale)" if factor == 0.1 else None
+        ax.semilogy([bowl.f(p) + 1e-16 for p in theirs], color=color, alpha=0.35, lw=4, label=label)
+        mine, why = yours(
+            "gradient_descent",
+            lambda f=factor: as_array(
+                "gradient_descent",
+                call(sub, "gradient_descent", bowl.grad, start, f * lr_max, 30),
+                (31, 2),
+                PATH_SHAPE,
+            ),
+        )
+        notes.append(why)
+        if mine is None:
+            continue
+        losses = np.array([bowl.f(p) if np.all(np.isfinite(p)) else np.inf for p in mine])
+        notes.append(not_finite("gradient_descent", losses))
+        if np.all(mine == mine[0]):
+            notes.append(
+                "Your curves are flat: every row of your path is the same point (see the path plot for why), "
+                "so the loss never changes."
+            )
+        ax.semilogy(losses + 1e-16, color=color, label=f"lr = {factor:g} x 2/λmax")
+    name_axes(ax, "step", "loss")
+    caption = "Thin lines: yours; thick pale lines: the reference. Below 2/λmax the loss falls; above it, it grows."
+    return Plot("loss", "Loss per step, three learning rates", with_notes(caption, notes), png(fig))

@@ -20,8 +20,8 @@ from .. import reference
 from ..landscapes import classification, regression
 from .framework import (
     Fail,
-    Registry,
     Rng,
+    Suite,
     as_array,
     as_history,
     call,
@@ -29,10 +29,12 @@ from .framework import (
     close,
     expect_unchanged,
     precision_of,
+    register,
     seeded,
 )
+from .plotting import Plot, figure, name_axes, not_finite, png, with_notes, yours
 
-suite = Registry()
+suite = register(Suite("03_minibatch"))
 check = suite.check
 
 
@@ -370,7 +372,7 @@ def test_full_batch_gd_pure(sub):
 # --------------------------------------------------------------------------------------- sgd
 
 
-@check("sgd", SGD_STEPS, weight=4, standins=("minibatches",))
+@check("sgd", SGD_STEPS, weight=4)
 def test_sgd_steps(sub):
     for n, d, epochs in ((10, 2, 3), (6, 3, 2)):
         p = problem(n, d, "sgd", lr=0.02)
@@ -378,7 +380,7 @@ def test_sgd_steps(sub):
         verify_run("sgd", spy, history, p, epochs, batch_size=1, shuffled=True)
 
 
-@check("sgd", "randomness only from rng", weight=2, standins=("minibatches",), requires=SGD_STEPS)
+@check("sgd", "randomness only from rng", weight=2, requires=SGD_STEPS)
 def test_sgd_random(sub):
     check_randomness(sub, "sgd", problem(12, 2, "sgd-random", lr=0.02), 2, standins=("minibatches",))
 
@@ -386,7 +388,6 @@ def test_sgd_random(sub):
 @check(
     "sgd",
     "does not modify its inputs",
-    standins=("minibatches",),
     requires=SGD_STEPS,
 )
 def test_sgd_pure(sub):
@@ -398,7 +399,7 @@ def test_sgd_pure(sub):
 # ------------------------------------------------------------------------------ minibatch_gd
 
 
-@check("minibatch_gd", MB_STEPS, weight=4, standins=("minibatches",))
+@check("minibatch_gd", MB_STEPS, weight=4)
 def test_minibatch_gd_steps(sub):
     for n, d, batch_size, epochs in ((10, 2, 3, 3), (16, 3, 4, 2), (9, 2, 1, 2)):
         p = problem(n, d, "mb", lr=0.03)
@@ -412,7 +413,6 @@ def test_minibatch_gd_steps(sub):
     "minibatch_gd",
     "batch_size = n (or more) is full-batch descent",
     weight=2,
-    standins=("minibatches",),
     requires=MB_STEPS,
 )
 def test_minibatch_gd_full(sub):
@@ -441,7 +441,7 @@ def test_minibatch_gd_full(sub):
             )
 
 
-@check("minibatch_gd", "randomness only from rng", weight=2, standins=("minibatches",), requires=MB_STEPS)
+@check("minibatch_gd", "randomness only from rng", weight=2, requires=MB_STEPS)
 def test_minibatch_gd_random(sub):
     check_randomness(sub, "minibatch_gd", problem(12, 2, "mb-random", lr=0.03), 2, 4, standins=("minibatches",))
 
@@ -458,7 +458,6 @@ NOISE_MARGIN = 4.0
     "minibatch_gd",
     "larger batches give less noisy results (spread across seeds shrinks)",
     weight=2,
-    standins=("minibatches",),
     requires=MB_STEPS,
 )
 def test_minibatch_gd_noise(sub):
@@ -511,7 +510,6 @@ def batch_noise(run) -> list[float]:
 @check(
     "minibatch_gd",
     "does not modify its inputs",
-    standins=("minibatches",),
     requires=MB_STEPS,
 )
 def test_minibatch_gd_pure(sub):
@@ -530,3 +528,140 @@ def test_minibatch_gd_pure(sub):
         standins=("minibatches",),
     )
     expect_unchanged("minibatch_gd", (None, p.X, p.y, p.w0), after, ("grad_fn", "X", "y", "w0"))
+
+
+# ---------------------------------------------------------------------------------------
+# The feedback report's plots of the student's code (``plotting.py`` says what a plot is)
+# ---------------------------------------------------------------------------------------
+
+
+#: the history's shape in the docstring's words: a caption never gives the sizes of our inputs
+HISTORY_SHAPE = "(epochs + 1, d)"
+
+
+def _regression():
+    rng = seeded("feedback-minibatch")
+    X, y = regression(60, 3, rng)
+    return X, y, rng.normal(size=3) * 2, np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+@suite.plot
+def epochs_plot(sub) -> Plot:
+    plt = figure()
+    X, y, w0, w_best = _regression()
+    grad = reference.mse_gradient
+    best = reference.mse_loss(w_best, X, y)
+    lr, epochs = 0.02, 8
+    runs = {
+        "full batch": ("full_batch_gd", (), reference.full_batch_gd(grad, X, y, w0, lr, epochs)),
+        "mini-batch (8)": (
+            "minibatch_gd",
+            (8, Rng(1)),
+            reference.minibatch_gd(grad, X, y, w0, lr, epochs, 8, np.random.default_rng(1)),
+        ),
+        "SGD": ("sgd", (Rng(1),), reference.sgd(grad, X, y, w0, lr, epochs, np.random.default_rng(1))),
+    }
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    notes = []
+    for (label, (fn, extra, ref)), color in zip(runs.items(), ("#4C72B0", "#55A868", "#C44E52")):
+        ref_losses = [reference.mse_loss(w, X, y) - best + 1e-12 for w in ref]
+        ax.semilogy(ref_losses, color=color, alpha=0.35, lw=4, label=f"{label} (reference)")
+        mine, why = yours(
+            fn,
+            lambda fn=fn, extra=extra: as_array(
+                fn, call(sub, fn, grad, X, y, w0, lr, epochs, *extra), (epochs + 1, 3), HISTORY_SHAPE
+            ),
+        )
+        notes.append(why)
+        if mine is None:
+            continue
+        losses = np.array([reference.mse_loss(w, X, y) - best + 1e-12 for w in mine])
+        notes.append(not_finite(fn, losses))
+        notes.append(_history_note(fn, mine, w0))
+        ax.semilogy(losses, color=color, label=f"{label} (yours)")
+    name_axes(ax, "epoch", "loss above the minimum")
+    caption = (
+        "Thin lines: yours; thick pale lines of the same colour: the reference (random orders differ, so "
+        "stochastic curves need not match exactly). All three should fall; SGD fastest per epoch, then noisy."
+    )
+    return Plot("epochs", "Loss per epoch: full batch, mini-batch, SGD", with_notes(caption, notes), png(fig))
+
+
+def _history_note(fn: str, history: np.ndarray, w0: np.ndarray) -> str:
+    """A sentence when a history's curve is flat because its rows are one array."""
+    if not np.all(history == history[-1]):
+        return ""
+    if np.allclose(history[-1], w0):
+        return f"Your `{fn}` curve is flat at the start: its weights never move."
+    return (
+        f"Your `{fn}` curve is flat: every row of its history is the same array, the weights after the last "
+        "epoch, appended and then changed in place (`w -= lr * grad`). Append a copy (`w.copy()`), or build a "
+        "new array each epoch (`w = w - lr * grad`)."
+    )
+
+
+def _ignores_rng(sub, X, y, w0, lr) -> bool:
+    """Whether the student's minibatch_gd takes its order from np.random or the random module:
+    the same rng with another global seed gives another run."""
+    runs = [
+        call(sub, "minibatch_gd", reference.mse_gradient, X, y, w0, lr, 1, 4, Rng(0), global_seed=g) for g in (1, 2)
+    ]
+    return not np.array_equal(np.asarray(runs[0], dtype=float), np.asarray(runs[1], dtype=float))
+
+
+@suite.plot
+def batch_size_plot(sub) -> Plot:
+    plt = figure()
+    X, y, _, w_best = _regression()
+    grad, lr = reference.mse_gradient, 0.02
+    sizes = (1, 4, 16, 60)
+
+    def spreads(run) -> list[float]:
+        out = []
+        for size in sizes:
+            finals = [reference.mse_loss(run(size, seed), X, y) for seed in range(6)]
+            out.append(float(np.std(finals)) + 1e-16)
+        return out
+
+    theirs = spreads(
+        lambda size, seed: reference.minibatch_gd(grad, X, y, w_best, lr, 1, size, np.random.default_rng(seed))[-1]
+    )
+    mine, why = yours(
+        "minibatch_gd",
+        lambda: np.array(
+            spreads(
+                lambda size, seed: as_array(
+                    "minibatch_gd",
+                    call(sub, "minibatch_gd", grad, X, y, w_best, lr, 1, size, Rng(seed)),
+                    (2, 3),
+                    HISTORY_SHAPE,
+                )[-1]
+            )
+        ),
+    )
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.loglog(sizes, theirs, "o-", color="#999999", alpha=0.6, lw=4, label="reference")
+    notes = [why]
+    if mine is not None:
+        ax.loglog(sizes, mine, "o-", color="#4C72B0", label="yours")
+        notes.append(not_finite("minibatch_gd", mine))
+        if np.all(mine <= 1e-15):
+            try:
+                ignores = _ignores_rng(sub, X, y, w_best, lr)
+            except Fail:
+                ignores = False
+            notes.append(
+                "Your spread is zero at every batch size: your runs ignore `rng` (they take their order from "
+                "np.random or the random module), so every seed here gives the same run and the line lies on "
+                "the bottom of the plot. Draw the order from rng (rng.permutation)."
+                if ignores
+                else "Your spread is zero at every batch size: your runs give the same result for every rng "
+                "(or do not move at all), so the line lies on the bottom of the plot."
+            )
+    name_axes(ax, "batch size", "spread of the loss across seeds")
+    caption = (
+        "Starting at the best weights, one epoch with six seeds: the spread is the noise of using a batch instead "
+        "of all the data. It should fall as the batch grows, like the reference, and vanish at the full batch "
+        "(the last point sits on the bottom of the plot)."
+    )
+    return Plot("batch_size", "Batch size and noise", with_notes(caption, notes), png(fig))

@@ -1,4 +1,4 @@
-"""Pictures for instructors: the class's score histogram."""
+"""The class's score histogram, one per assignment, for instructors (written with grades.csv)."""
 
 from __future__ import annotations
 

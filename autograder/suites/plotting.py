@@ -1,0 +1,84 @@
+"""What a suite's feedback plots are made of: ``Plot``, and the helpers every plotter uses.
+
+A plotter (registered with ``@suite.plot`` in its assignment's suite module) takes the student's
+code and returns a ``Plot`` of it at work on held-out problems next to the reference: a loss
+curve, a descent path on a contour plot, the batch-size comparison.  Plots show curves and
+paths, never the hidden data or the checks' code, and each is drawn from plain data the
+student's code returns.  Every plot draws the reference, and the student's curve where their
+code gives one; when it does not, or when their data makes the picture degenerate (a path that
+is one dot, a curve that leaves the axes), the caption says why in a sentence.  So every report
+has its plots.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .framework import Fail
+
+
+@dataclass
+class Plot:
+    name: str
+    title: str
+    caption: str
+    png: bytes
+
+
+def figure():
+    """matplotlib's pyplot, drawing to PNG (imported when the first plot is drawn)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def png(fig) -> bytes:
+    """``fig`` as PNG bytes (no software version in them: the same plot gives the same bytes); closes it."""
+    plt = figure()
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def name_axes(ax, x: str, y: str) -> None:
+    """Name a plot's axes and show its legend."""
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.legend(fontsize=8)
+
+
+def yours(fn: str, thunk: Callable[[], np.ndarray]) -> tuple[np.ndarray | None, str]:
+    """The student's data for a plot, or None and the sentence that says why it is missing."""
+    try:
+        return thunk(), ""
+    except Fail as fail:
+        return None, f"Your `{fn}` is not drawn: {_sentence(str(fail))}"
+    except Exception as exc:  # noqa: BLE001 - a strange return value must not stop the report
+        return None, f"Your `{fn}` is not drawn: it returned something we could not draw ({type(exc).__name__})."
+
+
+def _sentence(message: str) -> str:
+    message = message.strip()
+    return message if message.endswith(".") else message + "."
+
+
+def not_finite(fn: str, values) -> str:
+    """The sentence for a curve that overflows, or ``""``."""
+    if np.all(np.isfinite(values)):
+        return ""
+    return f"Your `{fn}` produced inf or nan, so its curve stops where the numbers overflow."
+
+
+def with_notes(text: str, notes: list[str]) -> str:
+    """A caption: ``text``, then each distinct note, in order."""
+    extra = [n for n in dict.fromkeys(notes) if n]  # in order, each once
+    return " ".join([text, *extra])
