@@ -7,7 +7,7 @@
 * ``course_file``: a course.yml of the tests' term with changes, for a test that needs another.
 * ``public_python``: a copy of this interpreter and its packages that any uid can run
   (``public_python.py``), for the tests that run student code as ``nobody``.
-* The order: the longest modules first, for xdist.
+* Under xdist (``-n``): each module on one worker, the longest first.
 """
 
 from __future__ import annotations
@@ -30,8 +30,11 @@ from public_python import build_public_python, world_traversable_tempdir  # noqa
 _COURSE_COPY: Path | None = None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     global _COURSE_COPY
+    if getattr(config.option, "dist", "no") == "load":  # -n N: a module is one unit (see LONGEST_FIRST)
+        config.option.dist = "loadscope"
     _COURSE_COPY = testcourse.copy_repo(Path(tempfile.mkdtemp(prefix="gd-tests-course-")))
     os.environ["GD_COURSE_CONFIG"] = str(_COURSE_COPY / "course.yml")
 
@@ -42,8 +45,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 #: modules whose set-up or tests take longest (nbgrader's round trip alone is about 2 minutes):
-#: scheduled first, so that under xdist (README's ``-n auto``, modules kept whole by
-#: ``--dist loadscope``) the rest fills the other workers meanwhile instead of waiting at the end
+#: scheduled first, so that under xdist (README's ``-n auto``; each module whole on one worker, so
+#: that its module-scoped set-up runs once) the rest fills the other workers meanwhile instead of
+#: waiting at the end
 LONGEST_FIRST = ("test_nbgrader_roundtrip.py", "test_workflows.py", "test_instructors_term.py", "test_hostile.py")
 
 
