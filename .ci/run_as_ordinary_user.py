@@ -34,8 +34,6 @@ from testcourse import copy_repo  # noqa: E402
 
 #: where to look for a uid (and gid) that nothing on the machine uses
 UID_RANGE = range(61000, 62000)
-#: not /tmp: the jail mounts a /tmp of its own, which would hide an interpreter kept there
-PARENT = "/var/tmp" if os.path.isdir("/var/tmp") else None
 
 
 def processes_of(uid: int | None = None) -> dict[int, int]:
@@ -100,7 +98,7 @@ def main() -> int:
     if os.geteuid() != 0:
         raise SystemExit("run_as_ordinary_user.py: only root needs it (an ordinary user runs the tests as itself)")
     uid = unused_uid()
-    top = world_traversable_tempdir(prefix="gd-ci-user-", parent=PARENT)
+    top = world_traversable_tempdir(prefix="gd-ci-user-")
     tmp = Path(tempfile.mkdtemp(prefix="gd-ci-", dir="/tmp"))  # short: Unix socket paths hold 107 bytes
     try:
         checkout, python, env = prepare(top, tmp, uid)

@@ -15,8 +15,9 @@ suite may do to a machine.  So, in a fresh world-traversable folder:
   where they are if any uid can read them there, else a mirror (with ``checkout``: the grader is
   imported from that folder first, not from an editable install that may point into a private one).
 
-Nothing outside the folder changes; removing the folder removes it all.  (An interpreter the jail
-is to run must not be kept under /tmp: the jail mounts a /tmp of its own over it.)  From the shell::
+Nothing outside the folder changes; removing the folder removes it all.  The folder is made in
+/var/tmp, not /tmp: the jail mounts a /tmp of its own, which would hide an interpreter kept there.
+From the shell::
 
     python tests/public_python.py DEST [--checkout DIR]     # prints DEST/venv/bin/python3
 """
@@ -35,11 +36,14 @@ from pathlib import Path
 
 #: the part of the prefix's library nothing here needs (CPython's own test suite: ~30 MB)
 SKIPPED_STDLIB = ("test", "site-packages")
+#: where the copies go: not /tmp, over which the jail mounts a /tmp of its own (an interpreter
+#: there would vanish inside it)
+PARENT = "/var/tmp" if os.path.isdir("/var/tmp") else None
 
 
-def world_traversable_tempdir(prefix: str, parent: str | None = None) -> Path:
-    """A new temporary folder (mode 0755, in ``parent`` or the usual temporary folder) that every
-    uid can reach; raise if its parents forbid it."""
+def world_traversable_tempdir(prefix: str, parent: str | None = PARENT) -> Path:
+    """A new temporary folder (mode 0755, in ``parent``) that every uid can reach; raise if its
+    parents forbid it."""
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     folder.chmod(0o755)
     blocked = [p for p in folder.parents if not os.stat(p).st_mode & stat.S_IXOTH]
