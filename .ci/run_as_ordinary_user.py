@@ -17,9 +17,7 @@ and its TMPDIR is a folder of its own in /tmp (short: a Unix socket's path holds
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -29,43 +27,20 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT / "tests"))
 
-from public_python import build_public_python, world_traversable_tempdir  # noqa: E402
+from public_python import build_public_python, unused_uid, world_traversable_tempdir  # noqa: E402
 from testcourse import copy_repo  # noqa: E402
 
-#: where to look for a uid (and gid) that nothing on the machine uses
-UID_RANGE = range(61000, 62000)
 
-
-def processes_of(uid: int | None = None) -> dict[int, int]:
-    """``{pid: uid}`` of the machine's processes (of ``uid`` only, if given)."""
-    found = {}
+def processes_of(uid: int) -> list[int]:
+    """The pids of ``uid``'s processes."""
+    found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            owner = os.stat(f"/proc/{pid}").st_uid
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                found.append(int(pid))
         except OSError:
             continue
-        if uid is None or owner == uid:
-            found[int(pid)] = owner
     return found
-
-
-def unused_uid() -> int:
-    """A uid (also free as a gid) with no passwd or group entry and no process."""
-    busy = set(processes_of().values())
-    for uid in UID_RANGE:
-        if uid in busy:
-            continue
-        try:
-            pwd.getpwuid(uid)
-            continue
-        except KeyError:
-            pass
-        try:
-            grp.getgrgid(uid)
-            continue
-        except KeyError:
-            return uid
-    raise RuntimeError(f"no free uid in {UID_RANGE}")
 
 
 def chown_tree(folder: Path, uid: int) -> None:

@@ -25,7 +25,9 @@ From the shell::
 from __future__ import annotations
 
 import argparse
+import grp
 import os
+import pwd
 import shutil
 import stat
 import subprocess
@@ -51,6 +53,30 @@ def world_traversable_tempdir(prefix: str, parent: str | None = PARENT) -> Path:
         shutil.rmtree(folder)
         raise RuntimeError(f"{blocked[0]} is not traversable by other users: point TMPDIR elsewhere")
     return folder
+
+
+def unused_uid(candidates: range = range(61000, 62000)) -> int:
+    """A uid (also free as a gid) with no passwd or group entry and no process: another user to act
+    as (``setpriv --reuid``) without creating one."""
+    busy = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            busy.add(os.stat(f"/proc/{pid}").st_uid)
+        except OSError:
+            continue
+    for uid in candidates:
+        if uid in busy:
+            continue
+        try:
+            pwd.getpwuid(uid)
+            continue
+        except KeyError:
+            pass
+        try:
+            grp.getgrgid(uid)
+        except KeyError:
+            return uid
+    raise RuntimeError(f"no free uid in {candidates}")
 
 
 def reachable_by_all(path: Path) -> bool:
