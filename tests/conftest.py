@@ -48,7 +48,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 #: scheduled first, so that under xdist (README's ``-n auto``; each module whole on one worker, so
 #: that its module-scoped set-up runs once) the rest fills the other workers meanwhile instead of
 #: waiting at the end
-LONGEST_FIRST = ("test_nbgrader_roundtrip.py", "test_workflows.py", "test_instructors_term.py", "test_hostile.py")
+LONGEST_FIRST = (
+    "test_nbgrader_roundtrip.py",
+    "test_workflows.py",
+    "test_collect.py",
+    "test_hostile.py",
+    "test_instructors_term.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
