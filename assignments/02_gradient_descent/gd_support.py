@@ -264,14 +264,19 @@ def expect_close(function: str, got, expected, what: str, mistakes: dict | None 
     raise AssertionError(message)
 
 
-def as_number(function: str, value) -> float:
-    """The visible checks' view of a returned loss: one real number, or a sentence saying why not."""
+def _numbers(function: str, value, wanted: str) -> np.ndarray:
+    """``value`` as a float array, or a sentence: None (a forgotten return) or something not numbers."""
     if value is None:
         raise AssertionError(f"{function} returned None: did you forget the `return`?")
     try:
-        array = np.asarray(value, dtype=float)
+        return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise AssertionError(f"{function} should return one number, not a {type(value).__name__}") from None
+        raise AssertionError(f"{function} should return {wanted}, not a {type(value).__name__}") from None
+
+
+def as_number(function: str, value) -> float:
+    """The visible checks' view of a returned loss: one real number, or a sentence saying why not."""
+    array = _numbers(function, value, "one number")
     if array.size != 1:
         raise AssertionError(
             f"{function} should return one number, the mean over all samples, but returned an array of shape "
@@ -287,14 +292,7 @@ def as_vector(function: str, value, d: int | None = None) -> np.ndarray:
     converted, not refused; a single number, or anything else, fails with a sentence saying
     what came back.  With ``d``, the shape must be ``(d,)``.
     """
-    if value is None:
-        raise AssertionError(f"{function} returned None: did you forget the `return`?")
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise AssertionError(
-            f"{function} should return a numpy array of shape (d,), not a {type(value).__name__}"
-        ) from None
+    array = _numbers(function, value, "a numpy array of shape (d,)")
     if array.ndim == 0:
         raise AssertionError(
             f"{function} returned a single number ({_show(array)}); it should return an array of shape (d,), "
@@ -316,14 +314,7 @@ def as_vector(function: str, value, d: int | None = None) -> np.ndarray:
 def as_history(function: str, value, rows: int, d: int, per: str = "epoch", updates_per: int = 1) -> np.ndarray:
     """A returned history (or path) as an array of shape ``(rows, d)``, or a sentence saying
     what is wrong with its rows: one per update instead of one per ``per``, or w0 missing."""
-    if value is None:
-        raise AssertionError(f"{function} returned None: did you forget the `return`?")
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise AssertionError(
-            f"{function} should return an array of shape ({rows}, {d}), not {type(value).__name__}"
-        ) from None
+    array = _numbers(function, value, f"an array of shape ({rows}, {d})")
     if array.shape == (rows, d):
         return array
     message = (
