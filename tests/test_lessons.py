@@ -463,6 +463,8 @@ def test_03_wall_time_runs_use_their_own_rates_and_the_caption_holds(lessons):
     runs = ns["wall_runs"]
     (_, lr_sgd, _), (_, lr_64, _), (_, lr_full, _) = runs["SGD (batch 1)"], runs["mini-batch 64"], runs["full batch"]
     assert lr_64 == ns["lr_64"] and np.isclose(lr_sgd, lr_64 / 64) and np.isclose(lr_full, 0.9 * limit)
+    # the text: full batch's rate is the top of the sweep, which was full batch's best there
+    assert ns["best_lr"][len(ns["X_demo"])] == ns["candidates"][0] == 0.9 * ns["full_limit"]
     assert all(0 < lr < limit for lr in (lr_sgd, lr_64, lr_full))
     assert ns["lr_64"] == ns["tries"][int(np.nanargmin(ns["one_epoch"]))]
     traces = ns["traces"]
