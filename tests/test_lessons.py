@@ -863,14 +863,16 @@ def test_a_wrong_callee_is_named_not_blamed_on_its_caller(capsys):
         "gradient_check: not checked yet. It calls your numerical_gradient, whose visible checks do not pass yet" in out
     )
     assert "gradient_check: the visible checks pass" not in out
-    for callee_bug in CALLEE_BUGS:
+    for callee_bug in CALLEE_BUGS:  # the zoo's: a right caller of a wrong callee keeps its marks in the grader
         replace = {callee_bug.caller: callee_bug.caller_source, callee_bug.callee: callee_bug.callee_source}
+        if _run_visible_check(callee_bug.assignment, callee_bug.callee, replace) is None:
+            continue  # a callee mistake only the hidden checks see: nothing to point at here
         assert _run_visible_check(callee_bug.assignment, callee_bug.caller, replace, first=[callee_bug.callee]) is None
         assert f"It calls your {callee_bug.callee}, whose visible checks do not pass yet" in capsys.readouterr().out
 
 
 def test_a_callee_not_yet_checked_is_mentioned(capsys):
-    (callee_bug,) = [c for c in CALLEE_BUGS if c.caller == "sgd"]
+    callee_bug = next(c for c in CALLEE_BUGS if c.caller == "sgd" and c.callee == "minibatch_gd")
     replace = {callee_bug.caller: callee_bug.caller_source, callee_bug.callee: callee_bug.callee_source}
     failed = _run_visible_check(callee_bug.assignment, callee_bug.caller, replace)
     assert isinstance(failed, AssertionError) and f"calls your {callee_bug.callee}, not checked yet" in str(failed)
