@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reference
-from ..landscapes import classification, regression
+from ..landscapes import _check_w, classification, regression
 from .framework import (
     Fail,
     Registry,
@@ -414,9 +414,7 @@ class _Smooth:
         self.d = d
 
     def f(self, w) -> float:
-        w = np.asarray(w, dtype=float)
-        if w.shape != (self.d,):
-            raise ValueError(f"f expects an array of shape ({self.d},), got {w.shape}")
+        w = _check_w(w, self.d)
         return float(np.sum(np.sin(self.a * w)) + 0.5 * w @ self.A @ w + (self.b @ w) ** 3)
 
     def grad(self, w) -> np.ndarray:

@@ -70,21 +70,40 @@ class BatchSpy:
         return i if distance[i] <= 1e-6 * (1 + np.abs(row).max()) else -1
 
     def __call__(self, w, X_batch, y_batch):
-        d = self.X.shape[1]
         w = np.array(w, dtype=float)
         X_batch = np.asarray(X_batch, dtype=float)
         y_batch = np.asarray(y_batch, dtype=float)
-        if X_batch.ndim != 2 or X_batch.shape[1] != d or y_batch.shape != (X_batch.shape[0],) or w.shape != (d,):
-            raise ValueError(
-                "grad_fn expects w of shape (d,), X_batch of shape (batch, d) and y_batch of shape (batch,); "
-                f"it got shapes {w.shape}, {X_batch.shape}, {y_batch.shape}. A batch of one sample i is "
-                "X[i:i + 1], y[i:i + 1] (X[i] is a row, not a batch)"
-            )
+        problem = batch_problem(w, X_batch, y_batch, self.X.shape[1])
+        if problem:
+            raise ValueError(problem)
         rows = np.array([self._index(r) for r in X_batch], dtype=int)
         labels_match = bool(np.all(rows >= 0)) and bool(np.allclose(y_batch, self.y[rows], rtol=1e-6, atol=1e-9))
         grad = lsq_gradient(w, X_batch, y_batch)
         self.calls.append(SpyCall(w, rows, labels_match, grad))
         return grad
+
+
+def batch_problem(w: np.ndarray, X_batch: np.ndarray, y_batch: np.ndarray, d: int) -> str:
+    """What is wrong with the arguments a student's loop gave our ``grad_fn``, in words the student
+    reads as the reason their call failed ('' when they are fine): never the hidden sizes."""
+    if X_batch.ndim == 1:
+        return (
+            "grad_fn(w, X_batch, y_batch) takes a batch: X_batch 2-D, one row per sample. It was given a single "
+            "row. A batch of one sample i is X[i:i + 1], y[i:i + 1] (X[i] is a row, not a batch)."
+        )
+    if X_batch.ndim != 2 or X_batch.shape[1] != d or w.shape != (d,):
+        return "grad_fn was given a w or an X_batch of the wrong shape: w is a (d,) array like w0, X_batch rows of X."
+    if X_batch.shape[0] == 0:
+        return (
+            "grad_fn was given an empty batch (no samples). Every batch must hold at least one sample: check "
+            "how the order is cut into batches (range(0, n, batch_size))."
+        )
+    if y_batch.shape != (X_batch.shape[0],):
+        return (
+            "grad_fn was given a y_batch without exactly one label per row of X_batch: take both with the same "
+            "indices, X[batch] and y[batch]."
+        )
+    return ""
 
 
 @dataclass
@@ -235,7 +254,11 @@ def check_randomness(sub, fn: str, p: Problem, epochs: int, *extra, standins=())
 
 
 def reference_grad(w, X, y):
-    return lsq_gradient(np.asarray(w, dtype=float), np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+    w, X, y = (np.asarray(a, dtype=float) for a in (w, X, y))
+    problem = batch_problem(w, X, y, w.size)
+    if problem:
+        raise ValueError(problem)
+    return lsq_gradient(w, X, y)
 
 
 # ------------------------------------------------------------------------------- minibatches
@@ -332,6 +355,9 @@ def test_full_batch_gd_converges(sub):
 def logistic_l2_gradient(w, X, y, l2: float = 0.1) -> np.ndarray:
     """Mean gradient of the L2-regularised logistic loss over a batch."""
     w, X, y = (np.asarray(a, dtype=float) for a in (w, X, y))
+    problem = batch_problem(w, X, y, w.size)
+    if problem:
+        raise ValueError(problem)
     p = np.exp(-np.logaddexp(0.0, -(X @ w)))
     return X.T @ (p - y) / X.shape[0] + l2 * w
 
