@@ -394,7 +394,7 @@ _MARK = {"passed": "✓", "failed": "✗"}
 #: the verdict in a learner's words, shown next to a failed check
 VERDICT_WORDS = {
     "failed": "wrong answer",
-    "gated": "counts once the answer is right",
+    "gated": "counts once the check it depends on passes",
     "error": "your code raised an error",
     "timeout": "did not finish in time",
     "crashed": "stopped Python",

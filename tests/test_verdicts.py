@@ -10,20 +10,25 @@ from autograder.runner import run_function
 from autograder.suites.framework import Fail, Registry, as_array, as_history
 
 
-def grade(value_ok: bool, shape_echo: bool, pure: bool) -> dict[str, tuple[str, float, str]]:
+def grade(value_ok: bool, shape_echo: bool, pure: bool, computed: bool = True) -> dict[str, tuple[str, float, str]]:
     suite = Registry()
+
+    @suite.check("f", "gate", weight=0, gate=True)
+    def gate(sub):
+        if not computed:
+            raise Fail("`f` returns the same answer whatever w is.")
 
     @suite.check("f", "value", weight=2)
     def value(sub):
         if shape_echo:
-            as_array("f", np.ones((2, 1)), (2,))
+            as_array("f", np.ones(3), (2,))
         if not value_ok:
             raise Fail("`f` gives the wrong value.")
 
     @suite.check("f", "shape", requires="value")
     def shape(sub):
         if shape_echo:
-            as_array("f", np.ones((2, 1)), (2,))
+            as_array("f", np.ones(3), (2,))
 
     @suite.check("f", "pure", requires="value")
     def purity(sub):
@@ -36,16 +41,25 @@ def grade(value_ok: bool, shape_echo: bool, pure: bool) -> dict[str, tuple[str, 
 
 def test_right_answer_scores_everything():
     assert {k: v[:2] for k, v in grade(True, False, True).items()} == {
+        "gate": ("passed", 0.0),
         "value": ("passed", 2.0),
         "shape": ("passed", 1.0),
         "pure": ("passed", 1.0),
     }
 
 
-def test_wrong_answer_earns_nothing_for_its_form():
+def test_a_wrong_answer_keeps_the_points_of_the_checks_it_passes():
     got = grade(False, False, True)
     assert got["value"][:2] == ("failed", 0.0)
-    assert got["shape"][:2] == ("gated", 0.0) and "counts only once `f` also passes" in got["shape"][2]
+    assert got["shape"][:2] == ("passed", 1.0) and got["pure"][:2] == ("passed", 1.0)
+
+
+def test_an_answer_not_computed_from_its_inputs_earns_nothing():
+    got = grade(True, False, True, computed=False)
+    assert got["gate"][:2] == ("failed", 0.0)
+    for name in ("value", "shape", "pure"):
+        assert got[name][:2] == ("gated", 0.0), got[name]
+        assert 'counts only once `f` passes "gate"' in got[name][2]
 
 
 def test_a_genuine_second_mistake_is_still_named():
@@ -55,8 +69,24 @@ def test_a_genuine_second_mistake_is_still_named():
 
 def test_a_shared_cause_is_reported_once_and_echoed():
     got = grade(True, True, True)
-    assert got["value"][0] == "failed" and "2-dimensional" in got["value"][2]
+    assert got["value"][0] == "failed" and "1 entry too many" in got["value"][2]
     assert got["shape"][0] == "gated" and 'The same cause as "value"' in got["shape"][2]
+
+
+def test_the_same_words_from_a_later_check_are_its_echo():
+    suite = Registry()
+    for name in ("first", "second"):
+        suite.check("f", name)(lambda sub: (_ for _ in ()).throw(Fail("`f` returned None.")))
+    first, second = run_function(None, "f", 2.0, suite.checks)
+    assert first.verdict == "failed" and second.verdict == "gated", (first, second)
+    assert 'The same cause as "first"' in second.output
+
+
+def test_a_gate_comes_first():
+    suite = Registry()
+    suite.check("f", "value")(lambda sub: None)
+    with pytest.raises(ValueError):
+        suite.check("f", "gate", weight=0, gate=True)(lambda sub: None)
 
 
 def test_requires_must_name_an_earlier_check():
