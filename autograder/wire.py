@@ -53,7 +53,7 @@ class Unencodable:
 
 
 #: most items read out of a generator or iterator that student code returns
-MAX_ITEMS = 100_000
+MAX_ITEMS = 10_000
 
 
 class Iterated(list):
