@@ -4,7 +4,9 @@ A check is a function ``test_...(sub)`` that calls the student's code through ``
 (a ``Submission``: the sandbox or the in-kernel front end, both return plain data) and
 raises ``Fail`` with words for the student when the answer is wrong.  The suite modules
 register checks with ``@check(function, description, weight)``; a function's points from
-course.yml are shared among its checks in proportion to their weights.
+course.yml are shared among its checks in proportion to their weights.  Each function's first
+check is its gate (``gate=True``, weight 0, usually ``expect_responds``): no check of a function
+scores unless its answers are computed from its inputs (README, "Points").
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class Fail(Exception):
     the grader failed (not the student).  ``echo`` marks a failure that a mistake already
     reported by another check explains (a wrong shape, a known wrong formula, a loop that never
     converges because its steps are wrong): the runner shows it as that check's echo when the
-    check it ``requires`` failed, and as an ordinary failure otherwise.
+    check it ``requires`` failed, and as an ordinary failure otherwise.  (A failure in the very
+    words an earlier check used is shown as that one's echo whatever its verdict.)
     """
 
     def __init__(self, message: str, verdict: str = "failed"):

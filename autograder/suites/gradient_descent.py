@@ -170,12 +170,17 @@ def _asked_at(spy: PointSpy, path: np.ndarray, rtol: float, atol: float) -> list
     return points
 
 
-@check("gradient_descent", GD_STEPS, weight=2, standins=("gd_step",), requires=GD_SHAPE)
-def test_gradient_descent_steps(sub):
+def _step_runs(sub):
+    """The runs both step checks judge: (landscape, w0, lr, n_steps, path, spy, precision)."""
     for d, lr, n_steps in ((2, 0.1, 12), (4, 0.03, 25)):
         q = _quadratic(d, "steps")
         w0 = seeded("w0", d).normal(size=d)
-        path, spy, precision = _descend(sub, q.grad, w0, lr, n_steps)
+        yield (q, w0, lr, n_steps, *_descend(sub, q.grad, w0, lr, n_steps))
+
+
+@check("gradient_descent", GD_STEPS, weight=2, standins=("gd_step",), requires=GD_SHAPE)
+def test_gradient_descent_steps(sub):
+    for q, w0, lr, n_steps, path, spy, precision in _step_runs(sub):
         rtol, atol = max(precision, 1e-12), max(precision, 1e-14)
         points = _asked_at(spy, path, rtol, atol)
         if n_steps > 1 and spy.points and all(np.array_equal(p, w0) for p in spy.points):
@@ -206,10 +211,7 @@ def test_gradient_descent_steps(sub):
     requires=GD_SHAPE,
 )
 def test_gradient_descent_one_call_per_step(sub):
-    for d, lr, n_steps in ((2, 0.1, 12), (4, 0.03, 25)):
-        q = _quadratic(d, "steps")
-        w0 = seeded("w0", d).normal(size=d)
-        path, spy, precision = _descend(sub, q.grad, w0, lr, n_steps)
+    for _, _, _, n_steps, path, spy, precision in _step_runs(sub):
         calls = len(spy.points)
         if calls == n_steps + 1 and close(spy.points[-1], path[-1], rtol=max(precision, 1e-12), atol=1e-14):
             calls -= 1  # one last, unused gradient at the final point is harmless
