@@ -3,14 +3,26 @@ every correct alternative keeps full marks; both front ends agree on every score
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 
 import pytest
 
 from autograder.suites import SUITES
 
 from bug_zoo import BUGS, CHEATERS, LOOKUPS, VARIANTS
-from helpers import COURSE, grade_in_process, grade_sandboxed, replace_function, scores, solution_cells
+from helpers import (
+    COURSE,
+    REPO,
+    grade_in_process,
+    grade_sandboxed,
+    replace_function,
+    scores,
+    solution_cells,
+    write_notebook,
+)
 
 
 def dependents(assignment: str, function: str) -> list[str]:
@@ -80,3 +92,19 @@ def test_constant_answers_earn_nothing(assignment, answers):
     earned = {r.name: r.score for r in results if r.score > 0}
     assert not earned
     assert sum(scores(grade_in_process(assignment, cells)).get(f, (0, 0))[0] for f in scores(results)) == 0
+
+
+def test_the_spys_hint_reaches_results_json_through_grade(tmp_path):
+    """The command line's route (the one collect and Gradescope share) carries our callback's words."""
+    (bug,) = [b for b in BUGS if b.id == "sgd-row-not-batch"]
+    notebook = write_notebook(bug.assignment, tmp_path / "alice" / bug.assignment, {bug.function: bug.source})
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(notebook), "--out", str(tmp_path / "graded")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    (results,) = (tmp_path / "graded").glob(f"*/{bug.assignment}/results.json")
+    outputs = [t["output"] for t in json.loads(results.read_text())["tests"] if t["name"].startswith("sgd:")]
+    assert any(bug.says in output for output in outputs), outputs
