@@ -569,7 +569,8 @@ def expect_responds(sub, fn: str, args: tuple, changes: dict[str, tuple], *, sta
     first = _numbers(fn, call(sub, fn, *args, standins=standins, **kwargs))
     for name, changed in changes.items():
         other = _numbers(fn, call(sub, fn, *changed, standins=standins, **kwargs))
-        if first.shape == other.shape and np.array_equal(first, other, equal_nan=True):
+        # compared as bytes: exact, and untouched by a student's patched np.array_equal (in-kernel)
+        if first.shape == other.shape and first.tobytes() == other.tobytes():
             raise Fail(
                 f"`{fn}` returns the same answer whatever {name} is, so its answer is not computed from its "
                 "inputs. Until it is, none of its checks count (not even its shape or leaving its inputs alone)."
