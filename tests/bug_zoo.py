@@ -4,7 +4,9 @@ Each ``Bug`` must lose points on its own function, with feedback that contains `
 (the words that name the mistake) and none of ``never_says`` (words that would contradict the
 code), and must pass the checks in ``passes`` (checks about something else: one mistake, one
 cause).  Each ``Variant`` is a correct alternative and must
-keep full marks.  Sources are whole answer cells, as a student would write them.
+keep full marks.  ``CHEATERS`` and ``LOOKUPS`` are answers that are not computed from their
+inputs and must score 0 in every assignment.  Sources are whole answer cells, as a student
+would write them.
 """
 
 from __future__ import annotations
