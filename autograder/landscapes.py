@@ -37,10 +37,28 @@ def classification(n: int, d: int, rng: np.random.Generator, scale: float = 1.0)
 
 
 def _check_w(w, d: int) -> np.ndarray:
+    """``w`` as one point of shape ``(d,)``, or a ValueError in words for the student (who sees
+    it as the reason their call failed): never the hidden sizes, only what kind of array came."""
     w = np.asarray(w, dtype=float)
     if w.shape != (d,):
-        raise ValueError(f"expected weights of shape ({d},), got shape {w.shape}")
+        raise ValueError(f"{_POINT_RULE} {_what_came(w, d)}")
     return w
+
+
+_POINT_RULE = "f and grad_f take one point w, an array of shape (d,) like w0;"
+
+
+def _what_came(w: np.ndarray, d: int) -> str:
+    if w.ndim == 2 and w.shape[1] == d:
+        return (
+            "this call gave a 2-D array of several points (one per row). Call it on one point at a "
+            "time, e.g. [f(p) for p in points]."
+        )
+    if w.ndim == 0:
+        return "this call gave a single number."
+    if w.ndim == 1:
+        return "this call gave a 1-D array of another length than w0's."
+    return f"this call gave an array with {w.ndim} axes."
 
 
 @dataclass(frozen=True)

@@ -47,11 +47,16 @@ def run_function(sub, function: str, points: float, checks: list[Check], seed: i
 
 
 def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[TestResult]:
+    """The rule for points (README, "Points"): a check scores when it passes and its function's
+    gates pass (its answers are computed from its inputs); a failure that an earlier check already
+    reported (the check it ``requires``, or the very same words) is shown as that one's echo."""
     shares = split_points(points, [c.weight for c in checks])
     results: list[TestResult] = []
     stopped: Fail | None = None
     passed: set[str] = set()
     failed_as: dict[str, Verdict] = {}  # description -> verdict, for the checks that did not pass
+    reported: dict[str, str] = {}  # message -> the description of the first check that said it
+    closed_by: str | None = None  # the description of a gate that failed: nothing scores after it
     # front ends that observe which stand-ins were called (the sandbox) say so; others never claim one
     take_used = getattr(sub, "take_standins_used", lambda: set())
     for c, max_score in zip(checks, shares):
@@ -68,27 +73,35 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
         except Fail as fail:
             verdict, message = fail.verdict, str(fail)
             failed_as[c.description] = verdict
+            closed_by = closed_by or (c.description if c.gate else None)
             # an error the required check also hit is the same cause, not a new one
             echoed_error = verdict == Verdict.ERROR and gated and failed_as.get(c.requires) == Verdict.ERROR
+            repeatable = (Verdict.ECHO, Verdict.ERROR, Verdict.FAILED)
+            said_before = reported.get(message) if verdict in repeatable else None
             if (verdict == Verdict.ECHO or echoed_error) and gated:
                 verdict = Verdict.GATED  # the check it requires failed first, and explains this
                 message += f' (The same cause as "{c.requires}" above; this check counts once that one passes.)'
+            elif said_before is not None:
+                verdict = Verdict.GATED  # the very same finding, already reported (and charged) above
+                message += f' (The same cause as "{said_before}" above; this check counts once that one passes.)'
             elif verdict == Verdict.ECHO:
                 verdict = Verdict.FAILED
+            reported.setdefault(str(fail), c.description)
             results.append(TestResult(c.name, function, 0.0, max_score, verdict, message + _standin_note(take_used())))
             if fail.verdict.stops:
                 stopped = fail
             continue
         except Exception as exc:  # noqa: BLE001 - odd return values must cost points, not crash the grader
+            closed_by = closed_by or (c.description if c.gate else None)
             message = f"`{function}` returned something we could not check ({type(exc).__name__}). See its docstring for what to return."
             results.append(TestResult(c.name, function, 0.0, max_score, Verdict.FAILED, message))
             continue
-        if gated:
-            # its own rule holds, but it scores only with a right answer: a wrong (or constant)
-            # answer earns nothing for its shape, dtype or for leaving its inputs alone
+        if closed_by is not None and not c.gate:
+            # its own rule holds, but an answer that is not computed from its inputs (a constant,
+            # a memorised value) earns nothing for its shape, dtype or for leaving its inputs alone
             message = (
-                f"`{function}` gets this right, but it counts only once `{function}` also passes "
-                f'"{c.requires}" (see above): this check scores only together with right values.'
+                f"`{function}` gets this right, but it counts only once `{function}` passes "
+                f'"{closed_by}" (see above): an answer that is not computed from its inputs earns nothing.'
             )
             results.append(TestResult(c.name, function, 0.0, max_score, Verdict.GATED, message))
             continue

@@ -43,7 +43,7 @@ class Verdict(str, enum.Enum):
 
 _WORDS = {
     Verdict.FAILED: "wrong answer",
-    Verdict.GATED: "counts once the answer is right",
+    Verdict.GATED: "counts once the check it depends on passes",
     Verdict.ERROR: "your code raised an error",
     Verdict.TIMEOUT: "did not finish in time",
     Verdict.CRASHED: "stopped Python",

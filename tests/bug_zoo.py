@@ -4,7 +4,9 @@ Each ``Bug`` must lose points on its own function, with feedback that contains `
 (the words that name the mistake) and none of ``never_says`` (words that would contradict the
 code), and must pass the checks in ``passes`` (checks about something else: one mistake, one
 cause).  Each ``Variant`` is a correct alternative and must
-keep full marks.  Sources are whole answer cells, as a student would write them.
+keep full marks.  ``CHEATERS`` and ``LOOKUPS`` are answers that are not computed from their
+inputs and must score 0 in every assignment.  Sources are whole answer cells, as a student
+would write them.
 """
 
 from __future__ import annotations
@@ -1046,6 +1048,419 @@ def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
 """,
         never_says=("every update", "(2, 3)", "rows too"),
     ),
+    # ------------------------------------------- issue 18: the third pass (words, partial credit)
+    # the spy's own hint reaches the student on the sandbox route (it used to stop after the colon)
+    Bug(
+        "sgd-row-not-batch",
+        A3,
+        "sgd",
+        "A batch of one sample i is X[i:i + 1], y[i:i + 1]",
+        """
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    w, history = w0.copy(), [w0.copy()]
+    for _ in range(epochs):
+        for i in rng.permutation(len(y)):
+            w = w - lr * grad_fn(w, X[i], y[i])     # a row, not a batch of one
+        history.append(w.copy())
+    return np.array(history)
+""",
+        never_says=("(2,)", "(3,)", "shapes"),
+    ),
+    Bug(
+        "global-f-on-all-ends",
+        A2,
+        "find_global_minimum",
+        "call it on one point at a time",
+        """
+def find_global_minimum(f, grad_f, starts, lr, n_steps):
+    ends = np.array([gradient_descent(grad_f, s, lr, n_steps)[-1] for s in starts])
+    return ends[np.argmin(f(ends))]                 # f takes one point, not a matrix of them
+""",
+        never_says=("(2,)", "(3,)", "got shape"),
+    ),
+    Bug(
+        "step-clipped",
+        A2,
+        "gd_step",
+        "shortened to length 1",
+        """
+def gd_step(w, grad, lr):
+    step = lr * grad
+    norm = np.linalg.norm(step)
+    if norm > 1:
+        step = step / norm                          # "safety": never move more than 1
+    return w - step
+""",
+        passes=(
+            "gd_step: returns an array of shape (d,)",
+            "gd_step: returns a new array and leaves w unchanged",
+            "gd_step: works with float32 weights",
+        ),
+    ),
+    Bug(
+        "batches-generator",
+        A3,
+        "minibatches",
+        "returned a generator; its docstring asks for a list",
+        """
+def minibatches(n, batch_size, rng):
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+""",
+        never_says=("numbers or numpy arrays",),
+        passes=(
+            "minibatches: every index exactly once, in batches of batch_size (the last may be smaller)",
+            "minibatches: a fresh random order, drawn from rng",
+        ),
+    ),
+    Bug(
+        "batches-tuple",
+        A3,
+        "minibatches",
+        "returned a tuple; its docstring asks for a list",
+        """
+def minibatches(n, batch_size, rng):
+    order = rng.permutation(n)
+    return tuple(order[start:start + batch_size] for start in range(0, n, batch_size))
+""",
+        passes=(
+            "minibatches: every index exactly once, in batches of batch_size (the last may be smaller)",
+            "minibatches: a fresh random order, drawn from rng",
+        ),
+    ),
+    Bug(
+        "batches-with-replacement-choice",
+        A3,
+        "minibatches",
+        "exactly once",
+        """
+def minibatches(n, batch_size, rng):
+    return [np.random.choice(n, batch_size) for _ in range(n // batch_size)]
+""",
+        never_says=("drops the last",),
+    ),
+    Bug(
+        "mse-grad-divide-by-d",
+        A1,
+        "mse_gradient",
+        "divides by d",
+        """
+def mse_gradient(w, X, y):
+    return 2 * X.T @ (X @ w - y) / X.shape[1]
+""",
+        never_says=("wrong value on random data.  ",),
+        passes=(
+            "mse_gradient: returns an array of shape (d,)",
+            "mse_gradient: is the slope of mse_loss: a small step against it lowers the loss",
+            "mse_gradient: works with float32 inputs",
+            "mse_gradient: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "mse-grad-sign-keeps-form",
+        A1,
+        "mse_gradient",
+        "opposite way",
+        """
+def mse_gradient(w, X, y):
+    residual = y - X @ w                           # the wrong way round
+    return 2 * X.T @ residual / len(y)
+""",
+        passes=(
+            "mse_gradient: returns an array of shape (d,)",
+            "mse_gradient: works with float32 inputs",
+            "mse_gradient: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "mse-grad-no-2-keeps-form",
+        A1,
+        "mse_gradient",
+        "factor 2 is missing",
+        """
+def mse_gradient(w, X, y):
+    return X.T.dot(X.dot(w) - y) / X.shape[0]
+""",
+        passes=(
+            "mse_gradient: returns an array of shape (d,)",
+            "mse_gradient: is the slope of mse_loss: a small step against it lowers the loss",
+            "mse_gradient: works with float32 inputs",
+            "mse_gradient: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "mse-var",
+        A1,
+        "mse_loss",
+        "np.var",
+        """
+def mse_loss(w, X, y):
+    return float(np.var(X @ w - y))
+""",
+        passes=(
+            "mse_loss: returns one number, the loss over all samples",
+            "mse_loss: works with float32 inputs",
+            "mse_loss: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "mse-sum-keeps-form",
+        A1,
+        "mse_loss",
+        "take the mean",
+        """
+def mse_loss(w, X, y):
+    return float(((X @ w - y) ** 2).sum())
+""",
+        passes=(
+            "mse_loss: returns one number, the loss over all samples",
+            "mse_loss: works with float32 inputs",
+            "mse_loss: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "logistic-pm1-labels",
+        A1,
+        "logistic_loss",
+        "labels in {-1, +1}",
+        """
+def logistic_loss(w, X, y, l2=0.0):
+    # the textbook formula for labels -1 and +1 (finite for every z)
+    return float(np.mean(np.logaddexp(0, -y * (X @ w))) + l2 / 2 * w @ w)
+""",
+        passes=(
+            "logistic_loss: adds the L2 penalty l2/2 * w @ w",
+            "logistic_loss: returns one number",
+            "logistic_loss: stays finite and exact when abs(X @ w) is huge",
+            "logistic_loss: works with float32 inputs",
+            "logistic_loss: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "logistic-grad-pm1-labels",
+        A1,
+        "logistic_gradient",
+        "labels in {-1, +1}",
+        """
+def logistic_gradient(w, X, y, l2=0.0):
+    s = 1 / (1 + np.exp(y * (X @ w)))               # sigmoid(-y z): the {-1, +1} formula
+    return -X.T @ (y * s) / len(y) + l2 * w
+""",
+        passes=(
+            "logistic_gradient: returns an array of shape (d,)",
+            "logistic_gradient: adds l2 * w for the L2 penalty",
+            "logistic_gradient: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "logistic-clipped",
+        A1,
+        "logistic_loss",
+        "np.logaddexp(0, z) - y * z is exact",
+        """
+def logistic_loss(w, X, y, l2=0.0):
+    z = np.clip(X @ w, -500, 500)
+    p = np.clip(1 / (1 + np.exp(-z)), 1e-12, 1 - 1e-12)
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)) + 0.5 * l2 * np.sum(w ** 2)
+""",
+        never_says=("clip the probabilities away",),
+        passes=(
+            "logistic_loss: matches the mean cross-entropy on random data",
+            "logistic_loss: adds the L2 penalty l2/2 * w @ w",
+            "logistic_loss: works with float32 inputs",
+        ),
+    ),
+    Bug(
+        "logistic-epsilon-in-log",
+        A1,
+        "logistic_loss",
+        "finite but wrong",
+        """
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+def logistic_loss(w, X, y, l2=0.0):
+    eps = 1e-15                                     # as in many tutorials
+    h = sigmoid(X @ w)
+    cost = -np.mean(y * np.log(h + eps) + (1 - y) * np.log(1 - h + eps))
+    return cost + l2 / 2 * np.dot(w, w)
+""",
+        passes=("logistic_loss: matches the mean cross-entropy on random data",),
+    ),
+    Bug(
+        "full-averages-per-sample-gradients",
+        A3,
+        "full_batch_gd",
+        "several times at the same weights",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    w = np.array(w0, dtype=float)
+    history = [w.copy()]
+    for _ in range(epochs):
+        grads = [grad_fn(w, X[i:i + 1], y[i:i + 1]) for i in range(len(y))]
+        w = w - lr * np.mean(grads, axis=0)        # the same update, from n calls
+        history.append(w.copy())
+    return np.array(history)
+""",
+        never_says=("batch_size", "more updates per epoch than there are batches"),
+        passes=(
+            "full_batch_gd: returns the history, shape (epochs + 1, d)",
+            "full_batch_gd: reaches the least-squares solution",
+            "full_batch_gd: reaches the optimum of L2-regularised logistic regression",
+            "full_batch_gd: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "mse-loss-extra-axis",
+        A1,
+        "mse_loss",
+        "with an extra axis",
+        """
+def mse_loss(w, X, y):
+    return np.mean((X @ w - y) ** 2, keepdims=True)
+""",
+        passes=(
+            "mse_loss: matches the mean squared error on random data of several shapes",
+            "mse_loss: works with float32 inputs",
+            "mse_loss: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "global-extra-axis",
+        A2,
+        "find_global_minimum",
+        "with an extra axis",
+        """
+def find_global_minimum(f, grad_f, starts, lr, n_steps):
+    ends = np.array([gradient_descent(grad_f, s, lr, n_steps)[-1] for s in starts])
+    best = np.argmin([f(e) for e in ends])
+    return ends[[best]]                             # a (1, d) slice, not the (d,) row
+""",
+        passes=(
+            "find_global_minimum: finds the global minimum of a landscape with a local one",
+            "find_global_minimum: does not modify starts",
+        ),
+    ),
+    Bug(
+        "lr-extra-axis",
+        A2,
+        "max_stable_lr",
+        "with an extra axis",
+        """
+def max_stable_lr(H):
+    return 2 / np.linalg.eigvalsh(H)[-1:]           # a slice: an array of one number
+""",
+        passes=(
+            "max_stable_lr: is 2 / (largest eigenvalue) for symmetric positive definite matrices",
+            "max_stable_lr: does not modify H",
+        ),
+    ),
+    Bug(
+        "gd-row-per-call",
+        A2,
+        "gradient_descent",
+        "too many rows",
+        """
+def gradient_descent(grad_f, w0, lr, n_steps):
+    path = [np.array(w0, dtype=float)]
+    for _ in range(n_steps):
+        g = grad_f(path[-1])
+        path.append(path[-1] - lr * g / 2)          # two half steps, each recorded
+        path.append(path[-1] - lr * g / 2)
+    return np.array(path)
+""",
+    ),
+    Bug(
+        "gd-extra-grad-call",
+        A2,
+        "gradient_descent",
+        "more than once at the same weights",
+        """
+def gradient_descent(grad_f, w0, lr, n_steps):
+    w = np.array(w0, dtype=float)
+    path = [w]
+    for _ in range(n_steps):
+        if np.linalg.norm(grad_f(w)) < 1e-300:      # a stopping test that never fires here
+            pass
+        w = w - lr * grad_f(w)
+        path.append(w)
+    return np.array(path)
+""",
+        passes=(
+            "gradient_descent: returns the path: w0, then one row per step",
+            "gradient_descent: each step uses the gradient at the current weights",
+            "gradient_descent: converges to the minimum of a convex quadratic",
+            "gradient_descent: does not modify w0",
+        ),
+    ),
+    Bug(
+        "gd-off-by-one-keeps-the-rest",
+        A2,
+        "gradient_descent",
+        "one row too few",
+        """
+def gradient_descent(grad_f, w0, lr, n_steps):
+    path = [np.array(w0, dtype=float)]
+    for _ in range(1, n_steps):                    # one step short
+        path.append(path[-1] - lr * grad_f(path[-1]))
+    return np.array(path)
+""",
+        passes=(
+            "gradient_descent: converges to the minimum of a convex quadratic",
+            "gradient_descent: does not modify w0",
+        ),
+    ),
+    Bug(
+        "full-one-epoch-too-many-keeps-the-rest",
+        A3,
+        "full_batch_gd",
+        "one row too many",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    history = [np.array(w0, dtype=float)]
+    for _ in range(epochs + 1):
+        history.append(history[-1] - lr * grad_fn(history[-1], X, y))
+    return np.array(history)
+""",
+        passes=(
+            "full_batch_gd: reaches the least-squares solution",
+            "full_batch_gd: reaches the optimum of L2-regularised logistic regression",
+            "full_batch_gd: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "lr-min-plus-max",
+        A2,
+        "max_stable_lr",
+        "smallest + largest eigenvalue",
+        """
+def max_stable_lr(H):
+    eig = np.linalg.eigvalsh(H)
+    return 2 / (eig[0] + eig[-1])                   # the optimal fixed step, not the limit
+""",
+        never_says=("equals 1 / largest eigenvalue",),
+        passes=("max_stable_lr: returns one number", "max_stable_lr: does not modify H"),
+    ),
+    Bug(
+        "mb-empty-last-batch",
+        A3,
+        "minibatch_gd",
+        "empty batch",
+        """
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    w, history = np.array(w0, dtype=float), [np.array(w0, dtype=float)]
+    n = len(y)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n + batch_size, batch_size):   # one slice too many: it is empty
+            b = order[start:start + batch_size]
+            w = w - lr * grad_fn(w, X[b], y[b])
+        history.append(w.copy())
+    return np.array(history)
+""",
+        never_says=("ZeroDivisionError", "division by zero"),
+    ),
 ]
 
 #: Constant answers of the right shape for every graded function: they must score 0 in total.
@@ -1084,6 +1499,45 @@ def sgd(grad_fn, X, y, w0, lr, epochs, rng):
     return np.tile(w0, (epochs + 1, 1))
 def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
     return np.tile(w0, (epochs + 1, 1))
+""",
+}
+
+#: Answers computed from some of their inputs but not from one they must use, or looked up by
+#: size: not implementations either, so they must score 0 in total too (the gates' other half).
+LOOKUPS = {
+    A1: """
+def mse_loss(w, X, y):
+    return {3: 1.25, 1: 0.5}.get(X.shape[1], float(len(y)))
+def mse_gradient(w, X, y):
+    return 2 * w
+def logistic_loss(w, X, y, l2=0.0):
+    return float(np.log(2) + l2 / 2 * w @ w)
+def logistic_gradient(w, X, y, l2=0.0):
+    return X.mean(axis=0) + l2 * w
+def numerical_gradient(f, w, eps=1e-6):
+    return np.full_like(w, eps)
+def gradient_check(f, grad_f, w, eps=1e-6):
+    return float(abs(f(w)) * 0)
+""",
+    A2: """
+def gd_step(w, grad, lr):
+    return w * (1 - lr)
+def gradient_descent(grad_f, w0, lr, n_steps):
+    return np.array([w0 * (1 - lr) ** k for k in range(n_steps + 1)])
+def max_stable_lr(H):
+    return 2.0 / len(H)
+def find_global_minimum(f, grad_f, starts, lr, n_steps):
+    return starts.mean(axis=0)
+""",
+    A3: """
+def minibatches(n, batch_size, rng):
+    return [np.arange(min(batch_size, n - i)) for i in range(0, n, batch_size)]
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    return np.array([w0 * 0.5 ** k for k in range(epochs + 1)])
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    return np.array([w0 + k * lr for k in range(epochs + 1)])
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    return np.array([w0 - k * lr * np.sign(w0) for k in range(epochs + 1)])
 """,
 }
 
@@ -1221,17 +1675,6 @@ def mse_gradient(w, X, y):
     for i in range(X.shape[0]):
         g += 2 * (X[i] @ w - y[i]) * X[i]
     return g / X.shape[0]
-""",
-    ),
-    Variant(
-        "logistic-clipped",
-        A1,
-        "logistic_loss",
-        """
-def logistic_loss(w, X, y, l2=0.0):
-    z = np.clip(X @ w, -500, 500)
-    p = np.clip(1 / (1 + np.exp(-z)), 1e-12, 1 - 1e-12)
-    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)) + 0.5 * l2 * np.sum(w ** 2)
 """,
     ),
     Variant(
@@ -1514,6 +1957,202 @@ def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
             w = w - lr * grad_fn(w, Xp[s:s + batch_size], yp[s:s + batch_size])
         history.append(w)
     return np.array(history)
+""",
+    ),
+    # --------------------------------------- issue 18: unusual styles that are right (keep full marks)
+    Variant(
+        "mse-fsum",
+        A1,
+        "mse_loss",
+        """
+import math
+
+def mse_loss(w, X, y):
+    return math.fsum((float(x @ w) - t) ** 2 for x, t in zip(X, y)) / len(y)
+""",
+    ),
+    Variant(
+        "mse-float64-cast",
+        A1,
+        "mse_loss",
+        """
+def mse_loss(w, X, y):
+    w, X, y = (np.asarray(a, dtype=np.float64) for a in (w, X, y))   # integer inputs too
+    r = X @ w - y
+    return r @ r / r.size
+""",
+    ),
+    Variant(
+        "mse-grad-einsum",
+        A1,
+        "mse_gradient",
+        """
+def mse_gradient(w, X, y):
+    return 2.0 / X.shape[0] * np.einsum("ij,i->j", X, np.einsum("ij,j->i", X, w) - y)
+""",
+    ),
+    Variant(
+        "logistic-log-expit",
+        A1,
+        "logistic_loss",
+        """
+from scipy.special import log_expit
+
+def logistic_loss(w, X, y, l2=0.0):
+    z = X @ w
+    return -np.mean(y * log_expit(z) + (1 - y) * log_expit(-z)) + 0.5 * l2 * (w @ w)
+""",
+    ),
+    Variant(
+        "logistic-grad-sigmoid-class",
+        A1,
+        "logistic_gradient",
+        """
+class Sigmoid:
+    \"\"\"The logistic function, stable on both sides.\"\"\"
+
+    def __call__(self, z):
+        z = np.asarray(z, dtype=float)
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+sigmoid = Sigmoid()
+
+def logistic_gradient(w, X, y, l2=0.0):
+    return X.T @ (sigmoid(X @ w) - y) / len(y) + l2 * w
+""",
+    ),
+    Variant(
+        "numgrad-generator",
+        A1,
+        "numerical_gradient",
+        """
+def numerical_gradient(f, w, eps=1e-6):
+    w = np.asarray(w, dtype=float)
+    units = (np.eye(w.size)[j] for j in range(w.size))
+    return np.fromiter(((f(w + eps * e) - f(w - eps * e)) / (2 * eps) for e in units), dtype=float, count=w.size)
+""",
+    ),
+    Variant(
+        "gradcheck-out",
+        A1,
+        "gradient_check",
+        """
+def gradient_check(f, grad_f, w, eps=1e-6):
+    a = np.asarray(grad_f(w), dtype=float)
+    b = numerical_gradient(f, w, eps)
+    num = np.abs(np.subtract(a, b))
+    den = np.maximum(np.add(np.abs(a), np.abs(b)), 1e-12)
+    return float(np.max(np.divide(num, den, out=np.zeros_like(num))))
+""",
+    ),
+    Variant(
+        "step-out-float",
+        A2,
+        "gd_step",
+        """
+def gd_step(w, grad, lr):
+    w = np.asarray(w, dtype=float)                 # integer weights work too
+    return np.subtract(w, np.multiply(lr, grad), out=np.empty_like(w))
+""",
+    ),
+    Variant(
+        "gd-accumulate",
+        A2,
+        "gradient_descent",
+        """
+import itertools
+
+def gradient_descent(grad_f, w0, lr, n_steps):
+    steps = itertools.accumulate(range(n_steps), lambda w, _: gd_step(w, grad_f(w), lr), initial=np.array(w0, float))
+    return np.array(list(steps))
+""",
+    ),
+    Variant(
+        "gd-tutorial-with-prints",
+        A2,
+        "gradient_descent",
+        """
+def gradient_descent(grad_f, w0, lr, n_steps):
+    # in the style of many tutorials: keep a history, report progress now and then
+    w = w0.astype(float).copy()
+    w_history = [w.copy()]
+    for i in range(n_steps):
+        gradient = grad_f(w)
+        w = w - lr * gradient
+        w_history.append(w.copy())
+        if i % 100 == 0:
+            print(f"step {i}: |grad| = {np.linalg.norm(gradient):.3e}")
+    return np.array(w_history)
+""",
+    ),
+    Variant(
+        "lr-scipy-eigh",
+        A2,
+        "max_stable_lr",
+        """
+import scipy.linalg
+
+def max_stable_lr(H):
+    return 2.0 / scipy.linalg.eigh(H, eigvals_only=True)[-1]
+""",
+    ),
+    Variant(
+        "global-min-key",
+        A2,
+        "find_global_minimum",
+        """
+def find_global_minimum(f, grad_f, starts, lr, n_steps):
+    return min((gradient_descent(grad_f, s, lr, n_steps)[-1] for s in starts), key=f)
+""",
+    ),
+    Variant(
+        "batches-int32-from-a-generator",
+        A3,
+        "minibatches",
+        """
+def minibatches(n, batch_size, rng):
+    order = rng.choice(n, n, replace=False).astype(np.int32)
+    def pieces():
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
+    return list(pieces())
+""",
+    ),
+    Variant(
+        "mb-choice-tutorial",
+        A3,
+        "minibatch_gd",
+        """
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    # the loop of many tutorials: shuffle X and y together, then slice
+    n_samples = X.shape[0]
+    w = np.copy(w0).astype(float)
+    history = [w.copy()]
+    for epoch in range(epochs):
+        indices = rng.choice(n_samples, n_samples, replace=False)
+        X_shuffled, y_shuffled = X[indices], y[indices]
+        for start_idx in range(0, n_samples, batch_size):
+            X_batch = X_shuffled[start_idx:start_idx + batch_size]
+            y_batch = y_shuffled[start_idx:start_idx + batch_size]
+            w -= lr * grad_fn(w, X_batch, y_batch)
+        history.append(w.copy())
+    return np.array(history)
+""",
+    ),
+    Variant(
+        "full-float32-weights",
+        A3,
+        "full_batch_gd",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    history = np.empty((epochs + 1, len(w0)), dtype=np.float32)
+    w = np.asarray(w0, dtype=np.float64)
+    history[0] = w
+    for epoch in range(1, epochs + 1):
+        w = w - lr * grad_fn(w, X, y)
+        history[epoch] = w
+    return history
 """,
     ),
 ]

@@ -3,12 +3,26 @@ every correct alternative keeps full marks; both front ends agree on every score
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
+
 import pytest
 
 from autograder.standins import reference_callees
 
-from bug_zoo import BUGS, CHEATERS, VARIANTS
-from helpers import COURSE, grade_in_process, grade_sandboxed, replace_function, scores, solution_cells
+from bug_zoo import BUGS, CHEATERS, LOOKUPS, VARIANTS
+from helpers import (
+    COURSE,
+    REPO,
+    grade_in_process,
+    grade_sandboxed,
+    replace_function,
+    scores,
+    solution_cells,
+    write_notebook,
+)
 
 
 def dependents(assignment: str, function: str) -> list[str]:
@@ -37,6 +51,8 @@ def test_bug_loses_points_on_its_function(bug):
     for r in failed:  # every message names the function it is about, and says something observed
         assert f"`{bug.function}`" in r.output, r
         assert "expected shape ." not in r.output and "  " not in r.output.strip(), r
+        # and gives no count derived from the hidden sizes ("47 rows too many"); "1 row" is the docstring's
+        assert not re.search(r"\b(?!1\b)\d+ (rows?|columns?|entries|entry)\b", r.output), r
     for words in bug.never_says:  # and none contradicts the code
         assert words.lower() not in feedback.lower(), feedback
     for name in bug.passes:  # checks about something else are not charged for this mistake
@@ -60,14 +76,35 @@ def test_valid_variant_keeps_full_marks(variant):
     assert scores(grade_in_process(variant.assignment, cells, [variant.function])) == scores(results)
 
 
-@pytest.mark.parametrize("assignment", sorted(CHEATERS))
-def test_constant_answers_earn_nothing(assignment):
-    """Right shapes and untouched inputs are worth nothing without right values."""
+@pytest.mark.parametrize(
+    "assignment, answers",
+    [(a, CHEATERS[a]) for a in sorted(CHEATERS)] + [(a, LOOKUPS[a]) for a in sorted(LOOKUPS)],
+    ids=[f"constant-{a}" for a in sorted(CHEATERS)] + [f"lookup-{a}" for a in sorted(LOOKUPS)],
+)
+def test_constant_answers_earn_nothing(assignment, answers):
+    """Right shapes and untouched inputs are worth nothing from an answer that is not computed
+    from its inputs (a constant, a value looked up by size, one that ignores the data)."""
     cells = solution_cells(assignment)
     for function in COURSE.assignment(assignment).points:
         cells = replace_function(cells, function, "")
-    cells.append({**cells[-1], "mode": "full", "source": CHEATERS[assignment]})
+    cells.append({**cells[-1], "mode": "full", "source": answers})
     results = grade_sandboxed(assignment, cells)
     earned = {r.name: r.score for r in results if r.score > 0}
     assert not earned
     assert sum(scores(grade_in_process(assignment, cells)).get(f, (0, 0))[0] for f in scores(results)) == 0
+
+
+def test_the_spys_hint_reaches_results_json_through_grade(tmp_path):
+    """The command line's route (the one collect and Gradescope share) carries our callback's words."""
+    (bug,) = [b for b in BUGS if b.id == "sgd-row-not-batch"]
+    notebook = write_notebook(bug.assignment, tmp_path / "alice" / bug.assignment, {bug.function: bug.source})
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(notebook), "--out", str(tmp_path / "graded")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    (results,) = (tmp_path / "graded").glob(f"*/{bug.assignment}/results.json")
+    outputs = [t["output"] for t in json.loads(results.read_text())["tests"] if t["name"].startswith("sgd:")]
+    assert any(bug.says in output for output in outputs), outputs

@@ -395,7 +395,8 @@ class Sandbox:
         except _Fatal:
             raise
         except Exception as exc:  # noqa: BLE001 - goes back to the student's code as an exception
-            reply = {"op": "callback_error", "message": wire.clean_text(exc)}
+            # the words of our spy or stand-in are the student's hint: send them, not the object
+            reply = {"op": "callback_error", "message": wire.clean_text(str(exc) or type(exc).__name__)}
         self._send(reply, deadline)
 
     def _child_function(self, ref: int, callbacks: list[Callable], deadline: float) -> Callable:
@@ -422,7 +423,7 @@ class Sandbox:
             if op == "result":
                 return CallOutcome(OK, value=wire.decode(message.get("value")))
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
-            return CallOutcome(Verdict.ERROR, error_type="BadReply", message=clean(exc))
+            return CallOutcome(Verdict.ERROR, error_type="BadReply", message=clean(str(exc)))
         if op == "missing":
             return CallOutcome(Verdict.MISSING)
         if op == "timeout":

@@ -217,7 +217,8 @@ def invoke(namespace: dict, fn_name: str, args, kwargs, standins: dict):
     saved = {name: fn_globals[name] for name in standins if name in fn_globals}
     fn_globals.update(standins)
     try:
-        return fn(*args, **kwargs)
+        # a generator runs only as it is read: read it here, with the stand-ins and the timer in place
+        return wire.read_out(fn(*args, **kwargs))
     finally:
         for name in standins:
             fn_globals.pop(name, None)

@@ -7,7 +7,9 @@ its assignment's ``Suite`` and registers it (``register``); on it, checks are re
 ``@check(function, description, weight)`` and the feedback report's plotters with
 ``@suite.plot``; its ``one_number_hints`` say why a function meant to return one number may
 have returned many.  A function's points from course.yml are shared among its checks in
-proportion to their weights.
+proportion to their weights.  Each function's first check is its gate (``gate=True``, weight 0,
+usually ``expect_responds``): no check of a function scores unless its answers are computed from
+its inputs (README, "Points").
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 from ..calls import OK, CallOutcome
 from ..verdicts import Verdict
-from ..wire import Rng, Unencodable
+from ..wire import Iterated, Rng, Unencodable
 
 __all__ = ["SUITES", "Check", "Fail", "Rng", "StudentCode", "Suite", "course_seed", "register", "seeded"]
 
@@ -38,7 +40,8 @@ class Fail(Exception):
     the grader failed (not the student).  ``echo`` marks a failure that a mistake already
     reported by another check explains (a wrong shape, a known wrong formula, a loop that never
     converges because its steps are wrong): the runner shows it as that check's echo when the
-    check it ``requires`` failed, and as an ordinary failure otherwise.
+    check it ``requires`` failed, and as an ordinary failure otherwise.  (A failure in the very
+    words an earlier check used is shown as that one's echo whatever its verdict.)
     """
 
     def __init__(self, message: str, verdict: str = Verdict.FAILED):
@@ -64,9 +67,12 @@ class Check:
     description: str
     weight: float
     run: Callable[[Any], None]
-    #: the description of another check of the same function that must pass for this one to
-    #: score: shape, purity, dtype and "finite" checks earn nothing for a wrong answer
+    #: the description of an earlier check of the same function whose failure explains this
+    #: one's when both fail the same way (reported once, then as its echo)
     requires: str | None = None
+    #: a gate: it separates an implementation (right or wrong) from a constant or memorised
+    #: answer, and no check of the function scores unless its gates pass
+    gate: bool = False
 
     @property
     def name(self) -> str:
@@ -95,11 +101,12 @@ class Suite:
         description: str,
         weight: float = 1.0,
         requires: str | None = None,
+        gate: bool = False,
     ):
         """Register ``fn`` as a hidden check of the student function ``function``.
 
-        ``requires`` names (by description) an earlier check of the same function whose
-        pass this check's points depend on.
+        ``requires`` names (by description) an earlier check of the same function that reports
+        the cause when both fail alike.  A ``gate`` comes before every other check of its function.
         """
 
         def register(fn: Callable) -> Callable:
@@ -107,7 +114,9 @@ class Suite:
                 c.function == function and c.description == requires for c in self.checks
             ):
                 raise ValueError(f"{function}: '{requires}' must be registered before the checks that require it")
-            self.checks.append(Check(function, description, weight, fn, requires))
+            if gate and any(c.function == function and not c.gate for c in self.checks):
+                raise ValueError(f"{function}: the gate '{description}' must come before its other checks")
+            self.checks.append(Check(function, description, weight, fn, requires, gate))
             return fn
 
         return register
@@ -173,8 +182,8 @@ def value_of(fn: str, outcome: CallOutcome) -> Any:
     if outcome.status == OK:
         if isinstance(outcome.value, Unencodable):
             raise Fail(
-                f"`{fn}` returned a {outcome.value.type_name}; it should return numbers or "
-                "numpy arrays (see the docstring for what to return)."
+                f"`{fn}` returned a {outcome.value.type_name}, which the grader cannot read: return what its "
+                "docstring asks for."
             )
         return outcome.value
     if outcome.status == Verdict.MISSING:
@@ -216,30 +225,85 @@ def _one_number_hint(fn: str) -> str:
     return hints[0] if hints else "See its docstring for what to return."
 
 
-def as_float(fn: str, value) -> float:
-    """A single real number, or Fail: a loss is one number, not an array of per-sample losses."""
+def as_float(fn: str, value, strict: bool = False) -> float:
+    """A single real number, or Fail: a loss is one number, not an array of per-sample losses.
+
+    One number inside an array (shape (1,), (1, 1)) or a one-item list is read as that number,
+    except by the check about the answer's form (``strict``), which fails it with the same words
+    as an extra axis on any other answer; so does a generator there.
+    """
+    if strict and isinstance(value, Iterated):
+        raise Fail(container_words(fn, value, "one number", "return the number itself"), "echo")
     arr = np.asarray(value) if not isinstance(value, (list, tuple)) else np.asarray(value, dtype=object)
+    if arr.dtype == object and arr.size == 1:
+        try:
+            arr = np.asarray(value, dtype=float)  # [x]: one number in a list
+        except (TypeError, ValueError):
+            pass
     if arr.dtype.kind == "c" and np.all(np.abs(arr.imag) <= 1e-12 * np.abs(arr.real)):
         arr = arr.real  # e.g. from np.linalg.eigvals: a real number stored as complex
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise Fail(f"`{fn}` should return a single number, but returned {describe(value)}.", "echo")
     if arr.size != 1:
         raise Fail(
-            f"`{fn}` should return a single number, but returned an array of shape {arr.shape}. "
+            f"`{fn}` should return a single number, but returned an array of {'several numbers' if arr.size else 'none'}. "
             + _one_number_hint(fn),
             "echo",
         )
+    if strict and (arr.ndim > 0 or isinstance(value, (list, tuple))):
+        raise Fail(extra_axis_words(fn, arr.shape, (), "one number"), "echo")
     return float(arr.reshape(()))
 
 
-def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "") -> np.ndarray:
+def extra_axis_words(fn: str, got: tuple[int, ...], shape: tuple[int, ...], expected: str) -> str:
+    """The words for right-sized answers with an extra axis, the same for one number and an array."""
+    if not shape:
+        return (
+            f"`{fn}` returns its number inside an array of shape {_symbolic(got, shape, expected)}: the number is "
+            "there, with an extra axis. Return one number (float(value) or value.item()), not an array."
+        )
+    return (
+        f"`{fn}` returns an array of shape {_symbolic(got, shape, expected)} where {expected.split(':')[0]} is asked: the numbers "
+        "are there, with an extra axis. Remove it (value.reshape(-1) for a vector, or index it away), or do not make "
+        "it (a column such as y.reshape(-1, 1) or keepdims=True adds one)."
+    )
+
+
+def _symbolic(got: tuple[int, ...], shape: tuple[int, ...], expected: str) -> str:
+    """``got`` in the docstring's names ("(1, d)"), never the hidden sizes: the axes of ``shape``
+    are named by ``expected`` ("(n_steps + 1, d)"), every other axis has length 1."""
+    inside = expected.split(")")[0].lstrip("(")  # "(n_steps + 1, d): w0, then..." -> "n_steps + 1, d"
+    names = [n.strip() for n in inside.split(",") if n.strip()] if shape else []
+    if len(names) != len(shape):
+        return f"with {len(got)} axes"
+    out, i = [], 0
+    for size in got:
+        if i < len(shape) and size == shape[i] and (size != 1 or len(got) - len(out) == len(shape) - i):
+            out.append(names[i])
+            i += 1
+        else:
+            out.append("1")
+    return "(" + ", ".join(out) + ("," if len(out) == 1 else "") + ")"
+
+
+def container_words(fn: str, value, asked: str, fix: str) -> str:
+    """The words for the right kind of items in another container (a generator, a tuple)."""
+    return f"`{fn}` returned {describe(value)}; its docstring asks for {asked}: {fix}."
+
+
+def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "", strict: bool = False) -> np.ndarray:
     """``value`` as a float array of ``shape``, or Fail naming the shape problem.
 
     ``expected`` says the shape in the docstring's words, e.g. "(n_steps + 1, d)"; feedback
-    describes the difference without giving the hidden sizes.
+    describes the difference without giving the hidden sizes.  The right numbers with an extra
+    axis of length 1 are read as the answer, except by the check about the answer's form
+    (``strict``), which fails them (``extra_axis_words``), and a generator.
     """
     # never the hidden sizes: a 2-D default names the docstring, not our (rows, d)
     expected = expected or ("(d,)" if len(shape) == 1 else "the one its docstring gives")
+    if strict and isinstance(value, Iterated):
+        asked = f"a numpy array of shape {expected}"
+        raise Fail(container_words(fn, value, asked, "build the array, e.g. np.array(list(...))"), "echo")
     if isinstance(value, (list, tuple)) and len(shape) == 1 and len(value) == shape[0]:
         # a list of numbers is a fine (d,) answer, whether its items are floats, numpy
         # scalars, or numpy scalars that crossed the sandbox boundary as 1-element arrays
@@ -261,21 +325,21 @@ def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "") -> np.n
         return arr
     if arr.ndim == 0:
         raise Fail(f"`{fn}` returned a single number; it should return an array of shape {expected}.", "echo")
+    if arr.ndim > len(shape) and [s for s in arr.shape if s != 1] == [s for s in shape if s != 1]:
+        if strict:
+            raise Fail(extra_axis_words(fn, arr.shape, shape, expected), "echo")
+        return arr.reshape(shape)
     if arr.ndim != len(shape):
-        hint = ""
-        if arr.size == int(np.prod(shape)) and arr.ndim > len(shape):
-            hint = (
-                " The numbers are there but in the wrong shape: check for an extra axis (e.g. (d, 1) instead of (d,))."
-            )
-        raise Fail(f"`{fn}` returned a {arr.ndim}-dimensional array; expected shape {expected}.{hint}", "echo")
+        raise Fail(f"`{fn}` returned a {arr.ndim}-dimensional array; expected shape {expected}.", "echo")
     axes = ["rows", "columns"] if len(shape) == 2 else ["entries"]
     diffs = []
     for axis, (got, want) in enumerate(zip(arr.shape, shape)):
         if got != want:
             name = axes[axis] if axis < len(axes) else f"entries along axis {axis}"
-            count = abs(got - want)
-            name = name[:-1] if count == 1 else name  # "1 row", "2 rows"
-            diffs.append(f"{count} {name} too {'many' if got > want else 'few'}")
+            # a count derived from the hidden sizes says more than the docstring: only "1 row" is said
+            one = name.replace("entries", "entry") if name.startswith("entries") else name[:-1]
+            more = "many" if got > want else "few"
+            diffs.append(f"1 {one} too {more}" if abs(got - want) == 1 else f"too {more} {name}")
     raise Fail(f"`{fn}` returned an array of the wrong shape ({', '.join(diffs)}); expected shape {expected}.", "echo")
 
 
@@ -297,9 +361,12 @@ def same_rows(a, b, rtol: float) -> bool:
     return a.shape == b.shape and bool(np.all(np.abs(a - b) <= rtol * scale))
 
 
-def as_history(fn: str, value, rows: int, w0: np.ndarray, count: str = "epochs", per: str = "epoch") -> np.ndarray:
+def as_history(
+    fn: str, value, rows: int, w0: np.ndarray, count: str = "epochs", per: str = "epoch", strict: bool = False
+) -> np.ndarray:
     """``value`` as a history of shape ``(rows, d)`` whose row 0 is ``w0``, or Fail saying
-    what is wrong with its rows: the first missing, the last missing, or a loop that stopped early."""
+    what is wrong with its rows: the first missing, the last missing, or a loop that stopped early.
+    ``strict`` as for ``as_array``: the check about the answer's form."""
     d = w0.size
     expected = f"({count} + 1, d): w0, then one row per {per}"
     try:
@@ -336,7 +403,7 @@ def as_history(fn: str, value, rows: int, w0: np.ndarray, count: str = "epochs",
             f"shape {expected}, so {count} + 1 rows (check the range of your loop: range({count})).",
             "echo",
         )
-    arr = as_array(fn, value, (rows, d), expected)
+    arr = as_array(fn, value, (rows, d), expected, strict)
     if rows > 1 and np.all(arr == arr[-1]) and not same_rows(arr[-1], w0, rtol):
         # the classic `w -= lr * g; history.append(w)`: row 0 is "wrong" only because every row
         # is one array, changed in place after it was appended; say that, not "row 0 differs"
@@ -356,6 +423,8 @@ def aliased_history(fn: str, per: str) -> str:
 
 
 def describe(value) -> str:
+    if isinstance(value, Iterated):
+        return "a generator" if value.type_name == "generator" else f"an iterator ({value.type_name})"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, Unencodable):
@@ -374,13 +443,58 @@ def close(a, b, rtol: float = 1e-7, atol: float = 1e-10) -> bool:
 
 
 def diagnose(student, candidates: dict[str, Any], rtol: float = 1e-6, atol: float = 1e-9) -> str:
-    """The hint for the first known mistake that ``student`` matches, or ''."""
+    """The hint for the first known mistake that ``student`` matches, or ''.  (Where formulas
+    coincide, on a 1x1 matrix say, a check asks first about a case where they differ.)"""
     for hint, wrong in candidates.items():
         try:
             if close(student, wrong, rtol, atol):
                 return " " + hint
         except (TypeError, ValueError):
             continue
+    return ""
+
+
+#: factors between a student's answer and ours, in the words that name the usual cause; the
+#: sizes are named by letter (n samples, d features), never given as numbers
+_SCALE_WORDS = {
+    "2": "It is exactly twice the right value: a factor 2 too many.",
+    "1/2": "It is exactly half the right value: a factor 2 is missing.",
+    "n": "It is n times the right value (n samples): average over the samples (divide by n) instead of summing.",
+    "1/n": "It is the right value divided by n once more (n samples): divide by n only once.",
+    "d": "It is d times the right value (d features): nothing here is summed or multiplied over the features.",
+    "1/d": "It is the right value divided by d (d features): average over the n samples, not over the features.",
+    "n/d": "It divides by d, the number of features (X.shape[1]), where it should divide by n, the number of "
+    "samples (X.shape[0]).",
+}
+
+
+def scale_hint(student, oracle, sizes: dict[str, int]) -> str:
+    """' It is twice the right value...' when ``student`` is ``oracle`` times one constant: the
+    form of the formula is right and a factor (2, n, d) or the sign is off; '' otherwise."""
+    s, o = np.asarray(student, dtype=float).ravel(), np.asarray(oracle, dtype=float).ravel()
+    if s.shape != o.shape or not (np.all(np.isfinite(s)) and np.all(np.isfinite(o))):
+        return ""
+    big = np.abs(o) > 1e-9 * np.max(np.abs(o), initial=0.0)
+    if not np.any(big) or np.any(s[~big] != 0):
+        return ""
+    ratio = float(s[big][0] / o[big][0])
+    if not np.allclose(s[big] / o[big], ratio, rtol=1e-6, atol=0) or close(ratio, 1.0, 1e-6, 0):
+        return ""
+    n, d = sizes.get("n", 0), sizes.get("d", 0)
+    values = {"2": 2.0, "1/2": 0.5, "n": n, "1/n": 1 / n if n else 0, "d": d, "1/d": 1 / d if d else 0}
+    values["n/d"] = n / d if d else 0
+    named = [k for k, v in values.items() if v and close(abs(ratio), v, 1e-6, 0)]
+    sign = ratio < 0
+    if len(named) == 1:  # sizes that coincide (n == d, n == 2) cannot tell the causes apart
+        words = _SCALE_WORDS[named[0]]
+        return " " + (f"It has the opposite sign, and {words[0].lower()}{words[1:]}" if sign else words)
+    if sign and close(ratio, -1.0, 1e-6, 0):
+        return " It is the right value with the opposite sign: a minus sign is missing or one too many."
+    if not named:
+        return (
+            " It is the right value times one constant factor: the form of the formula is right, a constant is off "
+            "(check the factor 2, what you divide by, and the sign)."
+        )
     return ""
 
 
@@ -393,12 +507,16 @@ def expect_close(
     what: str,
     rtol: float = 1e-7,
     atol: float = 1e-10,
+    sizes: dict[str, int] | None = None,
 ) -> None:
-    """Fail unless ``student`` matches ``oracle``; name the likely mistake when we recognise it."""
+    """Fail unless ``student`` matches ``oracle``; name the likely mistake when we recognise it:
+    one of ``candidates``, or (given the case's ``sizes``) a constant factor such as 2, n or d."""
     if close(student, oracle, rtol, atol):
         return
     student_arr = np.asarray(student, dtype=float)
     hint = diagnose(student, candidates or {}, rtol, atol)
+    if not hint and sizes is not None:
+        hint = scale_hint(student, oracle, sizes)
     verdict = "echo" if hint else "failed"  # a recognised mistake is the same one wherever it shows
     if not np.all(np.isfinite(student_arr)):
         raise Fail(f"`{fn}` returned inf or nan {what}.{hint}", verdict)
@@ -457,3 +575,55 @@ def expect_unchanged(
                     "inputs: the caller may still need them. Work on a copy "
                     f"(`{name}.copy()`) or build a new array (`w - lr * grad` makes a new one; `w -= ...` does not)."
                 )
+
+
+# ---------------------------------------------------------------------------------------
+# Gates: an implementation, right or wrong, and not a constant or a memorised answer
+# ---------------------------------------------------------------------------------------
+
+
+def expect_responds(sub, fn: str, args: tuple, changes: dict[str, tuple], *, standins=(), **kwargs) -> None:
+    """Fail unless ``fn``'s answer changes when each argument named in ``changes`` does
+    (``changes[name]`` is ``args`` with that argument changed, nothing else).
+
+    The gate of every function: any formula computed from its inputs passes it, right or off by
+    a factor, a sign or a row; an answer that ignores an input it must use (a constant, a value
+    looked up by size) fails, and then none of the function's checks count.
+    """
+    first = _numbers(fn, call(sub, fn, *args, standins=standins, **kwargs))
+    for name, changed in changes.items():
+        other = _numbers(fn, call(sub, fn, *changed, standins=standins, **kwargs))
+        # compared as bytes: exact, and untouched by a student's patched np.array_equal (in-kernel)
+        if first.shape == other.shape and first.tobytes() == other.tobytes():
+            raise Fail(
+                f"`{fn}` returns the same answer whatever {name} is, so its answer is not computed from its "
+                "inputs. Until it is, none of its checks count (not even its shape or leaving its inputs alone)."
+            )
+
+
+def _numbers(fn: str, value) -> np.ndarray:
+    """All the numbers in an answer, flat, to compare two answers; Fail for an answer that holds none."""
+    if value is None:
+        raise Fail(f"`{fn}` returned None: did you forget the `return`?")
+    try:
+        return np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        pass
+    try:  # a list of arrays of different lengths (batches)
+        return np.concatenate([np.zeros(0), *(np.asarray(v, dtype=float).ravel() for v in value)])
+    except (TypeError, ValueError):
+        raise Fail(f"`{fn}` returned {describe(value)}, not numbers: see its docstring for what to return.") from None
+
+
+def last_weights(fn: str, value, w0: np.ndarray) -> np.ndarray:
+    """The weights a run ended at, read from its history however many rows it has (or from the
+    final weights alone): checks of where a loop arrives judge that, not the history's length."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is not None and arr.shape == (w0.size,):
+        return arr
+    if arr is not None and arr.ndim == 2 and arr.shape[1] == w0.size and arr.shape[0] >= 1:
+        return arr[-1]
+    raise Fail(f"`{fn}` should return its history, one row of weights (shape (d,)) per row, as a 2-D array.", "echo")

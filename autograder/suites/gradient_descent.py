@@ -21,7 +21,9 @@ from .framework import (
     close,
     expect_close,
     expect_float32_consistent,
+    expect_responds,
     expect_unchanged,
+    last_weights,
     precision_of,
     register,
     seeded,
@@ -35,11 +37,21 @@ check = suite.check
 # ----------------------------------------------------------------------------------- gd_step
 
 
+@check("gd_step", "is computed from w and grad", weight=0, gate=True)
+def test_gd_step_gate(sub):
+    rng = seeded("gd_step-gate")
+    w, grad = rng.normal(size=3), rng.normal(size=3)
+    changes = {"w": (w + 1.0, grad, 0.1), "grad": (w, grad + 1.0, 0.1)}
+    expect_responds(sub, "gd_step", (w, grad, 0.1), changes)
+
+
 @check("gd_step", "moves against the gradient by lr * grad", weight=3)
 def test_gd_step_values(sub):
-    for d, lr in ((3, 0.1), (1, 0.5), (6, 0.013)):
+    # the last case is a long step (norm far above 1): a step clipped or normalised to a fixed
+    # length shows there, and only there
+    for d, lr, scale in ((3, 0.1, 1.0), (1, 0.5, 1.0), (6, 0.013, 1.0), (4, 0.8, 6.0)):
         rng = seeded("gd_step", d)
-        w, grad = rng.normal(size=d), rng.normal(size=d)
+        w, grad = rng.normal(size=d), scale * rng.normal(size=d)
         got = as_array("gd_step", call(sub, "gd_step", w, grad, lr), (d,))
         expect_close(
             "gd_step",
@@ -51,12 +63,24 @@ def test_gd_step_values(sub):
                 "It returns only the step lr * grad; return the new weights w - lr * grad.": -lr * grad,
                 "It returns only the step lr * grad; return the new weights w - lr * grad. ": lr * grad,
                 "It divides by the learning rate; multiply instead.": w - grad / lr,
+                "Its step is shortened to length 1 when lr * grad is longer: gradient descent takes the whole step "
+                "w - lr * grad, however long (a smaller lr, not clipping, makes it shorter).": w
+                - lr * grad / max(1.0, float(np.linalg.norm(lr * grad))),
+                "Its step always has length lr (the gradient is normalised): the step is lr * grad, longer where the "
+                "slope is steeper.": w
+                - lr * grad / np.linalg.norm(grad),
             },
             what="for random weights and gradients",
         )
 
 
 GD_STEP_VALUES = "moves against the gradient by lr * grad"
+
+
+@check("gd_step", "returns an array of shape (d,)", requires=GD_STEP_VALUES)
+def test_gd_step_shape(sub):
+    rng = seeded("gd_step-shape")
+    as_array("gd_step", call(sub, "gd_step", rng.normal(size=3), rng.normal(size=3), 0.2), (3,), strict=True)
 
 
 @check("gd_step", "returns a new array and leaves w unchanged", weight=2, requires=GD_STEP_VALUES)
@@ -96,61 +120,82 @@ def _quadratic(d: int, tag: str) -> Quadratic:
     return Quadratic(random_spd(d, rng, cond=8.0), rng.normal(size=d))
 
 
-def _descend(sub, grad, w0, lr, n_steps) -> tuple[np.ndarray, PointSpy, float]:
+def _descend(sub, grad, w0, lr, n_steps, strict: bool = False) -> tuple[np.ndarray, PointSpy, float]:
     """The student's path (checked: shape, row 0 is w0), the spy, and the relative precision
-    of the path's dtype (a float32 path is a valid answer)."""
+    of the path's dtype (a float32 path is a valid answer).  ``strict``: the check about the
+    answer's form, where an extra axis or a generator fails."""
     spy = PointSpy(grad)
     raw = call(sub, "gradient_descent", spy, w0, lr, n_steps, standins=("gd_step",))
     if np.shape(raw) == (w0.size,) and n_steps > 0:
         raise Fail("`gradient_descent` returns only the final weights; return the whole path, shape (n_steps + 1, d).")
-    path = as_history("gradient_descent", raw, n_steps + 1, w0, count="n_steps", per="step")
+    path = as_history("gradient_descent", raw, n_steps + 1, w0, count="n_steps", per="step", strict=strict)
     return path, spy, precision_of(raw)
+
+
+@check("gradient_descent", "is computed from grad_f and w0", weight=0, gate=True)
+def test_gradient_descent_gate(sub):
+    one, other = _quadratic(2, "gate"), _quadratic(2, "gate-other")
+    w0 = np.array([0.5, -1.0])
+    changes = {"grad_f": (other.grad, w0, 0.1, 4), "w0": (one.grad, w0 + 1.0, 0.1, 4)}
+    expect_responds(sub, "gradient_descent", (one.grad, w0, 0.1, 4), changes, standins=("gd_step",))
 
 
 @check("gradient_descent", "returns the path: w0, then one row per step", weight=2)
 def test_gradient_descent_shape(sub):
     w0 = np.array([1.0, -2.0, 0.5])
     q = _quadratic(3, "shape")
-    path, _, _ = _descend(sub, q.grad, w0, 0.05, 7)
+    path, _, _ = _descend(sub, q.grad, w0, 0.05, 7, strict=True)
     if np.all(path == path[0]):
         # a path that never leaves w0 has the right shape and is no answer: it earns nothing here
         raise Fail(
             "`gradient_descent` returns a path that never leaves w0: every row k should hold the weights after k steps."
         )
     _descend(sub, q.grad, w0, 0.05, 0)
+    # started at the minimum the path still has n_steps + 1 rows: a loop that stops early shows here
+    _descend(sub, q.grad, q.c, 0.05, 5, strict=True)
 
 
 GD_SHAPE = "returns the path: w0, then one row per step"
 GD_STEPS = "each step uses the gradient at the current weights"
 
 
-@check("gradient_descent", GD_STEPS, weight=3, requires=GD_SHAPE)
-def test_gradient_descent_steps(sub):
+def _asked_at(spy: PointSpy, path: np.ndarray, rtol: float, atol: float) -> list[np.ndarray]:
+    """Where the gradient was asked, a point asked again at once counted once (a stopping test that
+    evaluates the gradient a second time is the count check's business), and without a last, unused
+    call at the final point (harmless)."""
+    points: list[np.ndarray] = []
+    for p in spy.points:
+        if not points or not np.array_equal(p, points[-1]):
+            points.append(p)
+    if len(points) == len(path) and close(points[-1], path[-1], rtol=rtol, atol=atol):
+        points.pop()
+    return points
+
+
+def _step_runs(sub):
+    """The runs both step checks judge: (landscape, w0, lr, n_steps, path, spy, precision)."""
     for d, lr, n_steps in ((2, 0.1, 12), (4, 0.03, 25)):
         q = _quadratic(d, "steps")
         w0 = seeded("w0", d).normal(size=d)
-        path, spy, precision = _descend(sub, q.grad, w0, lr, n_steps)
+        yield (q, w0, lr, n_steps, *_descend(sub, q.grad, w0, lr, n_steps))
+
+
+@check("gradient_descent", GD_STEPS, weight=2, requires=GD_SHAPE)
+def test_gradient_descent_steps(sub):
+    for q, w0, lr, n_steps, path, spy, precision in _step_runs(sub):
         rtol, atol = max(precision, 1e-12), max(precision, 1e-14)
-        # one gradient per step; a last, unused one at the final point is harmless
-        if len(spy.points) == n_steps + 1 and close(spy.points[-1], path[-1], rtol=rtol, atol=atol):
-            spy.points.pop()
-        if len(spy.points) != n_steps:
-            raise Fail(
-                f"`gradient_descent` should ask for the gradient once per step ({'more' if len(spy.points) > n_steps else 'fewer'} "
-                "calls of grad_f than steps were made)."
-            )
-        if n_steps > 1 and all(np.array_equal(p, w0) for p in spy.points):
+        points = _asked_at(spy, path, rtol, atol)
+        if n_steps > 1 and spy.points and all(np.array_equal(p, w0) for p in spy.points):
             raise Fail("`gradient_descent` always evaluates the gradient at w0; evaluate it at the current weights.")
         if n_steps > 1 and np.all(path[1:] == path[-1]):
             raise Fail(
                 "`gradient_descent`: all rows of the path after w0 are the same array. You probably appended the "
                 "same array object and then changed it in place; append a copy (or build a new array each step)."
             )
-        for k, point in enumerate(spy.points):
-            if not close(point, path[k], rtol=rtol, atol=atol):
-                raise Fail(
-                    "`gradient_descent`: row k of the path must be the weights at which step k+1 evaluates the gradient."
-                )
+        if len(points) != n_steps or any(not close(p, path[k], rtol=rtol, atol=atol) for k, p in enumerate(points)):
+            raise Fail(
+                "`gradient_descent`: row k of the path must be the weights at which step k+1 evaluates the gradient."
+            )
         expect_close(
             "gradient_descent",
             path[1:],
@@ -163,15 +208,41 @@ def test_gradient_descent_steps(sub):
 
 @check(
     "gradient_descent",
+    "asks for the gradient once per step",
+    requires=GD_SHAPE,
+)
+def test_gradient_descent_one_call_per_step(sub):
+    for _, _, _, n_steps, path, spy, precision in _step_runs(sub):
+        calls = len(spy.points)
+        if calls == n_steps + 1 and close(spy.points[-1], path[-1], rtol=max(precision, 1e-12), atol=1e-14):
+            calls -= 1  # one last, unused gradient at the final point is harmless
+        if calls == n_steps:
+            continue
+        if calls > n_steps and len(_asked_at(spy, path, max(precision, 1e-12), 1e-14)) == n_steps:
+            raise Fail(
+                "`gradient_descent` asks for the gradient more than once at the same weights. The notebook asks for "
+                "one call of grad_f per step (a gradient can be costly): compute g = grad_f(w) once per step and "
+                "reuse g, also for a stopping test or for printing its norm."
+            )
+        raise Fail(
+            f"`gradient_descent` should ask for the gradient once per step ({'more' if calls > n_steps else 'fewer'} "
+            "calls of grad_f than steps were made)."
+        )
+
+
+@check(
+    "gradient_descent",
     "converges to the minimum of a convex quadratic",
     weight=2,
     requires=GD_STEPS,
 )
 def test_gradient_descent_converges(sub):
+    # where the run ends is judged, whatever the path's length (that is the first check's business)
     q = _quadratic(3, "converge")
     lr = 0.9 * reference.max_stable_lr(q.H) / 2
-    path, _, _ = _descend(sub, q.grad, np.zeros(3) + 3.0, lr, 300)
-    if not close(path[-1], q.c, rtol=1e-6, atol=1e-6):
+    w0 = np.zeros(3) + 3.0
+    raw = call(sub, "gradient_descent", q.grad, w0, lr, 300, standins=("gd_step",))
+    if not close(last_weights("gradient_descent", raw, w0), q.c, rtol=1e-6, atol=1e-6):
         raise Fail("`gradient_descent` does not reach the minimum of a convex bowl with a safe learning rate.", "echo")
 
 
@@ -222,9 +293,18 @@ def structured_spd(kind: str, d: int = 4) -> np.ndarray:
 STRUCTURED = ("ones", "orthogonal-to-ones", "basis")
 
 
+@check("max_stable_lr", "is computed from H", weight=0, gate=True)
+def test_max_stable_lr_gate(sub):
+    H = random_spd(3, seeded("spd-gate"), cond=12.0)
+    expect_responds(sub, "max_stable_lr", (H,), {"H": (H * 3.0 + np.eye(3),)})
+
+
 @check("max_stable_lr", "is 2 / (largest eigenvalue) for symmetric positive definite matrices", weight=3)
 def test_max_stable_lr_values(sub):
-    for d in (1, 2, 5):
+    # the largest first, the 1x1 last: on a 1x1 matrix every formula built from eigenvalues, the
+    # diagonal or norms agrees, and on a 2x2 one 2 / trace is 2 / (smallest + largest eigenvalue),
+    # so a mistake is first seen (and named) where the formulas differ
+    for d in (5, 2, 1):
         H = random_spd(d, seeded("spd", d), cond=12.0)
         eig = np.linalg.eigvalsh(H)
         got = as_float("max_stable_lr", call(sub, "max_stable_lr", H))
@@ -242,6 +322,10 @@ def test_max_stable_lr_values(sub):
                 / np.trace(H),
                 "Your value equals 2 / Frobenius norm of H; use the largest eigenvalue (or the 2-norm, np.linalg.norm(H, 2)).": 2.0
                 / np.linalg.norm(H),
+                "Your value equals 2 / (smallest + largest eigenvalue): that is the best fixed learning rate (the "
+                "fastest and the slowest direction shrink alike), not the largest stable one, which is 2 / largest "
+                "eigenvalue.": 2.0
+                / (eig[0] + eig[-1]),
             },
             what="for a random rotated bowl",
             rtol=1e-6,
@@ -249,6 +333,11 @@ def test_max_stable_lr_values(sub):
 
 
 LR_VALUES = "is 2 / (largest eigenvalue) for symmetric positive definite matrices"
+
+
+@check("max_stable_lr", "returns one number", requires=LR_VALUES)
+def test_max_stable_lr_scalar(sub):
+    as_float("max_stable_lr", call(sub, "max_stable_lr", random_spd(3, seeded("spd-scalar"))), strict=True)
 
 
 @check(
@@ -364,6 +453,23 @@ def _low_start_in_local_basin(d: int):
 
 @check(
     "find_global_minimum",
+    "is computed from f, grad_f and starts",
+    weight=0,
+    gate=True,
+)
+def test_find_global_minimum_gate(sub):
+    well, starts, _ = _well_case(2, "gate", True)
+    other = tilted_well(2, seeded("well", "gate-other", 2), tilt=0.5)
+    changes = {
+        "the landscape (f and grad_f)": (other.f, other.grad, starts, 0.05, 40),
+        "starts": (well.f, well.grad, starts + 0.3, 0.05, 40),
+    }
+    args = (well.f, well.grad, starts, 0.05, 40)
+    expect_responds(sub, "find_global_minimum", args, changes, standins=("gradient_descent",))
+
+
+@check(
+    "find_global_minimum",
     "finds the global minimum of a landscape with a local one",
     weight=4,
 )
@@ -421,7 +527,7 @@ def test_find_global_minimum_shape(sub):
             "`find_global_minimum` returned a single number; return the weights (shape (d,)) where the loss is lowest.",
             "echo",
         )
-    as_array("find_global_minimum", raw, (2,))
+    as_array("find_global_minimum", raw, (2,), strict=True)
 
 
 @check("find_global_minimum", "does not modify starts", requires=GLOBAL_VALUES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reference
-from ..landscapes import classification, regression
+from ..landscapes import _check_w, classification, regression
 from .framework import (
     Fail,
     Suite,
@@ -18,8 +18,10 @@ from .framework import (
     call,
     call_keeping_args,
     close,
+    diagnose,
     expect_close,
     expect_float32_consistent,
+    expect_responds,
     expect_unchanged,
     register,
     seeded,
@@ -46,7 +48,25 @@ def _mse_grad_oracle(w, X, y) -> np.ndarray:
     return 2.0 * (X.T @ X @ w - X.T @ y) / X.shape[0]
 
 
+def _each_changed(tag: str, w, X, y, labels: bool = False) -> dict[str, tuple]:
+    """(w, X, y) with one of them changed, for a gate: new weights, new features, new targets
+    (for labels in {0, 1}: the other label)."""
+    rng = seeded("changed", tag)
+    new_y = 1.0 - y if labels else y + rng.normal(size=y.shape)
+    return {
+        "w": (w + rng.normal(size=w.shape), X, y),
+        "X": (w, X + rng.normal(size=X.shape), y),
+        "y": (w, X, new_y),
+    }
+
+
 # ---------------------------------------------------------------------------------- mse_loss
+
+
+@check("mse_loss", "is computed from w, X and y", weight=0, gate=True)
+def test_mse_loss_gate(sub):
+    w, X, y = _mse_data(6, 3, "gate")
+    expect_responds(sub, "mse_loss", (w, X, y), _each_changed("mse_loss", w, X, y))
 
 
 @check("mse_loss", "matches the mean squared error on random data of several shapes", weight=3)
@@ -69,8 +89,11 @@ def test_mse_loss_values(sub):
                 "It looks like you averaged absolute errors; the errors must be squared.": np.mean(np.abs(r)),
                 "It looks like you divided by the number of features instead of the number of samples.": np.sum(r**2)
                 / d,
+                "It looks like np.var of the errors: the variance subtracts the mean error first, the MSE does not "
+                "(use np.mean((X @ w - y) ** 2)).": np.var(r),
             },
             what="on random data",
+            sizes={"n": n, "d": d},
         )
 
 
@@ -80,7 +103,7 @@ MSE_VALUES = "matches the mean squared error on random data of several shapes"
 @check("mse_loss", "returns one number, the loss over all samples", requires=MSE_VALUES)
 def test_mse_loss_scalar(sub):
     w, X, y = _mse_data(9, 3, "scalar")
-    as_float("mse_loss", call(sub, "mse_loss", w, X, y))
+    as_float("mse_loss", call(sub, "mse_loss", w, X, y), strict=True)
 
 
 @check("mse_loss", "works with float32 inputs", requires=MSE_VALUES)
@@ -98,6 +121,12 @@ def test_mse_loss_pure(sub):
 
 
 # ------------------------------------------------------------------------------ mse_gradient
+
+
+@check("mse_gradient", "is computed from w, X and y", weight=0, gate=True)
+def test_mse_gradient_gate(sub):
+    w, X, y = _mse_data(6, 3, "gate")
+    expect_responds(sub, "mse_gradient", (w, X, y), _each_changed("mse_gradient", w, X, y))
 
 
 @check("mse_gradient", "matches the analytic gradient on random data", weight=3)
@@ -118,6 +147,7 @@ def test_mse_gradient_values(sub):
                 "It is off by a factor of n/2: the gradient is (2/n) * X.T @ (X @ w - y).": g * n / 2,
             },
             what="on random data",
+            sizes={"n": n, "d": d},
         )
 
 
@@ -128,7 +158,7 @@ MSE_GRAD_VALUES = "matches the analytic gradient on random data"
 def test_mse_gradient_shape(sub):
     for n, d in [(8, 3), (5, 1)]:
         w, X, y = _mse_data(n, d, "shape")
-        as_array("mse_gradient", call(sub, "mse_gradient", w, X, y), (d,))
+        as_array("mse_gradient", call(sub, "mse_gradient", w, X, y), (d,), strict=True)
 
 
 @check("mse_gradient", "is the slope of mse_loss: a small step against it lowers the loss", requires=MSE_GRAD_VALUES)
@@ -181,8 +211,9 @@ def _logistic_grad_oracle(w, X, y, l2=0.0) -> np.ndarray:
 
 def _logistic_loss_mistakes(w, X, y, l2):
     z = X @ w
-    p = 1 / (1 + np.exp(-np.clip(z, -500, 500)))
-    ce = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+    # exact for every z (also where abs(z) is huge): -log p = log(1 + e^-z), -log(1 - p) = log(1 + e^z)
+    minus_log_p, minus_log_1mp = np.logaddexp(0.0, -z), np.logaddexp(0.0, z)
+    ce = y * minus_log_p + (1 - y) * minus_log_1mp
     ww = np.dot(w, w)
     return {
         "The regularisation term looks wrong: it is l2/2 * w @ w (no other factor, not on the mean).": np.mean(ce)
@@ -192,11 +223,22 @@ def _logistic_loss_mistakes(w, X, y, l2):
         - 0.5 * l2 * ww,
         "It looks like a sum over samples; take the mean.": np.sum(ce) + 0.5 * l2 * ww,
         "It looks like the loss with the labels swapped: it should be -[y log p + (1 - y) log(1 - p)].": np.mean(
-            -(1 - y) * np.log(p) - y * np.log1p(-p)
+            (1 - y) * minus_log_p + y * minus_log_1mp
         )
         + 0.5 * l2 * ww,
         "Cross-entropy is -[y log p + (1-y) log(1-p)]: check the minus sign.": -np.mean(ce) + 0.5 * l2 * ww,
+        "It looks like the formula for labels in {-1, +1}, log(1 + exp(-y z)); here the labels are 0 and 1: use "
+        "log(1 + exp(z)) - y z (np.logaddexp(0, z) - y * z), or turn the labels into 2y - 1 first.": np.mean(
+            np.logaddexp(0.0, -y * z)
+        )
+        + 0.5 * l2 * ww,
     }
+
+
+@check("logistic_loss", "is computed from w, X and y", weight=0, gate=True)
+def test_logistic_loss_gate(sub):
+    w, X, y = _logistic_data(8, 3, "gate")
+    expect_responds(sub, "logistic_loss", (w, X, y), _each_changed("logistic_loss", w, X, y, labels=True))
 
 
 @check("logistic_loss", "matches the mean cross-entropy on random data", weight=3)
@@ -210,6 +252,7 @@ def test_logistic_loss_values(sub):
             _logistic_oracle(w, X, y),
             _logistic_loss_mistakes(w, X, y, 0.0),
             what="without regularisation",
+            sizes={"n": n, "d": d},
         )
 
 
@@ -250,18 +293,39 @@ def test_logistic_loss_l2(sub):
 LOGISTIC_VALUES = "matches the mean cross-entropy on random data"
 
 
-@check("logistic_loss", "stays finite when abs(X @ w) is huge", weight=2, requires=LOGISTIC_VALUES)
+@check("logistic_loss", "returns one number", requires=LOGISTIC_VALUES)
+def test_logistic_loss_scalar(sub):
+    w, X, y = _logistic_data(9, 3, "scalar")
+    as_float("logistic_loss", call(sub, "logistic_loss", w, X, y), strict=True)
+
+
+@check("logistic_loss", "stays finite and exact when abs(X @ w) is huge", weight=2, requires=LOGISTIC_VALUES)
 def test_logistic_loss_stable(sub):
+    # Its value is checked here too: a loss made finite by clipping is wrong where it matters
+    # (a confident wrong prediction costs about abs(X @ w), not -log(1e-12)).  A formula whose
+    # mistake the value check names is judged by its own value: its stability is right.
     w, X, y = _logistic_data(20, 3, "stable", scale=300.0)
     got = as_float("logistic_loss", call(sub, "logistic_loss", w, X, y))
     if not np.isfinite(got):
         raise Fail(
             "`logistic_loss` returns inf or nan when abs(X @ w) is large: np.exp overflows, or log(0) appears "
-            "when the sigmoid rounds to exactly 0 or 1. Rewrite the loss without computing log(sigmoid(z)) "
-            "directly (for example with np.logaddexp(0, z) - y * z), or clip the probabilities away from 0 and 1."
+            "when the sigmoid rounds to exactly 0 or 1. Compute the loss without forming sigmoid(z) at all: "
+            "np.logaddexp(0, z) - y * z is exact for every z (clipping is not: it makes the loss finite but wrong)."
         )
     if got < 0:
         raise Fail("`logistic_loss` is negative for large abs(X @ w); cross-entropy is never negative.")
+    if close(got, _logistic_oracle(w, X, y), rtol=1e-6, atol=1e-9) or diagnose(
+        got, _logistic_loss_mistakes(w, X, y, 0.0)
+    ):
+        return
+    w1, X1, y1 = _logistic_data(20, 3, "stable-control")
+    if not close(as_float("logistic_loss", call(sub, "logistic_loss", w1, X1, y1)), _logistic_oracle(w1, X1, y1)):
+        raise Fail("`logistic_loss` gives the wrong value when abs(X @ w) is huge, as it does for small values.", "echo")
+    raise Fail(
+        "`logistic_loss` is finite but wrong when abs(X @ w) is huge (right for small values): clipping the "
+        "probabilities or X @ w caps what a confident wrong prediction costs. Compute the loss without forming "
+        "sigmoid(z): np.logaddexp(0, z) - y * z is exact for every z."
+    )
 
 
 @check("logistic_loss", "works with float32 inputs", requires=LOGISTIC_VALUES)
@@ -282,11 +346,20 @@ def test_logistic_loss_pure(sub):
 # ------------------------------------------------------------------------- logistic gradient
 
 
+@check("logistic_gradient", "is computed from w, X and y", weight=0, gate=True)
+def test_logistic_gradient_gate(sub):
+    w, X, y = _logistic_data(8, 3, "gate")
+    expect_responds(sub, "logistic_gradient", (w, X, y), _each_changed("logistic_gradient", w, X, y, labels=True))
+
+
 def _logistic_grad_mistakes(w, X, y, l2):
     n = X.shape[0]
     p = np.exp(-np.logaddexp(0.0, -(X @ w)))
     g0 = X.T @ (p - y) / n
     return {
+        "It looks like the gradient for labels in {-1, +1}, -X.T @ (y * sigmoid(-y z)) / n; here the labels are 0 "
+        "and 1: use X.T @ (sigmoid(X @ w) - y) / n.": X.T @ (y * (p - 1)) / n
+        + l2 * w,
         "It points the opposite way: the gradient is X.T @ (sigmoid(X @ w) - y) / n, prediction minus label.": -g0
         + l2 * w,
         "It is n times too large: divide by the number of samples.": X.T @ (p - y) + l2 * w,
@@ -307,6 +380,7 @@ def test_logistic_gradient_values(sub):
             _logistic_grad_oracle(w, X, y),
             _logistic_grad_mistakes(w, X, y, 0.0),
             what="without regularisation",
+            sizes={"n": n, "d": d},
         )
 
 
@@ -316,7 +390,7 @@ LOGISTIC_GRAD_VALUES = "matches the analytic gradient on random data"
 @check("logistic_gradient", "returns an array of shape (d,)", requires=LOGISTIC_GRAD_VALUES)
 def test_logistic_gradient_shape(sub):
     w, X, y = _logistic_data(9, 4, "shape")
-    as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y), (4,))
+    as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, y), (4,), strict=True)
 
 
 @check("logistic_gradient", "adds l2 * w for the L2 penalty", weight=2)
@@ -416,9 +490,7 @@ class _Smooth:
         self.d = d
 
     def f(self, w) -> float:
-        w = np.asarray(w, dtype=float)
-        if w.shape != (self.d,):
-            raise ValueError(f"f expects an array of shape ({self.d},), got {w.shape}")
+        w = _check_w(w, self.d)
         return float(np.sum(np.sin(self.a * w)) + 0.5 * w @ self.A @ w + (self.b @ w) ** 3)
 
     def grad(self, w) -> np.ndarray:
@@ -429,6 +501,14 @@ class _Smooth:
 def _cubic(w) -> float:
     w = np.asarray(w, dtype=float)
     return float(np.sum(w**3))
+
+
+@check("numerical_gradient", "is computed from f and w", weight=0, gate=True)
+def test_numerical_gradient_gate(sub):
+    one, other = _Smooth(3, "gate"), _Smooth(3, "gate-other")
+    w = seeded("ng-gate").normal(size=3)
+    changes = {"f": (other.f, w), "w": (one.f, w + 0.5)}
+    expect_responds(sub, "numerical_gradient", (one.f, w), changes)
 
 
 @check("numerical_gradient", "approximates the true gradient of smooth functions", weight=3)
@@ -461,7 +541,7 @@ NUMGRAD_VALUES = "approximates the true gradient of smooth functions"
 @check("numerical_gradient", "returns an array of shape (d,)", requires=NUMGRAD_VALUES)
 def test_numerical_gradient_shape(sub):
     fun = _Smooth(3, "shape")
-    as_array("numerical_gradient", call(sub, "numerical_gradient", fun.f, np.array([0.1, -0.4, 0.8])), (3,))
+    as_array("numerical_gradient", call(sub, "numerical_gradient", fun.f, np.array([0.1, -0.4, 0.8])), (3,), strict=True)
 
 
 @check("numerical_gradient", "uses central differences with the given eps", weight=2, requires=NUMGRAD_VALUES)
@@ -511,6 +591,21 @@ def test_numerical_gradient_pure(sub):
 def _rel_error(a, b) -> float:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))
+
+
+@check("gradient_check", "is computed from f, grad_f and w", weight=0, gate=True)
+def test_gradient_check_gate(sub):
+    fun = _Smooth(3, "gc-gate")
+    w = seeded("gc-gate-w").normal(size=3)
+
+    def off(v):  # a wrong gradient: for a right one the error may be about 0 everywhere
+        return fun.grad(v) + np.array([0.0, 0.4, 0.0])
+
+    def doubled(v):
+        return 2 * fun.grad(v)
+
+    changes = {"grad_f": (fun.f, doubled, w), "w": (fun.f, off, w + 0.5)}
+    expect_responds(sub, "gradient_check", (fun.f, off, w), changes, standins=("numerical_gradient",))
 
 
 @check(
@@ -575,6 +670,14 @@ def _gradcheck_mistakes(a, b) -> dict:
 
 
 GRADCHECK_VALUES = "measures the relative error of a wrong gradient exactly"
+
+
+@check("gradient_check", "returns one number", requires=GRADCHECK_VALUES)
+def test_gradient_check_scalar(sub):
+    fun = _Smooth(3, "gc-scalar")
+    w = seeded("gc-scalar-w").normal(size=3)
+    raw = call(sub, "gradient_check", fun.f, lambda v: 2 * fun.grad(v), w, standins=("numerical_gradient",))
+    as_float("gradient_check", raw, strict=True)
 
 
 @check(

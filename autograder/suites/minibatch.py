@@ -20,6 +20,7 @@ from .. import reference
 from ..landscapes import classification, regression
 from .framework import (
     Fail,
+    Iterated,
     Rng,
     Suite,
     as_array,
@@ -27,7 +28,10 @@ from .framework import (
     call,
     call_keeping_args,
     close,
+    container_words,
+    expect_responds,
     expect_unchanged,
+    last_weights,
     precision_of,
     register,
     seeded,
@@ -72,21 +76,40 @@ class BatchSpy:
         return i if distance[i] <= 1e-6 * (1 + np.abs(row).max()) else -1
 
     def __call__(self, w, X_batch, y_batch):
-        d = self.X.shape[1]
         w = np.array(w, dtype=float)
         X_batch = np.asarray(X_batch, dtype=float)
         y_batch = np.asarray(y_batch, dtype=float)
-        if X_batch.ndim != 2 or X_batch.shape[1] != d or y_batch.shape != (X_batch.shape[0],) or w.shape != (d,):
-            raise ValueError(
-                "grad_fn expects w of shape (d,), X_batch of shape (batch, d) and y_batch of shape (batch,); "
-                f"it got shapes {w.shape}, {X_batch.shape}, {y_batch.shape}. A batch of one sample i is "
-                "X[i:i + 1], y[i:i + 1] (X[i] is a row, not a batch)"
-            )
+        problem = batch_problem(w, X_batch, y_batch, self.X.shape[1])
+        if problem:
+            raise ValueError(problem)
         rows = np.array([self._index(r) for r in X_batch], dtype=int)
         labels_match = bool(np.all(rows >= 0)) and bool(np.allclose(y_batch, self.y[rows], rtol=1e-6, atol=1e-9))
         grad = lsq_gradient(w, X_batch, y_batch)
         self.calls.append(SpyCall(w, rows, labels_match, grad))
         return grad
+
+
+def batch_problem(w: np.ndarray, X_batch: np.ndarray, y_batch: np.ndarray, d: int) -> str:
+    """What is wrong with the arguments a student's loop gave our ``grad_fn``, in words the student
+    reads as the reason their call failed ('' when they are fine): never the hidden sizes."""
+    if X_batch.ndim == 1:
+        return (
+            "grad_fn(w, X_batch, y_batch) takes a batch: X_batch 2-D, one row per sample. It was given a single "
+            "row. A batch of one sample i is X[i:i + 1], y[i:i + 1] (X[i] is a row, not a batch)."
+        )
+    if X_batch.ndim != 2 or X_batch.shape[1] != d or w.shape != (d,):
+        return "grad_fn was given a w or an X_batch of the wrong shape: w is a (d,) array like w0, X_batch rows of X."
+    if X_batch.shape[0] == 0:
+        return (
+            "grad_fn was given an empty batch (no samples). Every batch must hold at least one sample: check "
+            "how the order is cut into batches (range(0, n, batch_size))."
+        )
+    if y_batch.shape != (X_batch.shape[0],):
+        return (
+            "grad_fn was given a y_batch without exactly one label per row of X_batch: take both with the same "
+            "indices, X[batch] and y[batch]."
+        )
+    return ""
 
 
 @dataclass
@@ -134,15 +157,7 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
         )
     expected = epochs * per_epoch
     if len(calls) != expected:
-        if len(calls) == epochs * (n // batch_size) and n % batch_size:
-            why = "the last, smaller batch seems to be dropped; it must be used too."
-        elif len(calls) == epochs and per_epoch > 1:
-            why = "it makes one update per epoch; it should make one per batch."
-        elif len(calls) > expected:
-            why = "it makes more updates per epoch than there are batches (one grad_fn call per update)."
-        else:
-            why = "it makes fewer updates per epoch than there are batches."
-        raise Fail(f"`{fn}` should call grad_fn once per update, ceil(n / batch_size) times per epoch; {why}")
+        raise Fail(f"`{fn}` {_CALL_RULE[fn]}; {_why_not(fn, calls, epochs, n, batch_size)}")
 
     orders = []
     for e in range(epochs):
@@ -198,6 +213,36 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
         raise Fail(f"`{fn}`: row k of the history must be the weights at the end of epoch k.")
 
 
+#: how often each loop calls grad_fn, in the words of its own docstring
+_CALL_RULE = {
+    "full_batch_gd": "should make one update per epoch, from one call grad_fn(w, X, y) on all the data",
+    "sgd": "should call grad_fn once per update, one sample per call: n times per epoch",
+    "minibatch_gd": "should call grad_fn once per update, ceil(n / batch_size) times per epoch",
+}
+
+
+def _why_not(fn: str, calls: list[SpyCall], epochs: int, n: int, batch_size: int) -> str:
+    """What the loop did instead, observed from the spy's calls (never a count from the hidden sizes)."""
+    per_epoch = math.ceil(n / batch_size)
+    updates = 1 + sum(not np.array_equal(a.w, b.w) for a, b in zip(calls, calls[1:])) if calls else 0
+    if len(calls) > epochs * per_epoch and updates == epochs * per_epoch:
+        whole = "on X and y" if fn == "full_batch_gd" else "per batch, grad_fn(w, X[batch], y[batch])"
+        return (
+            "it calls grad_fn several times at the same weights (say once per sample) and combines the results "
+            "into one update. The update is the same, but grad_fn already averages over the rows it is given: "
+            f"call it once, {whole}."
+        )
+    if len(calls) == epochs * (n // batch_size) and n % batch_size:
+        return "the last, smaller batch seems to be dropped; it must be used too."
+    if len(calls) == epochs and per_epoch > 1:
+        return "it makes one update per epoch; it should make one per batch."
+    if fn == "full_batch_gd":
+        return f"it makes {'more' if len(calls) > epochs else 'fewer'} updates than one per epoch."
+    if len(calls) > epochs * per_epoch:
+        return "it makes more updates per epoch than there are batches (one grad_fn call per update)."
+    return "it makes fewer updates per epoch than there are batches."
+
+
 def run_spied(sub, fn: str, p: Problem, epochs: int, *extra, standins=()) -> tuple[BatchSpy, object]:
     spy = BatchSpy(p.X, p.y)
     history = call(sub, fn, spy, p.X, p.y, p.w0, p.lr, epochs, *extra, standins=standins)
@@ -237,7 +282,11 @@ def check_randomness(sub, fn: str, p: Problem, epochs: int, *extra, standins=())
 
 
 def reference_grad(w, X, y):
-    return lsq_gradient(np.asarray(w, dtype=float), np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+    w, X, y = (np.asarray(a, dtype=float) for a in (w, X, y))
+    problem = batch_problem(w, X, y, w.size)
+    if problem:
+        raise ValueError(problem)
+    return lsq_gradient(w, X, y)
 
 
 # ------------------------------------------------------------------------------- minibatches
@@ -253,13 +302,25 @@ def _batches(sub, n: int, batch_size: int, seed: int, global_seed: int = 0) -> l
         raise Fail("`minibatches` should return a list of index arrays, one per batch.") from None
 
 
+@check("minibatches", "is computed from n: its batches hold the indices of range(n)", weight=0, gate=True)
+def test_minibatches_gate(sub):
+    # which indices come back must depend on n (sizes alone do not count: a batch of zeros has sizes)
+    small, large = (np.concatenate([np.zeros(0), *_batches(sub, n, 4, seed=1)]) for n in (8, 12))
+    if set(small.tolist()) == set(large.tolist()):
+        raise Fail(
+            "`minibatches` returns the same indices whatever n is, so its batches are not computed from range(n). "
+            "Until they are, none of its checks count."
+        )
+
+
 @check("minibatches", "every index exactly once, in batches of batch_size (the last may be smaller)", weight=3)
 def test_minibatches_partition(sub):
     for n, batch_size in ((10, 3), (12, 4), (7, 7), (5, 10), (9, 1), (33, 8)):
         batches = _batches(sub, n, batch_size, seed=n)
         flat = np.concatenate(batches) if batches else np.array([])
         sizes = [b.size for b in batches]
-        if flat.size == n - n % batch_size and n % batch_size:
+        distinct = len(set(flat.tolist())) == flat.size
+        if distinct and flat.size == n - n % batch_size and n % batch_size:
             raise Fail("`minibatches` drops the last, smaller batch; every index must appear in some batch.")
         if sorted(flat.tolist()) != list(range(n)):
             raise Fail(
@@ -297,7 +358,10 @@ def test_minibatches_random(sub):
     requires="every index exactly once, in batches of batch_size (the last may be smaller)",
 )
 def test_minibatches_types(sub):
+    # the container counts here and only here: the checks above judge the batches in any sequence
     raw = call(sub, "minibatches", 10, 4, Rng(0))
+    if isinstance(raw, (tuple, Iterated)):
+        raise Fail(container_words("minibatches", raw, "a list", "return the batches in a list (list(...))"))
     if not isinstance(raw, list) or not all(isinstance(b, np.ndarray) for b in raw):
         raise Fail("`minibatches` should return a Python list of numpy arrays (one array of indices per batch).")
     if not all(b.dtype.kind in "iu" for b in raw):
@@ -312,6 +376,34 @@ SGD_STEPS = "one update per sample, each sample once per epoch"
 MB_STEPS = "one update per batch; batches partition the data each epoch"
 
 
+def expect_loop_responds(sub, fn: str, *extra, standins=()) -> None:
+    """The gate of a training loop: its history depends on the data and on w0 (a history that stays
+    at w0, or moves the same way whatever the data, is no loop)."""
+    p = problem(8, 2, f"{fn}-gate")
+    new_y = p.y + seeded("gate-y", fn).normal(size=p.n)
+    changes = {
+        "y": (reference_grad, p.X, new_y, p.w0, p.lr, 2, *extra),
+        "w0": (reference_grad, p.X, p.y, p.w0 + 1.0, p.lr, 2, *extra),
+    }
+    args = (reference_grad, p.X, p.y, p.w0, p.lr, 2, *extra)
+    expect_responds(sub, fn, args, changes, standins=standins)
+
+
+def expect_history_form(sub, fn: str, *extra, standins=()) -> None:
+    """The check about a loop's form: an array (or a list of rows) of shape (epochs + 1, d), also
+    when it starts at the optimum (a loop that stops once the gradient vanishes shows there)."""
+    p = problem(8, 2, f"{fn}-form")
+    w_star = np.linalg.lstsq(p.X, p.y, rcond=None)[0]
+    for w0 in (p.w0, w_star):
+        raw = call(sub, fn, reference_grad, p.X, p.y, w0, p.lr, 3, *extra, standins=standins)
+        as_history(fn, raw, 4, w0, strict=True)
+
+
+@check("full_batch_gd", "is computed from the data and w0", weight=0, gate=True)
+def test_full_batch_gd_gate(sub):
+    expect_loop_responds(sub, "full_batch_gd")
+
+
 @check("full_batch_gd", FULL_STEPS, weight=4)
 def test_full_batch_gd_steps(sub):
     for n, d, epochs in ((12, 3, 5), (7, 1, 3)):
@@ -320,20 +412,30 @@ def test_full_batch_gd_steps(sub):
         verify_run("full_batch_gd", spy, history, p, epochs, batch_size=n, shuffled=False)
 
 
+@check("full_batch_gd", "returns the history, shape (epochs + 1, d)", requires=FULL_STEPS)
+def test_full_batch_gd_form(sub):
+    expect_history_form(sub, "full_batch_gd")
+
+
 @check("full_batch_gd", "reaches the least-squares solution", weight=2, requires=FULL_STEPS)
 def test_full_batch_gd_converges(sub):
-    p = problem(30, 3, "full-converge", lr=0.1)
-    history = as_history(
-        "full_batch_gd", call(sub, "full_batch_gd", reference_grad, p.X, p.y, p.w0, p.lr, 300), 301, p.w0
-    )
+    # where the run ends is judged, whatever the history's length (that is the form check's business);
+    # lr = 1 / (largest curvature) converges in few epochs, so a loop that makes one grad_fn call per
+    # sample (the same update, n times the calls) is judged well inside its time budget
+    p = problem(30, 3, "full-converge")
+    lr = 1.0 / np.linalg.eigvalsh(2.0 * p.X.T @ p.X / p.n)[-1]
+    raw = call(sub, "full_batch_gd", reference_grad, p.X, p.y, p.w0, lr, 60)
     w_star = np.linalg.lstsq(p.X, p.y, rcond=None)[0]
-    if not close(history[-1], w_star, rtol=1e-6, atol=1e-6):
+    if not close(last_weights("full_batch_gd", raw, p.w0), w_star, rtol=1e-6, atol=1e-6):
         raise Fail("`full_batch_gd` does not reach the least-squares solution on a well-conditioned problem.", "echo")
 
 
 def logistic_l2_gradient(w, X, y, l2: float = 0.1) -> np.ndarray:
     """Mean gradient of the L2-regularised logistic loss over a batch."""
     w, X, y = (np.asarray(a, dtype=float) for a in (w, X, y))
+    problem = batch_problem(w, X, y, w.size)
+    if problem:
+        raise ValueError(problem)
     p = np.exp(-np.logaddexp(0.0, -(X @ w)))
     return X.T @ (p - y) / X.shape[0] + l2 * w
 
@@ -351,11 +453,10 @@ def logistic_l2_optimum(X, y, l2: float = 0.1) -> np.ndarray:
 @check("full_batch_gd", "reaches the optimum of L2-regularised logistic regression", requires=FULL_STEPS)
 def test_full_batch_gd_logistic(sub):
     rng = seeded("full-logistic")
-    X, y = classification(40, 3, rng)
-    history = as_history(
-        "full_batch_gd", call(sub, "full_batch_gd", logistic_l2_gradient, X, y, np.zeros(3), 1.0, 400), 401, np.zeros(3)
-    )
-    if not close(history[-1], logistic_l2_optimum(X, y), rtol=1e-5, atol=1e-6):
+    X, y = classification(24, 3, rng)
+    lr = 1.0 / (0.25 * np.linalg.eigvalsh(X.T @ X / len(y))[-1] + 0.1)  # 1 / (largest curvature)
+    raw = call(sub, "full_batch_gd", logistic_l2_gradient, X, y, np.zeros(3), lr, 100)
+    if not close(last_weights("full_batch_gd", raw, np.zeros(3)), logistic_l2_optimum(X, y), rtol=1e-5, atol=1e-6):
         raise Fail(
             "`full_batch_gd` does not reach the optimum of a regularised logistic regression (a convex problem).",
             "echo",
@@ -372,12 +473,22 @@ def test_full_batch_gd_pure(sub):
 # --------------------------------------------------------------------------------------- sgd
 
 
+@check("sgd", "is computed from the data and w0", weight=0, gate=True)
+def test_sgd_gate(sub):
+    expect_loop_responds(sub, "sgd", Rng(1), standins=("minibatches",))
+
+
 @check("sgd", SGD_STEPS, weight=4)
 def test_sgd_steps(sub):
     for n, d, epochs in ((10, 2, 3), (6, 3, 2)):
         p = problem(n, d, "sgd", lr=0.02)
         spy, history = run_spied(sub, "sgd", p, epochs, Rng(n), standins=("minibatches",))
         verify_run("sgd", spy, history, p, epochs, batch_size=1, shuffled=True)
+
+
+@check("sgd", "returns the history, shape (epochs + 1, d)", requires=SGD_STEPS)
+def test_sgd_form(sub):
+    expect_history_form(sub, "sgd", Rng(2), standins=("minibatches",))
 
 
 @check("sgd", "randomness only from rng", weight=2, requires=SGD_STEPS)
@@ -399,6 +510,11 @@ def test_sgd_pure(sub):
 # ------------------------------------------------------------------------------ minibatch_gd
 
 
+@check("minibatch_gd", "is computed from the data and w0", weight=0, gate=True)
+def test_minibatch_gd_gate(sub):
+    expect_loop_responds(sub, "minibatch_gd", 3, Rng(1), standins=("minibatches",))
+
+
 @check("minibatch_gd", MB_STEPS, weight=4)
 def test_minibatch_gd_steps(sub):
     for n, d, batch_size, epochs in ((10, 2, 3, 3), (16, 3, 4, 2), (9, 2, 1, 2)):
@@ -407,6 +523,11 @@ def test_minibatch_gd_steps(sub):
             sub, "minibatch_gd", p, epochs, batch_size, Rng(n + batch_size), standins=("minibatches",)
         )
         verify_run("minibatch_gd", spy, history, p, epochs, batch_size=batch_size, shuffled=True)
+
+
+@check("minibatch_gd", "returns the history, shape (epochs + 1, d)", requires=MB_STEPS)
+def test_minibatch_gd_form(sub):
+    expect_history_form(sub, "minibatch_gd", 3, Rng(2), standins=("minibatches",))
 
 
 @check(
