@@ -7,12 +7,14 @@
 * ``course_file``: a course.yml of the tests' term with changes, for a test that needs another.
 * ``public_python``: a copy of this interpreter and its packages that any uid can run
   (``public_python.py``), for the tests that run student code as ``nobody``.
-* Under xdist (``-n``): each module on one worker, the longest first.
+* Under xdist (``-n auto``): tests one by one, a module whose tests share a set-up whole, the
+  longest first.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -30,11 +32,8 @@ from public_python import build_public_python, world_traversable_tempdir  # noqa
 _COURSE_COPY: Path | None = None
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     global _COURSE_COPY
-    if getattr(config.option, "dist", "no") == "load":  # -n N: a module is one unit (see LONGEST_FIRST)
-        config.option.dist = "loadscope"
     _COURSE_COPY = testcourse.copy_repo(Path(tempfile.mkdtemp(prefix="gd-tests-course-")))
     os.environ["GD_COURSE_CONFIG"] = str(_COURSE_COPY / "course.yml")
 
@@ -45,16 +44,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 #: modules whose set-up or tests take longest (nbgrader's round trip alone is about 2 minutes):
-#: scheduled first, so that under xdist (README's ``-n auto``; each module whole on one worker, so
-#: that its module-scoped set-up runs once) the rest fills the other workers meanwhile instead of
+#: scheduled first under xdist, so that the rest fills the other workers meanwhile instead of
 #: waiting at the end
 LONGEST_FIRST = (
     "test_nbgrader_roundtrip.py",
     "test_workflows.py",
     "test_collect.py",
+    "test_lessons.py",
     "test_hostile.py",
     "test_instructors_term.py",
 )
+#: a module that defines a fixture of one of these scopes shares its set-up between its tests
+SHARED_SCOPE = re.compile(r"""scope\s*=\s*["'](module|class|package)["']""")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,6 +64,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within a module is kept
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under xdist (README's ``-n auto``) tests go to the workers one by one, except that a module
+    whose tests share a module-scoped set-up (nbgrader's round trip, a graded class, a bundle) goes
+    whole to one worker, so that the set-up runs once; in collection order (the longest first).
+    (``--dist loadgroup`` would do this with marks, but cannot under pytest 9.2, whose node ids
+    xdist 3.8 no longer rewrites.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    shared = {
+        path.relative_to(config.rootpath).as_posix()
+        for path in Path(__file__).parent.glob("test_*.py")
+        if SHARED_SCOPE.search(path.read_text(encoding="utf-8"))
+    }
+
+    class SharedSetupTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in shared else nodeid
+
+    config.option.loadscopereorder = False  # keep LONGEST_FIRST's order
+    return SharedSetupTogether(config, log)
 
 
 @pytest.fixture
