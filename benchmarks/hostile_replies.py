@@ -29,11 +29,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from test_hostile_replies import HUGE_BATCH, HUGE_POINTS  # noqa: E402
+from test_hostile_replies import HUGE_BATCH, HUGE_POINTS, time_callbacks  # noqa: E402
 
 from autograder import grade  # noqa: E402
 from autograder.config import load_course  # noqa: E402
-from autograder.sandbox.client import Sandbox  # noqa: E402
 from autograder.submission import discover  # noqa: E402
 
 from helpers import write_notebook  # noqa: E402
@@ -64,20 +63,6 @@ HOSTILE = {
 }
 LOG = Path(tempfile.mkdtemp(prefix="gd-hostile-bench-")) / "log.jsonl"
 _callbacks: list[float] = []
-_started: dict[str, float] = {}
-_receive, _answer = Sandbox._receive, Sandbox._answer_callback
-
-
-def _timed_receive(self, *args, **kwargs):
-    _started.setdefault("at", time.process_time())
-    return _receive(self, *args, **kwargs)
-
-
-def _timed_answer(self, *args, **kwargs):
-    try:
-        return _answer(self, *args, **kwargs)
-    finally:
-        _callbacks.append(time.process_time() - _started.pop("at"))
 
 
 def _cpu() -> float:
@@ -134,7 +119,7 @@ def main() -> dict:
     if args.jobs < 2:
         parser.error("--jobs must be 2 or more: the grading processes are the pool's")
     grade._grade_in_worker = timed_worker  # the pool's processes are forked: they run it
-    Sandbox._receive, Sandbox._answer_callback = _timed_receive, _timed_answer
+    time_callbacks(_callbacks)
     with tempfile.TemporaryDirectory(prefix="gd-hostile-") as scratch:
         honest_folder, mixed_folder = make_class(Path(scratch), args.honest)
         alone = run_batch(honest_folder, args.jobs, Path(scratch) / "graded-honest")

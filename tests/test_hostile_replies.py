@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -39,19 +40,10 @@ MEASURE = """
 import json, resource, sys, time
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
 import helpers
-from autograder.sandbox.client import Sandbox
 from autograder.suites import gradient_descent, minibatch
-callbacks, spies, started = [], [], {}
-receive, answer = Sandbox._receive, Sandbox._answer_callback
-def timed_receive(self, *a, **k):
-    started.setdefault("at", time.process_time())
-    return receive(self, *a, **k)
-def timed_answer(self, *a, **k):
-    try:
-        return answer(self, *a, **k)
-    finally:
-        callbacks.append(time.process_time() - started.pop("at"))
-Sandbox._receive, Sandbox._answer_callback = timed_receive, timed_answer
+from test_hostile_replies import time_callbacks
+callbacks, spies = [], []
+time_callbacks(callbacks)
 for spy in (gradient_descent.PointSpy, minibatch.BatchSpy):
     def timed_spy(self, *a, __call__=spy.__call__, **k):
         at = time.process_time()
@@ -98,6 +90,26 @@ def sgd(grad_fn, X, y, w0, lr, epochs, rng):
             pass
     return np.zeros((epochs + 1, len(w0)))
 """
+
+
+def time_callbacks(costs: list[float]) -> None:
+    """From now on, the CPU time of each callback this process answers (receiving it and answering
+    it) is appended to ``costs``."""
+    from autograder.sandbox.client import Sandbox
+
+    receive, answer, started = Sandbox._receive, Sandbox._answer_callback, {}
+
+    def timed_receive(self, *args, **kwargs):
+        started.setdefault("at", time.process_time())
+        return receive(self, *args, **kwargs)
+
+    def timed_answer(self, *args, **kwargs):
+        try:
+            return answer(self, *args, **kwargs)
+        finally:
+            costs.append(time.process_time() - started.pop("at"))
+
+    Sandbox._receive, Sandbox._answer_callback = timed_receive, timed_answer
 
 
 def measure(assignment: str, function: str, source: str) -> dict:
