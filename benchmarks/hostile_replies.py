@@ -134,6 +134,9 @@ def main() -> dict:
         "max_callback_cpu_s": round(max(r["max_callback_cpu_s"] for r in mixed), 3),
         "hostile_callbacks": sum(r["callbacks"] for r in hostile),
         "honest_full_marks": all(r["score"] == r["max_score"] for r in honest_mixed),
+        "honest_cpu_ratio_mixed_to_alone": round(
+            sum(r["cpu_s"] for r in honest_mixed) / sum(honest_alone[r["student"]]["cpu_s"] for r in honest_mixed), 3
+        ),
         "honest_wall_ratio_mixed_to_alone": round(
             sum(r["wall_s"] for r in honest_mixed) / sum(honest_alone[r["student"]]["wall_s"] for r in honest_mixed), 3
         ),
@@ -152,7 +155,8 @@ def main() -> dict:
         f"grading processes' peak RSS {result['grader_peak_rss_mib']:.0f} MiB (honest alone: "
         f"{result['honest_alone_peak_rss_mib']:.0f} MiB); costliest callback {result['max_callback_cpu_s']:.3f} s of CPU "
         f"({result['hostile_callbacks']} hostile callbacks); honest classmates full marks: {result['honest_full_marks']}, "
-        f"their wall time beside the hostile ones / alone: {result['honest_wall_ratio_mixed_to_alone']:.2f}"
+        f"their grading CPU beside the hostile ones / alone: {result['honest_cpu_ratio_mixed_to_alone']:.2f}, "
+        f"wall time: {result['honest_wall_ratio_mixed_to_alone']:.2f} (the hostile ones' children share the CPUs)"
     )
     out = REPO / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
