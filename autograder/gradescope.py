@@ -6,7 +6,8 @@ setting up a programming assignment.  Gradescope unpacks it into ``/autograder/s
 ``run_autograder``, which calls this module's ``main``: grade the notebook in
 ``$AUTOGRADER_ROOT/submission/`` with the hidden suites in the sandbox, and write
 ``$AUTOGRADER_ROOT/results/results.json`` (Gradescope's results format, the feedback report as
-Markdown, lateness from ``submission_metadata.json``).
+Markdown, lateness from ``submission_metadata.json``): last, by root, into a folder only root may
+enter, once no process of the student's is left (README, "Which way a container grades").
 
 The bundle holds the grading package (with the hidden suites), course.yml, ``support/`` and what
 ``pip`` needs to install them; never ``solutions/``.
@@ -149,8 +150,9 @@ def grade_upload(root: Path, course: Course, assignment_id: str) -> dict:
 def _fall_back_to_container() -> None:
     """Gradescope's container is one submission's and thrown away: where it cannot make the
     namespaces the jail needs (Docker's default seccomp profile refuses them), grade without the
-    jail rather than fail every student.  Student code then runs as ``nobody`` (``client.py``),
-    which cannot read the bundle (``setup.sh`` hides it) nor write the results."""
+    jail rather than fail every student.  Student code then runs as ``nobody`` in folders of its
+    own that root never acts on (``sandbox/unjailed.py``); it cannot read the bundle (``setup.sh``
+    hides it) nor reach the results (``main``), and no process of it outlives the grading."""
     from .sandbox import jail
 
     if jail.sandbox_disabled():
@@ -159,6 +161,28 @@ def _fall_back_to_container() -> None:
     if reason:
         os.environ[jail.SWITCH] = "off"
         print(f"note: {reason}; grading in this container without the jail, student code as nobody")
+
+
+def _private_folder(folder: Path) -> None:
+    """``folder`` a real folder (not a link) that only we may enter: made so before any student code
+    runs, so that nothing the student starts can write, replace or read what we write there."""
+    folder.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.fchown(fd, os.geteuid(), os.getegid())
+        os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
+
+
+def _end_student_processes() -> None:
+    """Without the jail, as root: every process of the uid student code ran as is killed (this container
+    grades one submission), after the last child and before the results are written.  A process
+    the student left behind, detached, is no descendant of ours and no cgroup holds it here."""
+    from .sandbox import jail, unjailed
+
+    if jail.sandbox_disabled() and os.geteuid() == 0 and not unjailed.sweep(jail.INSIDE_ID):
+        print(f"note: processes of uid {jail.INSIDE_ID} survived SIGKILL", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,11 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root)
     course = load_course(args.course)
     _fall_back_to_container()
+    _private_folder(root / "results")
     from .results import write_results
 
     results = root / "results" / "results.json"
     try:
         data = grade_upload(root, course, args.assignment)
+        status = 0
     except Exception as exc:  # noqa: BLE001 - Gradescope shows the student nothing without results.json
         data = {
             "score": 0,
@@ -182,12 +208,13 @@ def main(argv: list[str] | None = None) -> int:
             "output_format": "md",
             "tests": [],
         }
-        write_results(results, data)
         print(f"grader failure: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    write_results(results, data)
-    print(f"{data['score']:g} points; results in {results}")
-    return 0
+        status = 1
+    _end_student_processes()
+    write_results(results, data)  # last, by us, into a folder only we may enter
+    if status == 0:
+        print(f"{data['score']:g} points; results in {results}")
+    return status
 
 
 if __name__ == "__main__":

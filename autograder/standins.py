@@ -8,8 +8,9 @@ replace and with what; neither imports ``reference``.  So one bug costs points o
 
 Our versions run in the grading process, so what student code passes them is bounded: counts
 (``n``, ``batch_size``, ``epochs``, ``n_steps``) up to ``MAX_STANDIN_COUNT``, a count times the
-largest array up to ``MAX_STANDIN_WORK``, and every function they call back first asks the
-caller's ``guard`` (the sandbox's: is the call still within its deadline).
+largest array (or list, counted without copying: ``bounds``) up to ``MAX_STANDIN_WORK``, and every
+function they call back first asks the caller's ``guard`` (the sandbox's: is the call still within
+its deadline).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import reference
+from .bounds import NotNumbers, TooLarge, count_numbers
 
 #: largest count (n, batch_size, epochs, n_steps) a stand-in accepts: our reference runs in the
 #: grading process, so ``minibatches(10**9, 1, rng)`` must be refused, not computed
@@ -107,6 +109,13 @@ def _bounded(name: str, impl: Callable, guard: Callable[[], None]) -> Callable:
                     counts.append(abs(int(array)))
                 else:
                     sizes.append(array.size)
+            elif isinstance(value, (list, tuple)):  # counted, not copied: it may be as long as a frame
+                try:
+                    sizes.append(count_numbers(value, MAX_STANDIN_WORK))
+                except TooLarge:
+                    sizes.append(MAX_STANDIN_WORK + 1)
+                except NotNumbers:
+                    pass  # ours says what is wrong with it
         if max(counts) > MAX_STANDIN_COUNT or max(counts) * max(sizes) > MAX_STANDIN_WORK:
             raise ValueError(f"{name} was called with far larger sizes than this exercise needs")
         args = tuple(in_time(a) if callable(a) else a for a in args)

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import jsonschema
+import nbformat
 import pytest
 
 from helpers import COURSE, REPO, notebook_path, write_notebook
@@ -181,3 +182,151 @@ pathlib.Path({str(probe)!r}).write_text(repr(_probe))
         assert not (root / "results" / "forged.json").exists()
     finally:
         probe.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------- a container without namespaces
+
+# The attack cell: links where root used to act (the results, the bundle, a file of root's, the
+# support module's name), a detached process that forges the results and copies out the hidden suites
+# whenever it can, for a minute, and an exit, so that the grader starts the worker again.
+PLANTS_AND_LEAVES = """
+import json, os, pathlib, time
+_links = {links!r}
+for _name, _target in _links.items():
+    try:
+        if os.path.lexists(_name):
+            os.unlink(_name)
+        os.symlink(_target, _name)
+    except OSError:
+        pass
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        _end = time.time() + 60
+        while time.time() < _end:
+            try:
+                _suites = "\\n".join(p.read_text() for p in pathlib.Path("source/autograder/suites").glob("*.py"))
+            except OSError:
+                _suites = ""
+            _forged = json.dumps({{"score": 10, "output": _suites, "tests": []}})
+            for _target in ("results/results.json", "results.json", {root!r} + "/results/results.json"):
+                try:
+                    pathlib.Path(_target).write_text(_forged)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+    os._exit(0)
+os._exit(0)
+"""
+
+# PID 1 of a new PID and mount namespace, as root: Gradescope's container as far as the grader can
+# tell (no bwrap on PATH, cgroups read-only), and afterwards which processes of nobody are left.
+CONTAINER = """
+import json, os, subprocess, sys
+root, path = sys.argv[1:]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "gd-no-cgroups", "/sys/fs/cgroup"], check=True)
+env = {"PATH": path, "AUTOGRADER_ROOT": root, "HOME": "/root", "LANG": "C.UTF-8"}
+done = subprocess.run(["/bin/bash", root + "/run_autograder"], cwd=root, env=env, capture_output=True, text=True)
+left = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        status = open(f"/proc/{pid}/status").read()
+    except OSError:
+        continue
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    if fields["Uid"].split()[0] == "65534" and not fields["State"].strip().startswith("Z"):
+        left.append(pid)
+print(json.dumps({"rc": done.returncode, "stdout": done.stdout, "stderr": done.stderr, "left": left}))
+"""
+
+
+@pytest.fixture(scope="module")
+def container_python() -> Path:
+    """Gradescope's image after setup.sh: a Python any uid can run, whose grader package (imported
+    from a folder of root's, mode 0700) nobody else can read."""
+    from public_python import build_public_python, world_traversable_tempdir
+
+    folder = world_traversable_tempdir("gd-gradescope-python-")
+    grader = folder / "grader"
+    grader.mkdir(mode=0o700)
+    shutil.copytree(REPO / "autograder", grader / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    try:
+        yield build_public_python(folder / "python", checkout=grader)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _owners_and_contents(top: Path, skip: set[Path]) -> dict[str, tuple]:
+    """Owner, group and content of every file and folder under ``top`` (links not followed)."""
+    seen = {}
+    for path in (top, *sorted(top.rglob("*"))):
+        if path in skip or any(parent in skip for parent in path.parents):
+            continue
+        st = path.lstat()
+        content = path.read_bytes() if stat.S_ISREG(st.st_mode) else os.readlink(path) if path.is_symlink() else ""
+        seen[str(path)] = (st.st_uid, st.st_gid, content)
+    return seen
+
+
+def _suite_lines() -> set[str]:
+    lines = set()
+    for path in (REPO / "autograder" / "suites").glob("*.py"):
+        lines |= {line.strip() for line in path.read_text().splitlines() if len(line.strip()) >= 25}
+    return lines
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Gradescope runs run_autograder as root; this is about root's fallback")
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs unshare (util-linux) to make the container")
+def test_a_container_without_namespaces_gives_the_student_nothing(bundle, container_python):
+    from public_python import world_traversable_tempdir
+
+    top = world_traversable_tempdir("gd-gradescope-")
+    root = top / "autograder"
+    root.mkdir(mode=0o755)
+    try:
+        victim = top / "roots-own-file"
+        victim.write_text("a file of root's\n")
+        links = {
+            "results": str(root / "results"),
+            "results.json": str(root / "results" / "results.json"),
+            "source": str(root / "source"),
+            "gd_support.py": str(victim),
+            "victim": str(victim),
+        }
+        attack = PLANTS_AND_LEAVES.format(links=links, root=str(root))
+        release = nbformat.read(notebook_path("assignments", ASSIGNMENT), as_version=4)  # untouched: worth 0
+        first_code = next(i for i, c in enumerate(release.cells) if c.cell_type == "code")
+        release.cells.insert(first_code + 1, nbformat.v4.new_code_cell(attack))
+        with zipfile.ZipFile(bundle) as z:
+            z.extractall(root / "source")
+        os.chmod(root / "source", 0o700)  # setup.sh: chmod -R go-rwx /autograder/source
+        shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+        (root / "submission").mkdir()
+        nbformat.write(release, str(root / "submission" / NOTEBOOK))
+        (root / "submission_metadata.json").write_text(json.dumps(metadata("2027-02-10T12:00:00+00:00")))
+        (root / "results").mkdir()
+        skip = {root / "submission", root / "results" / "results.json"}
+        before = _owners_and_contents(root, skip) | _owners_and_contents(victim, set())
+        done = subprocess.run(
+            ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
+             sys.executable, "-I", "-c", CONTAINER, str(root), str(container_python.parent)],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        ran = json.loads(done.stdout.splitlines()[-1])
+        assert "without the jail" in ran["stdout"], ran  # the fallback, not the jail, is what was tested
+        after = _owners_and_contents(root, skip) | _owners_and_contents(victim, set())
+        data = json.loads((root / "results" / "results.json").read_text())
+        said = "\n".join([str(data.get("output")), *(str(t.get("output")) for t in data.get("tests", []))])
+        wrong = {
+            "the grader failed": ran["stderr"][-500:] if ran["rc"] else "",
+            "processes of nobody outlived the grading": ran["left"],
+            "files outside the submission changed": sorted(k for k in before if before[k] != after.get(k)),
+            "score": data["score"] if data["score"] != 0 else "",
+            "lines of a suite in the output": len([line for line in _suite_lines() if line in said]),
+        }
+        assert not {k: v for k, v in wrong.items() if v}
+        jsonschema.validate(data, RESULTS_SCHEMA)
+        assert data["tests"] and {t["status"] for t in data["tests"]} == {"failed"}
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

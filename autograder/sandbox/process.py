@@ -19,14 +19,13 @@ import selectors
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from .. import wire
 from ..limits import Limits
-from . import jail
+from . import jail, unjailed
 
 #: the only code of ours inside the jail, copied in: the worker and the codec
 SOURCES = {
@@ -162,13 +161,14 @@ class Child:
         self.limits = limits
         self.output = bytearray()  # the first ``limits.output_bytes`` the student printed
         self.output_dropped = 0
-        self._private: tempfile.TemporaryDirectory | None = None
+        self._folder: unjailed.ChildFolder | None = None  # without the jail: this start's own folder
         self._worker_pid: int | None = None
         self._wait_mark, self._wait_cap = 0.0, 0.0
         self.arena_fd = _arena()
         cmd, fds, close = self._command(files)
+        home = self._folder.home if self._folder is not None else workdir
         env = {"MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
-        env.update(PYTHONDONTWRITEBYTECODE="1", HOME=str(workdir), MPLCONFIGDIR=str(workdir / ".mpl"))
+        env.update(PYTHONDONTWRITEBYTECODE="1", HOME=str(home), MPLCONFIGDIR=str(home / ".mpl"))
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
         self._pids = jail.PidsCgroup.create()
         try:
@@ -179,7 +179,7 @@ class Child:
                 stderr=subprocess.PIPE,
                 pass_fds=fds,
                 env=env,
-                cwd=str(workdir),
+                cwd=str(home),
                 preexec_fn=jail.rlimits(
                     self._jail_limits(),
                     demote=jail.sandbox_disabled() and os.geteuid() == 0,
@@ -187,6 +187,10 @@ class Child:
                 ),
                 start_new_session=True,
             )
+        except BaseException:
+            if self._folder is not None:
+                self._folder.remove()
+            raise
         finally:
             close()
         self._req = self.proc.stdin.fileno()
@@ -213,18 +217,13 @@ class Child:
                 files={**SOURCES, **files},
             )
             return cmd, (*cmd.pass_fds, self.arena_fd), cmd.close
-        # AUTOGRADER_SANDBOX=off: the operator's container is the boundary (README)
-        self._private = tempfile.TemporaryDirectory(prefix="gd-worker-")
-        for inner, data in {**SOURCES, **files}.items():
-            target = Path(self._private.name if inner.startswith("/opt/gd/") else self.workdir) / Path(inner).name
-            target.write_bytes(data)
-        if os.geteuid() == 0:
-            # Still never root: the child runs as "nobody", so it cannot write the results or
-            # read what the operator made private (Gradescope's setup.sh hides the bundle).
-            os.chmod(self._private.name, 0o755)
-            for item in (self.workdir, *self.workdir.iterdir()):
-                os.chown(item, jail.INSIDE_ID, jail.INSIDE_ID)
-        argv = [sys.executable, "-I", str(Path(self._private.name) / "worker.py")]
+        # AUTOGRADER_SANDBOX=off: the operator's container is the boundary (README).  Still never
+        # root: the child runs as "nobody", so it cannot write the results or read what the operator
+        # made private (Gradescope's setup.sh hides the bundle), in a folder of its own made fresh
+        # for this start, which root never acts on through a path (``unjailed``)
+        owner = jail.INSIDE_ID if os.geteuid() == 0 else None
+        self._folder = unjailed.ChildFolder(self.workdir, {**SOURCES, **files}, owner)
+        argv = [sys.executable, "-I", "-B", str(self._folder.ours / "worker.py")]
         return argv, (self.arena_fd,), lambda: None
 
     # -- ending ----------------------------------------------------------------------------
@@ -271,9 +270,9 @@ class Child:
             os.close(self.arena_fd)
         except OSError:
             pass
-        if self._private is not None:
-            self._private.cleanup()
-            self._private = None
+        if self._folder is not None:
+            self._folder.remove()  # once every process of the child is gone (or all we could find)
+            self._folder = None
 
     # -- time ------------------------------------------------------------------------------
 

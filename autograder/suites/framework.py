@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..bounds import callback_limit, passed_in
 from ..calls import OK, CallOutcome
 from ..verdicts import Verdict
 from ..wire import Iterated, Rng, Unencodable
@@ -159,8 +160,20 @@ def seeded(*names: object) -> np.random.Generator:
 # ---------------------------------------------------------------------------------------
 
 
+def bounded_callables(args: Sequence, kwargs: dict) -> tuple[tuple, dict]:
+    """``args`` and ``kwargs`` with every function of ours among them bounded (``bounds.passed_in``):
+    whatever the student's code gives it, at most a few times the numbers the call was given."""
+    limit = callback_limit([*args, *kwargs.values()])
+
+    def bounded(value):
+        return passed_in(value, limit) if callable(value) else value
+
+    return tuple(bounded(a) for a in args), {k: bounded(v) for k, v in kwargs.items()}
+
+
 def call(sub, fn: str, *args, standins: Sequence[str] = (), global_seed: int | None = 0, **kwargs):
     """Call ``fn`` and return its value; raise ``Fail`` with a learner-facing reason otherwise."""
+    args, kwargs = bounded_callables(args, kwargs)
     outcome = sub.call(fn, args, kwargs, standins=standins, global_seed=global_seed)
     return value_of(fn, outcome)
 
@@ -172,6 +185,7 @@ def call_keeping_args(sub, fn: str, *args, standins: Sequence[str] = (), **kwarg
     (purity checks ``require`` it, so a function that returns nothing useful earns nothing
     for leaving its inputs alone, and a shape mistake is not reported as a purity one).
     """
+    args, kwargs = bounded_callables(args, kwargs)
     outcome = sub.call(fn, args, kwargs, standins=standins, global_seed=0, return_args=True)
     value_of(fn, outcome)
     return outcome.args_after

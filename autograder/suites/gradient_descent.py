@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reference
+from ..bounds import NotNumbers, TooLarge, count_numbers
 from ..landscapes import Quadratic, random_spd, tilted_well
 from .framework import (
     Fail,
@@ -19,6 +20,7 @@ from .framework import (
     call,
     call_keeping_args,
     close,
+    describe,
     expect_close,
     expect_float32_consistent,
     expect_responds,
@@ -103,13 +105,31 @@ def test_gd_step_float32(sub):
 
 
 class PointSpy:
-    """A gradient that remembers where it was asked: the student cannot edit this record."""
+    """A gradient that remembers where it was asked: the student cannot edit this record.
 
-    def __init__(self, grad):
+    It keeps one copy of each point, so it takes only what a point is (the ``d`` numbers of a ``w``
+    like ``w0``, counted before anything is copied) and at most ``max_points`` of them: far more
+    than any loop of ``n_steps`` steps asks for.
+    """
+
+    def __init__(self, grad, d: int, max_points: int):
         self.grad = grad
+        self.d = d
+        self.max_points = max_points
         self.points: list[np.ndarray] = []
 
     def __call__(self, w):
+        try:
+            size = count_numbers(w, self.d)
+        except (TooLarge, NotNumbers):
+            size = -1
+        if size != self.d:
+            raise ValueError(
+                f"grad_f takes one point w, an array like w0 ({describe(w)} given): the gradient is asked "
+                "at the current weights."
+            )
+        if len(self.points) >= self.max_points:
+            raise ValueError("grad_f was called far more often than the loop has steps: once per step is enough.")
         w = np.array(w, dtype=float)
         self.points.append(w)
         return self.grad(w)
@@ -124,7 +144,7 @@ def _descend(sub, grad, w0, lr, n_steps, strict: bool = False) -> tuple[np.ndarr
     """The student's path (checked: shape, row 0 is w0), the spy, and the relative precision
     of the path's dtype (a float32 path is a valid answer).  ``strict``: the check about the
     answer's form, where an extra axis or a generator fails."""
-    spy = PointSpy(grad)
+    spy = PointSpy(grad, w0.size, max_points=100 * (n_steps + 1))
     raw = call(sub, "gradient_descent", spy, w0, lr, n_steps, standins=("gd_step",))
     if np.shape(raw) == (w0.size,) and n_steps > 0:
         raise Fail("`gradient_descent` returns only the final weights; return the whole path, shape (n_steps + 1, d).")

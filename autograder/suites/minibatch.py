@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import reference
+from ..bounds import NotNumbers, TooLarge, count_numbers
 from ..landscapes import classification, regression
 from .framework import (
     Fail,
@@ -60,33 +61,76 @@ class SpyCall:
 
 
 class BatchSpy:
-    """A ``grad_fn(w, X_batch, y_batch)`` that records which samples each call used."""
+    """A ``grad_fn(w, X_batch, y_batch)`` that records which samples each call used.
 
-    def __init__(self, X: np.ndarray, y: np.ndarray):
+    Bounded whatever the loop sends: the arguments are counted before anything is copied (a batch
+    holds at most the rows of ``X``, a ``w`` the ``d`` numbers of ``w0``), rows are found all at
+    once (``rows_of``), and it answers at most ``max_calls`` calls, far more than any loop needs.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, max_calls: int):
         self.X, self.y = X, y
-        self.row_of = {X[i].tobytes(): i for i in range(X.shape[0])}
+        self.max_calls = max_calls
         self.calls: list[SpyCall] = []
 
-    def _index(self, row: np.ndarray) -> int:
-        i = self.row_of.get(np.asarray(row, dtype=float).tobytes())
-        if i is not None:
-            return i
-        distance = np.abs(self.X - row).max(axis=1)  # float32 copies of a row still count
-        i = int(np.argmin(distance))
-        return i if distance[i] <= 1e-6 * (1 + np.abs(row).max()) else -1
-
     def __call__(self, w, X_batch, y_batch):
+        n, d = self.X.shape
+        problem = oversized_batch(w, X_batch, y_batch, n, d)
+        if problem:
+            raise ValueError(problem)
+        if len(self.calls) >= self.max_calls:
+            raise ValueError(
+                "grad_fn was called far more often than the loop has updates: once per batch and update is enough."
+            )
         w = np.array(w, dtype=float)
         X_batch = np.asarray(X_batch, dtype=float)
         y_batch = np.asarray(y_batch, dtype=float)
-        problem = batch_problem(w, X_batch, y_batch, self.X.shape[1])
+        problem = batch_problem(w, X_batch, y_batch, d)
         if problem:
             raise ValueError(problem)
-        rows = np.array([self._index(r) for r in X_batch], dtype=int)
+        rows = rows_of(X_batch, self.X)
         labels_match = bool(np.all(rows >= 0)) and bool(np.allclose(y_batch, self.y[rows], rtol=1e-6, atol=1e-9))
         grad = lsq_gradient(w, X_batch, y_batch)
         self.calls.append(SpyCall(w, rows, labels_match, grad))
         return grad
+
+
+def oversized_batch(w, X_batch, y_batch, n: int, d: int) -> str:
+    """Words for arguments of ``grad_fn`` larger than a batch of a data set of ``n`` rows of ``d``
+    numbers can be ('' when they are not), found by counting, before anything is copied."""
+    for value, most in ((w, d), (X_batch, n * d), (y_batch, n)):
+        try:
+            count_numbers(value, most)
+        except TooLarge:
+            return (
+                "grad_fn was given more numbers than the whole data set holds: a batch is some rows of X and their "
+                "labels (X[batch], y[batch]), and w an array like w0."
+            )
+        except NotNumbers as exc:
+            return f"grad_fn takes NumPy arrays (w, X_batch, y_batch); it was given {exc}."
+    return ""
+
+
+def rows_of(batch: np.ndarray, X: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """The index in ``X`` of each row of ``batch`` (-1 for a row that is not one of X's), found
+    vectorised: equal bytes first (a sort of X's rows), then the nearest row within 1e-6 (float32
+    copies of a row still count), ``chunk`` numbers of distances at a time."""
+    X = np.ascontiguousarray(X, dtype=float)
+    batch = np.ascontiguousarray(batch, dtype=float)
+    row = np.dtype((np.void, X.dtype.itemsize * X.shape[1]))
+    keys, asked = X.view(row).ravel(), batch.view(row).ravel()
+    order = np.argsort(keys)
+    at = np.minimum(np.searchsorted(keys, asked, sorter=order), len(keys) - 1)
+    found = np.where(keys[order[at]] == asked, order[at], -1)
+    missing = np.flatnonzero(found < 0)
+    step = max(1, chunk // max(1, X.size))
+    for start in range(0, len(missing), step):
+        which = missing[start : start + step]
+        distance = np.abs(batch[which, None, :] - X[None, :, :]).max(axis=2)
+        nearest = distance.argmin(axis=1)
+        near = distance[np.arange(len(which)), nearest] <= 1e-6 * (1 + np.abs(batch[which]).max(axis=1))
+        found[which] = np.where(near, nearest, -1)
+    return found
 
 
 def batch_problem(w: np.ndarray, X_batch: np.ndarray, y_batch: np.ndarray, d: int) -> str:
@@ -244,7 +288,7 @@ def _why_not(fn: str, calls: list[SpyCall], epochs: int, n: int, batch_size: int
 
 
 def run_spied(sub, fn: str, p: Problem, epochs: int, *extra, standins=()) -> tuple[BatchSpy, object]:
-    spy = BatchSpy(p.X, p.y)
+    spy = BatchSpy(p.X, p.y, max_calls=10 * epochs * p.n + 100)
     history = call(sub, fn, spy, p.X, p.y, p.w0, p.lr, epochs, *extra, standins=standins)
     return spy, history
 
