@@ -58,6 +58,7 @@ class TestResult:
     max_score: float
     verdict: Verdict
     output: str
+    cause: str = ""  # the diagnosed mistake's id (``suites.framework.Fail``), "" when none was named
 
     @property
     def status(self) -> str:
@@ -136,7 +137,7 @@ def results_json(graded: GradedSubmission, report: str | None = None, execution_
                 "max_score": round(t.max_score, 4),
                 "status": t.status,
                 "output": safe(t.output),
-                "extra_data": {"function": t.function, "verdict": Verdict(t.verdict).value},
+                "extra_data": _test_extra(t),
             }
             for t in graded.tests
         ],
@@ -161,6 +162,13 @@ def results_json(graded: GradedSubmission, report: str | None = None, execution_
     return data
 
 
+def _test_extra(t: TestResult) -> dict:
+    extra = {"function": t.function, "verdict": Verdict(t.verdict).value}
+    if t.cause:
+        extra["cause"] = safe(t.cause, 80)
+    return extra
+
+
 def parse_results(data: dict) -> GradedSubmission:
     """The submission a ``results_json`` dict describes (its plots are not in it).
 
@@ -177,6 +185,7 @@ def parse_results(data: dict) -> GradedSubmission:
             t["max_score"],
             Verdict(t["extra_data"]["verdict"]),
             t["output"],
+            str(t["extra_data"].get("cause", "")),
         )
         for t in data["tests"]
     ]
