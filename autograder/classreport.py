@@ -20,6 +20,7 @@ import html
 import io
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,12 +30,6 @@ from .verdicts import Verdict
 #: at most this many mistakes are drawn in a function's plot (all are listed)
 PLOTTED = 8
 
-#: causes whose words would repeat a student's own text: said in words of ours instead
-_OWN_WORDS = {
-    "crashed": "calling it stopped Python (a crash, or too much memory)",
-    "exit": "it calls exit() instead of returning",
-    "bad_callback_arguments": "it calls a function we passed in with arguments that function cannot use",
-}
 #: causes for which the student's code shows nothing worth an example
 _NO_EXAMPLE = {"not_implemented", "missing"}
 
@@ -44,14 +39,23 @@ class MistakeRow:
     """One diagnosed mistake (or one check failed without a diagnosis) in one function."""
 
     key: str  # the cause id, or "check: <description>" when no check named a cause
-    words: str  # what the feedback said about it
     students: set[str] = field(default_factory=set)
     points_lost: float = 0.0  # in this function, by those students
     example: str = ""  # one student's code of the function, anonymised
+    wordings: Counter = field(default_factory=Counter)  # what the feedback said about it: students per wording
 
     @property
     def diagnosed(self) -> bool:
         return not self.key.startswith("check: ")
+
+    @property
+    def words(self) -> str:
+        """What the feedback said to most of these students."""
+        return self.said()[0]
+
+    def said(self) -> list[str]:
+        """Every wording the feedback used for it, the most used first."""
+        return [w for w, _ in sorted(self.wordings.items(), key=lambda wc: (-wc[1], wc[0]))]
 
 
 @dataclass
@@ -104,10 +108,11 @@ def _count(report: FunctionReport, g: GradedSubmission, function: str, lost: flo
     for key, tests in _mistakes(g, function).items():
         row = rows.get(key)
         if row is None:
-            row = MistakeRow(key, _words(key, tests))
+            row = MistakeRow(key)
             report.mistakes.append(row)
             rows[key] = row
         row.students.add(g.student)
+        row.wordings[_words(key, tests)] += 1
         row.points_lost = round(row.points_lost + lost, 4)
         code = g.code.get(function, "")
         if code and key not in _NO_EXAMPLE and (not row.example or (len(code), code) < (len(row.example), row.example)):
@@ -133,8 +138,6 @@ def _words(key: str, tests: list[TestResult]) -> str:
     """What the feedback said: the message of the first check that found it (without our note on
     stand-ins); for an error, its kind only (the student's own message is theirs)."""
     t = tests[0]
-    if key in _OWN_WORDS:
-        return f"`{t.function}`: {_OWN_WORDS[key]}."
     if key.startswith("raised_"):
         return f"`{t.function}` raised {key.removeprefix('raised_')} (the students' messages are not shown)."
     return _STANDIN_NOTE.sub("", t.output)
@@ -207,9 +210,17 @@ def markdown(report: ClassReport) -> str:
         for m in f.mistakes:
             lines.append(f"| {len(m.students)} | {m.points_lost:g} | {_key(m)} | {_cell(m.words)} |")
         for m in f.mistakes:
+            lines += ["", f"**{_key(m)}**: {_how_many(m)}."]
+            if len(m.wordings) > 1:
+                lines += ["", "The feedback said, in these words:", ""] + [f"- {_cell(w)}" for w in m.said()]
             if m.example:
-                lines += ["", f"**{_key(m)}**, one student's `{f.function}` (anonymised):", "", _code_block(m.example)]
+                lines += ["", f"One student's `{f.function}` (anonymised):", "", _code_block(m.example)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _how_many(m: MistakeRow) -> str:
+    students = f"{len(m.students)} student{'s' if len(m.students) != 1 else ''}"
+    return f"{students}, {m.points_lost:g} points lost in this function"
 
 
 def _key(m: MistakeRow) -> str:
@@ -265,17 +276,26 @@ def to_html(report: ClassReport, pngs: dict[str, bytes]) -> str:
         for m in f.mistakes:
             parts.append(
                 f'<tr><td class="n">{len(m.students)}</td><td class="n">{m.points_lost:g}</td><td>{_html_key(m)}</td>'
-                f"<td>{e(m.words)}</td></tr>"
+                f"<td>{_html_words(m.words)}</td></tr>"
             )
         parts.append("</table>")
         for m in f.mistakes:
+            parts.append(f"<h3>{_html_key(m)}: {e(_how_many(m))}</h3>")
+            if len(m.wordings) > 1:
+                parts.append("<p>The feedback said, in these words:</p><ul>")
+                parts += [f"<li>{_html_words(w)}</li>" for w in m.said()]
+                parts.append("</ul>")
             if m.example:
                 parts.append(
-                    f"<p>{_html_key(m)}, one student's <code>{e(f.function)}</code> (anonymised):</p>"
-                    f"<pre><code>{e(m.example)}</code></pre>"
+                    f"<p>One student's <code>{e(f.function)}</code> (anonymised):</p><pre><code>{e(m.example)}</code></pre>"
                 )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _html_words(text: str) -> str:
+    """The feedback's words as HTML: escaped, its `code spans` as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _html_key(m: MistakeRow) -> str:
