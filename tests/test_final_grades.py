@@ -87,6 +87,7 @@ def test_a_manual_csv_is_read_and_checked(tmp_path):
             read_manual_csv(good, course)
 
 
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's own add_submission
 def test_scores_from_nbgraders_gradebook(tmp_path):
     from nbgrader.api import Gradebook
 
