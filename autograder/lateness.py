@@ -132,10 +132,9 @@ def penalty_points(auto_score: float, penalty_percent: float) -> float:
     """The points a late penalty of ``penalty_percent`` takes off: a share of the autograded score only.
 
     Written answers graded by hand are not penalised: the penalty is known the moment the work
-    is autograded and never changes when hand grading lands, as on nbgrader's route (its late
-    penalty is computed at autograde time) and Gradescope's (manual questions are added to the
-    autograder's score after it).  nbgrader's late-penalty plugin gives this for the notebook's
-    autograded score, so every route takes off the same points.
+    is autograded and never changes when hand grading lands, as nbgrader's own late penalty (computed
+    at autograde time) and Gradescope's manual questions (added to the autograder's score after it).
+    nbgrader's gradebook takes no penalty off: the nbgrader route's final grade is ``grade``'s.
     """
     return round(auto_score * penalty_percent / 100, 4)
 

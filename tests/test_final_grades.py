@@ -36,7 +36,7 @@ def test_the_final_grade_is_auto_minus_its_penalty_plus_the_written_points():
     done = final_grade(8.0, 10.0, {"a": ManualScore(2, 1.5)}, penalty_percent=20)
     assert (done.score, done.status, done.words()) == (7.9, "final", "7.9 / 12")
     assert final_grade(8.0, 10.0).score == 8.0 and final_grade(8.0, 10.0).status == "final"
-    # nbgrader's late-penalty plugin takes the same points off the same autograded score
+    # the lateness's own penalty takes the same points off the same autograded score
     late = lateness(read_time("2027-02-21T12:00:00"), read_time(DUE), LatePolicy(10, 50, 30))
     assert late.penalty_points(8.0) == penalty_points(8.0, 20) == grade.penalty
     assert late.final_score(8.0) == grade.auto - grade.penalty
