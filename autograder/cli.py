@@ -1,6 +1,6 @@
 """``python -m autograder``: the command line.  It parses and dispatches; each verb is its own
-module (``grade.py``, ``collect.py``, ``gradescope.py``, ``regrade.py``, ``assign.py``,
-``template.py``), whose ``run(args, course)`` does the work and returns the exit status."""
+module (``grade.py``, ``collect/``, ``export.py``, ``gradescope.py``, ``regrade.py``,
+``assign.py``, ``template.py``), whose ``run(args, course)`` does the work and returns the exit status."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML (for CI test reports)")
     grade.add_argument(
         "--summary", default=None, metavar="FILE", help="append a Markdown score table (e.g. $GITHUB_STEP_SUMMARY)"
+    )
+    grade.add_argument(
+        "--manual", action="append", default=[], metavar="CSV", help="written answers' scores (a column per question)"
+    )
+    grade.add_argument(
+        "--gradebook", default=None, metavar="URL", help="written answers' scores from nbgrader's gradebook"
     )
 
     regrade = verbs.add_parser("regrade", help="after nbgrader autograde: re-grade out of process, compare, fix")
@@ -69,6 +75,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     collect.add_argument(
         "--retry-failed", action="store_true", help="grade again students the grader failed on 3 times"
+    )
+    collect.add_argument(
+        "--manual", action="append", default=[], metavar="CSV", help="written answers' scores (a column per question)"
+    )
+
+    export = verbs.add_parser(
+        "export", help="merge hand-graded scores, then write final grades for an LMS (Canvas) and per function"
+    )
+    export.add_argument("results", nargs="?", default="graded", help="the folder of results (default: graded/)")
+    export.add_argument(
+        "--manual", action="append", default=[], metavar="CSV", help="written answers' scores (a column per question)"
+    )
+    export.add_argument(
+        "--gradebook", default=None, metavar="URL", help="written answers' scores from nbgrader's gradebook"
+    )
+    export.add_argument(
+        "--roster",
+        default=None,
+        metavar="CSV",
+        help="student,name,lms_id,sis_id,sis_login_id,section,email (any of them)",
     )
 
     gradescope = verbs.add_parser("gradescope", help="write a Gradescope autograder bundle for an assignment")

@@ -41,6 +41,7 @@ class Assignment:
     points: dict[str, float]
     manual: dict[str, float]
     limits: Limits
+    lms_id: str = ""  # the assignment's id in the LMS (Canvas), for ``export``
 
     @property
     def functions(self) -> list[str]:
@@ -150,6 +151,7 @@ def load_course(path: Path | str | None = None) -> Course:
                 points={k: float(v) for k, v in a["points"].items()},
                 manual={k: float(v) for k, v in a.get("manual", {}).items()},
                 limits=limits,
+                lms_id=str(a.get("lms_id", "")),
             )
         )
     for i, e in enumerate(data.get("extensions", [])):

@@ -4,12 +4,19 @@ The plots are the assignment's: its suite module's plotters (``@suite.plot``; ``
 says what a plot is) draw the student's own code at work next to the reference.  Every report
 has all of them: the reference is always drawn, and when the student's function fails, or its
 data makes the picture degenerate, the caption says so in a sentence.
+
+The heading shows the final grade (``GradedSubmission.grade``: auto + manual - late penalty), the
+same number as grades.csv and every export, and what it is made of.  ``write_reports`` keeps the
+plots' titles and captions beside their PNGs (``feedback_plots.json``), so that
+``rewrite_reports`` can write the report again when hand-graded scores change its grade.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +51,19 @@ def draw_plots(sub, assignment_id: str) -> tuple[list[Plot], list[str]]:
 # -------------------------------------------------------------------------------- reports
 
 _MARK = {"passed": "✓", "failed": "✗"}
+#: beside the report's PNGs: each plot's name, title and caption, and the plot notes
+PLOTS_INDEX = "feedback_plots.json"
+
+
+def score_lines(graded: GradedSubmission) -> tuple[str, str, str]:
+    """The heading's words: the final grade ("Score: 9.5 / 17"), what kind of grade it is ("auto
+    only, manual pending" while written answers are not graded), and what it is made of."""
+    grade = graded.grade
+    score = f"Score: {grade.score:g} / {grade.max_score:g}"
+    if not grade.manual_max and not grade.penalty_percent:
+        return score, "(autograded functions)", ""
+    parts = grade.parts()
+    return score, "(auto only, manual pending)" if grade.pending else "", f"{parts[0].upper()}{parts[1:]}."
 
 
 def _sections(graded: GradedSubmission):
@@ -52,11 +72,20 @@ def _sections(graded: GradedSubmission):
         yield function, score, out_of, tests
 
 
+def _markdown_heading(score: str, kind: str, parts: str) -> str:
+    return " ".join(filter(None, [f"**{score}**", kind])) + (f"  \n{parts}" if parts else "")
+
+
+def _html_heading(score: str, kind: str, parts: str) -> str:
+    e = html.escape
+    return f'<p class="score"><strong>{e(score)}</strong> {e(kind)}' + (f"<br>{e(parts)}" if parts else "") + "</p>"
+
+
 def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str]) -> str:
     lines = [
         f"# Feedback: {graded.assignment}, {markdown_text(graded.student)}",
         "",
-        f"**Score: {graded.score:g} / {graded.max_score:g}** (autograded functions; written answers are graded by hand)",
+        _markdown_heading(*score_lines(graded)),
         "",
         "| function | score | checks passed |",
         "|---|---|---|",
@@ -95,8 +124,7 @@ def html_report(graded: GradedSubmission, plots: list[Plot], notes: list[str]) -
         ".failed{color:#a40000}.note{background:#fff6d5;padding:.4rem .8rem;border-left:4px solid #e0b000}"
         "img{max-width:100%;border:1px solid #ddd}li{margin:.3rem 0}</style></head><body>",
         f"<h1>Feedback: {e(graded.assignment)}, {e(graded.student)}</h1>",
-        f"<p><strong>Score: {graded.score:g} / {graded.max_score:g}</strong> (autograded functions; written answers "
-        "are graded by hand)</p>",
+        _html_heading(*score_lines(graded)),
         "<table><tr><th>function</th><th>score</th><th>checks passed</th></tr>",
     ]
     for function, score, out_of, tests in _sections(graded):
@@ -140,6 +168,24 @@ def write_reports(graded: GradedSubmission, out_dir: Path) -> Path:
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(p.png)
         tmp.replace(path)
+    index = {"plots": [{"name": p.name, "title": p.title, "caption": p.caption} for p in plots], "notes": notes}
+    write_atomic(folder / PLOTS_INDEX, json.dumps(index, indent=1, ensure_ascii=True) + "\n")
     write_atomic(folder / "feedback.md", markdown_report(graded, plots, notes))
     write_atomic(folder / "feedback.html", html_report(graded, plots, notes))
     return folder / "feedback.html"
+
+
+def rewrite_reports(graded: GradedSubmission, out_dir: Path) -> bool:
+    """Write ``graded``'s report again where one was written (its grade changed: hand-graded
+    scores came in), with the plots kept beside it; False when it has no report there."""
+    folder = out_dir / graded.student / graded.assignment
+    try:
+        index = json.loads((folder / PLOTS_INDEX).read_text(encoding="utf-8"))
+        plots = [
+            Plot(p["name"], p["title"], p["caption"], (folder / f"feedback_{p['name']}.png").read_bytes())
+            for p in index["plots"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    write_reports(dataclasses.replace(graded.for_report(), plots=plots, plot_notes=list(index["notes"])), out_dir)
+    return True

@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from .config import Course
+from .manual import ManualBook
 from .results import GradedSubmission
 from .sandbox import jail
 from .submission import Submission, UsageError, finish, grade_submission, grader_failed, write_class_files
@@ -35,8 +36,10 @@ def grade_all(
     jobs: int = 1,
     progress=None,
     feedback: bool = False,
+    manual: ManualBook | None = None,
 ) -> list[GradedSubmission]:
-    """Grade every submission, filing each results.json (and report) as soon as it is done.
+    """Grade every submission, filing each results.json (and report) as soon as it is done, with
+    the hand-graded scores of ``manual`` (``manual.ManualBook``) merged into each.
 
     A failure of the grader on one submission does not stop the batch: that submission gets a
     results.json saying so, the others are graded, and ``GraderFailure`` is raised at the end.
@@ -49,7 +52,7 @@ def grade_all(
     failures: list[str] = []
 
     def done(g: GradedSubmission) -> None:
-        g = finish(g, out_dir, feedback=feedback)
+        g = finish(g, out_dir, feedback=feedback, manual=manual)
         graded.append(g)
         if progress:
             progress(g)
@@ -83,7 +86,7 @@ def grade_all(
                     continue
                 file(futures[future], g)
     graded.sort(key=lambda g: (g.assignment, g.student))
-    write_class_files(out_dir)
+    write_class_files(out_dir, manual)
     if failures:
         raise GraderFailure("\n".join(failures), graded)
     return graded
@@ -96,12 +99,14 @@ def run(args, course: Course) -> int:
 
     from rich.progress import Progress
 
+    from .manual import ManualScoresError, read_books
     from .submission import discover
     from .tables import print_tables
 
     try:
         submissions = discover(args.paths, course, args.assignment)
-    except UsageError as exc:
+        book = read_books(args.manual, args.gradebook, course)
+    except (UsageError, ManualScoresError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out_dir = Path(args.out)
@@ -115,6 +120,7 @@ def run(args, course: Course) -> int:
                 jobs=args.jobs,
                 progress=lambda g: progress.advance(task),
                 feedback=args.feedback,
+                manual=book,
             )
             grader_failures = ""
         except GraderFailure as failure:
@@ -129,7 +135,7 @@ def run(args, course: Course) -> int:
         from .reports import markdown_summary
 
         with open(args.summary, "a", encoding="utf-8") as summary:  # GitHub's job summary is appended to
-            summary.write(markdown_summary(graded))
+            summary.write(markdown_summary(graded, out_dir))
     if args.feedback:
         print(f"feedback reports: {out_dir}/<student>/<assignment>/feedback.html and feedback.md")
     print(f"wrote {len(graded)} results.json under {out_dir}/ and {out_dir / 'grades.csv'}")

@@ -89,8 +89,13 @@ class Lateness:
     def late(self) -> bool:
         return self.days_late > 0
 
-    def final_score(self, raw_score: float) -> float:
-        return round(raw_score * (1 - self.penalty_percent / 100), 4)
+    def penalty_points(self, auto_score: float) -> float:
+        """The points this lateness takes off an autograded score (``penalty_points``)."""
+        return penalty_points(auto_score, self.penalty_percent)
+
+    def final_score(self, auto_score: float) -> float:
+        """``auto_score`` after the penalty."""
+        return round(auto_score - self.penalty_points(auto_score), 4)
 
     def to_json(self) -> dict:
         return {
@@ -111,16 +116,27 @@ class Lateness:
             float(data["penalty_percent"]),
         )
 
-    def sentence(self, raw_score: float, max_score: float) -> str:
-        """What the student reads in their feedback."""
+    def sentence(self, auto_score: float, auto_max: float) -> str:
+        """What the student reads in their feedback (the penalty is on the autograded points)."""
         when = f"Submitted {_human(self.submitted_at)}; deadline {_human(self.deadline)}"
         if not self.late:
             return f"{when}: on time."
         days = "1 day" if self.days_late == 1 else f"{self.days_late} days"
         return (
-            f"{when}: {days} late, a penalty of {self.penalty_percent:g}%, so your score is "
-            f"{self.final_score(raw_score):g} / {max_score:g} (before the penalty: {raw_score:g})."
+            f"{when}: {days} late, a penalty of {self.penalty_percent:g}% of your autograded points, so they count "
+            f"{self.final_score(auto_score):g} / {auto_max:g} (before the penalty: {auto_score:g})."
         )
+
+
+def penalty_points(auto_score: float, penalty_percent: float) -> float:
+    """The points a late penalty of ``penalty_percent`` takes off: a share of the autograded score only.
+
+    Written answers graded by hand are not penalised: the penalty is known the moment the work
+    is autograded and never changes when hand grading lands, as nbgrader's own late penalty (computed
+    at autograde time) and Gradescope's manual questions (added to the autograder's score after it).
+    nbgrader's gradebook takes no penalty off: the nbgrader route's final grade is ``grade``'s.
+    """
+    return round(auto_score * penalty_percent / 100, 4)
 
 
 def parse_time(text: str) -> dt.datetime:

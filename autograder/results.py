@@ -1,6 +1,12 @@
-"""The result of grading: one check's (``TestResult``), one submission's (``GradedSubmission``), and
-their one file format, Gradescope's results.json (``results_json``, ``read_results``,
-``write_results``).
+"""The result of grading: one check's (``TestResult``), one submission's (``GradedSubmission``), its
+final grade (``FinalGrade``, made by ``final_grade`` and nowhere else), and their one file format,
+Gradescope's results.json (``results_json``, ``read_results``, ``write_results``).
+
+The final grade is auto + manual - late penalty: the autograded points, plus the written answers'
+points once graded by hand (``ManualScore``; until then they are *pending*, never 0), minus the
+late penalty, a share of the autograded points (``lateness.penalty_points``).  Every output
+(grades.csv, the score tables, the histogram, the feedback heading, every export) shows
+``GradedSubmission.grade``, so one student's final score is one number everywhere.
 
 Everything written is a pure function of the verdicts (no times, no dates), so grading the
 same submission twice gives byte-identical files, and results are written ASCII-safe.  A
@@ -15,15 +21,18 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .lateness import Lateness
+from .lateness import Lateness, penalty_points
 from .verdicts import Verdict
 from .wire import clean_text
 
 #: longest text of one test or note in a results file (student-influenced text is cut earlier)
 MAX_OUTPUT = 4000
+#: longest source of one function kept in a results file (the class report's examples)
+MAX_CODE = 3000
 
 
 def safe(text: object, limit: int = MAX_OUTPUT) -> str:
@@ -58,6 +67,7 @@ class TestResult:
     max_score: float
     verdict: Verdict
     output: str
+    cause: str = ""  # the diagnosed mistake's id (``suites.framework.Fail``), "" when none was named
 
     @property
     def status(self) -> str:
@@ -73,6 +83,103 @@ def function_scores(results: list[TestResult]) -> dict[str, tuple[float, float]]
     return {k: (round(v[0], 4), round(v[1], 4)) for k, v in scores.items()}
 
 
+@dataclass(frozen=True)
+class ManualScore:
+    """One written answer's points: its maximum (course.yml ``manual``) and, once graded by hand,
+    its score (``None`` until then: pending)."""
+
+    max_score: float
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class FinalGrade:
+    """The one grade every output shows: auto + manual - late penalty.
+
+    ``manual`` holds the points of the written answers graded so far; ``pending`` names those not
+    graded yet (``pending_max`` their points), which are not counted: the grade is then "auto only,
+    manual pending", never a silent 0.
+    """
+
+    auto: float
+    auto_max: float
+    penalty: float  # points off the autograded score
+    penalty_percent: float
+    manual: float
+    manual_max: float
+    pending: tuple[str, ...] = ()
+    pending_max: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return round(self.auto - self.penalty + self.manual, 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(self.auto_max + self.manual_max, 4)
+
+    @property
+    def status(self) -> str:
+        """``final``, or ``manual pending`` while some written answer is not graded yet."""
+        return "manual pending" if self.pending else "final"
+
+    def words(self) -> str:
+        """The grade as a student or an instructor reads it, e.g. "9.5 / 17 (auto only, manual pending)"."""
+        return f"{self.score:g} / {self.max_score:g}" + (" (auto only, manual pending)" if self.pending else "")
+
+    def parts(self) -> str:
+        """What it is made of, e.g. "autograded 13 / 15, late penalty -2.6 (20% of the autograded
+        points), written answers 1.5 / 2"."""
+        parts = [f"autograded {self.auto:g} / {self.auto_max:g}"]
+        if self.penalty_percent:
+            parts.append(f"late penalty -{self.penalty:g} ({self.penalty_percent:g}% of the autograded points)")
+        if self.manual_max:
+            graded_max = round(self.manual_max - self.pending_max, 4)
+            graded = [f"{self.manual:g} / {graded_max:g}"] if graded_max else []
+            pending = [f"{self.pending_max:g} points pending (graded by hand)"] if self.pending else []
+            parts.append("written answers " + ", ".join(graded + pending))
+        return ", ".join(parts)
+
+    def to_json(self) -> dict:
+        return {
+            "auto": self.auto,
+            "auto_max": self.auto_max,
+            "penalty": self.penalty,
+            "penalty_percent": self.penalty_percent,
+            "manual": self.manual,
+            "manual_max": self.manual_max,
+            "pending": list(self.pending),
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+        }
+
+
+def final_grade(
+    auto: float, auto_max: float, manual: Mapping[str, ManualScore] | None = None, penalty_percent: float = 0.0
+) -> FinalGrade:
+    """auto + manual - late penalty, the one place a final grade is computed (every route, every output).
+
+    ``auto`` is the autograded score (``auto_max`` its maximum), ``manual`` the written answers by
+    grade id (course.yml ``manual``; a score of ``None`` is pending), ``penalty_percent`` the
+    lateness's (``Lateness.penalty_percent``, 0 on time).  The penalty is taken off the autograded
+    points only (``lateness.penalty_points``).
+    """
+    manual = manual or {}
+    graded = {k: m for k, m in manual.items() if m.score is not None}
+    pending = tuple(k for k, m in manual.items() if m.score is None)
+    return FinalGrade(
+        auto=round(auto, 4),
+        auto_max=round(auto_max, 4),
+        penalty=penalty_points(auto, penalty_percent),
+        penalty_percent=penalty_percent,
+        manual=round(sum(m.score for m in graded.values()), 4),
+        manual_max=round(sum(m.max_score for m in manual.values()), 4),
+        pending=pending,
+        pending_max=round(sum(manual[k].max_score for k in pending), 4),
+    )
+
+
 @dataclass
 class GradedSubmission:
     """One submission's grade: its checks' results, notes for the student, plots for the report
@@ -86,20 +193,29 @@ class GradedSubmission:
     plots: list = field(default_factory=list)  # suites.plotting.Plot, when feedback reports are asked for
     plot_notes: list[str] = field(default_factory=list)
     lateness: Lateness | None = None  # when the submission time is known
+    manual: dict[str, ManualScore] = field(default_factory=dict)  # written answers' points, by grade id
+    code: dict[str, str] = field(default_factory=dict)  # each graded function's code (``answers.py``)
+    written: dict[str, str] = field(default_factory=dict)  # each written answer's text, by grade id
 
     @property
     def score(self) -> float:
-        """The raw score: what the hidden checks gave, before any late penalty."""
+        """The autograded score: what the hidden checks gave, before any late penalty."""
         return round(sum(t.score for t in self.tests), 4)
 
     @property
-    def final_score(self) -> float:
-        """The score after the late penalty (the raw score when lateness is unknown)."""
-        return self.lateness.final_score(self.score) if self.lateness else self.score
+    def max_score(self) -> float:
+        """The autograded points there are (the written answers' are in ``grade``)."""
+        return round(sum(t.max_score for t in self.tests), 4)
 
     @property
-    def max_score(self) -> float:
-        return round(sum(t.max_score for t in self.tests), 4)
+    def grade(self) -> FinalGrade:
+        """The final grade: auto + manual - late penalty (``final_grade``)."""
+        percent = self.lateness.penalty_percent if self.lateness else 0.0
+        return final_grade(self.score, self.max_score, self.manual, percent)
+
+    @property
+    def final_score(self) -> float:
+        return self.grade.score
 
     def functions(self) -> dict[str, tuple[float, float]]:
         return function_scores(self.tests)
@@ -120,12 +236,9 @@ def results_json(graded: GradedSubmission, report: str | None = None, execution_
     ``execution_time`` Gradescope shows.
     """
     functions = graded.functions()
-    summary = [f"{graded.assignment}: {graded.score:g} / {graded.max_score:g} points."]
-    if graded.lateness:
-        summary.append(graded.lateness.sentence(graded.score, graded.max_score))
-    summary += [safe(n) for n in graded.notes]
+    summary = _summary_lines(graded) + [safe(n) for n in graded.notes]
     data = {
-        "score": graded.final_score,
+        "score": graded.grade.score,
         "output": "\n".join(summary),
         "visibility": "visible",
         "stdout_visibility": "hidden",
@@ -136,7 +249,7 @@ def results_json(graded: GradedSubmission, report: str | None = None, execution_
                 "max_score": round(t.max_score, 4),
                 "status": t.status,
                 "output": safe(t.output),
-                "extra_data": {"function": t.function, "verdict": Verdict(t.verdict).value},
+                "extra_data": _test_extra(t),
             }
             for t in graded.tests
         ],
@@ -146,11 +259,19 @@ def results_json(graded: GradedSubmission, report: str | None = None, execution_
             "notebook": safe(graded.notebook, 200),
             "max_score": graded.max_score,
             "functions": {k: {"score": v[0], "max_score": v[1]} for k, v in functions.items()},
+            "grade": graded.grade.to_json(),
         },
     }
+    extra = data["extra_data"]
     if graded.lateness:
-        data["extra_data"]["raw_score"] = graded.score
-        data["extra_data"]["lateness"] = graded.lateness.to_json()
+        extra["raw_score"] = graded.score
+        extra["lateness"] = graded.lateness.to_json()
+    if graded.manual:
+        extra["manual"] = {k: {"score": m.score, "max_score": m.max_score} for k, m in graded.manual.items()}
+    if graded.code:
+        extra["code"] = {safe(k, 100): safe(v, MAX_CODE) for k, v in graded.code.items()}
+    if graded.written:
+        extra["written"] = {safe(k, 100): safe(v, MAX_OUTPUT + 10) for k, v in graded.written.items()}
     if report is not None:
         data["output"] = report
         data["output_format"] = "md"
@@ -159,6 +280,24 @@ def results_json(graded: GradedSubmission, report: str | None = None, execution_
     if execution_time is not None:
         data["execution_time"] = round(execution_time)
     return data
+
+
+def _summary_lines(graded: GradedSubmission) -> list[str]:
+    """The plain ``output``'s first lines (the notes follow them): the autograded score, the
+    lateness when known, the final grade when written answers count."""
+    lines = [f"{graded.assignment}: {graded.score:g} / {graded.max_score:g} points."]
+    if graded.lateness:
+        lines.append(graded.lateness.sentence(graded.score, graded.max_score))
+    if graded.manual:
+        lines.append(f"Final grade: {graded.grade.words()}: {graded.grade.parts()}.")
+    return lines
+
+
+def _test_extra(t: TestResult) -> dict:
+    extra = {"function": t.function, "verdict": Verdict(t.verdict).value}
+    if t.cause:
+        extra["cause"] = safe(t.cause, 80)
+    return extra
 
 
 def parse_results(data: dict) -> GradedSubmission:
@@ -177,12 +316,21 @@ def parse_results(data: dict) -> GradedSubmission:
             t["max_score"],
             Verdict(t["extra_data"]["verdict"]),
             t["output"],
+            str(t["extra_data"].get("cause", "")),
         )
         for t in data["tests"]
     ]
-    lateness = Lateness.from_json(extra.get("lateness"))
-    notes = [] if "output_format" in data else data["output"].split("\n")[2 if lateness else 1 :]
-    return GradedSubmission(extra["student"], extra["assignment"], extra["notebook"], tests, notes, lateness=lateness)
+    graded = GradedSubmission(extra["student"], extra["assignment"], extra["notebook"], tests)
+    graded.lateness = Lateness.from_json(extra.get("lateness"))
+    graded.manual = {
+        str(k): ManualScore(float(m["max_score"]), None if m["score"] is None else float(m["score"]))
+        for k, m in (extra.get("manual") or {}).items()
+    }
+    graded.code = {str(k): str(v) for k, v in (extra.get("code") or {}).items()}
+    graded.written = {str(k): str(v) for k, v in (extra.get("written") or {}).items()}
+    if "output_format" not in data:
+        graded.notes = data["output"].split("\n")[len(_summary_lines(graded)) :]
+    return graded
 
 
 def read_results(path: Path) -> GradedSubmission:

@@ -61,7 +61,7 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
     take_used = getattr(sub, "take_standins_used", lambda: set())
     for c, max_score in zip(checks, shares):
         if stopped is not None:
-            results.append(TestResult(c.name, function, 0.0, max_score, stopped.verdict, str(stopped)))
+            results.append(TestResult(c.name, function, 0.0, max_score, stopped.verdict, str(stopped), stopped.cause))
             continue
         gated = c.requires is not None and c.requires not in passed
         take_used()  # forget calls made by earlier checks
@@ -87,14 +87,15 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
             elif verdict == Verdict.ECHO:
                 verdict = Verdict.FAILED
             reported.setdefault(str(fail), c.description)
-            results.append(TestResult(c.name, function, 0.0, max_score, verdict, message + _standin_note(take_used())))
+            note = _standin_note(take_used())
+            results.append(TestResult(c.name, function, 0.0, max_score, verdict, message + note, fail.cause))
             if fail.verdict.stops:
                 stopped = fail
             continue
         except Exception as exc:  # noqa: BLE001 - odd return values must cost points, not crash the grader
             closed_by = closed_by or (c.description if c.gate else None)
             message = f"`{function}` returned something we could not check ({type(exc).__name__}). See its docstring for what to return."
-            results.append(TestResult(c.name, function, 0.0, max_score, Verdict.FAILED, message))
+            results.append(TestResult(c.name, function, 0.0, max_score, Verdict.FAILED, message, "uncheckable_answer"))
             continue
         if closed_by is not None and not c.gate:
             # its own rule holds, but an answer that is not computed from its inputs (a constant,

@@ -13,7 +13,8 @@ the same functions, so the same notebook and time get the same grade on every ro
 - **grade**: ``grade_submission`` runs every hidden check (and draws the report's plots) and
   returns the result with its lateness; ``grader_failed`` is what a student gets when we broke;
 - **finish**: ``finish`` files one result (results.json, feedback reports) in an output folder,
-  ``write_class_files`` the class's files from every result there.
+  ``write_class_files`` the class's files from every result there (grades.csv, the histograms,
+  the class reports, the written answers to grade), hand-graded scores merged first.
 """
 
 from __future__ import annotations
@@ -28,17 +29,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
+from .answers import function_code, written_answers
 from .calls import CallOutcome
 from .config import Course
 from .feedback import draw_plots, write_reports
 from .lateness import Lateness, assess, lateness, read_timestamp
+from .manual import ManualBook, apply, merge, write_sheets
 from .notebook import NotebookError, read_cells
-from .results import GradedSubmission, read_results, results_json, write_atomic, write_results
+from .results import GradedSubmission, ManualScore, read_results, results_json, write_atomic, write_results
 from .runner import run_assignment
 from .sandbox.client import Sandbox
 from .standins import StandinRule
 from .suites.framework import StudentCode, course_seed
-from .tables import class_csv, score_tables
+from .tables import by_student, class_csv, score_tables
 from .verdicts import Verdict
 
 #: neighbouring files larger than this are not copied beside the notebook
@@ -308,9 +311,14 @@ def _graded(submission: Submission, course: Course, code: StudentCode, feedback:
     plots, plot_notes = draw_plots(code, assignment.id) if feedback else ([], [])
     notes = [*submission.notes, *_run_notes(code)]
     late = submission_lateness(submission, course)
-    return GradedSubmission(
+    graded = GradedSubmission(
         submission.student, assignment.id, submission.notebook.name, tests, notes, plots, plot_notes, late
     )
+    graded.manual = {q: ManualScore(points) for q, points in assignment.manual.items()}  # pending
+    graded.code = function_code(getattr(code, "cells", None) or [], assignment.functions)
+    if not submission.refused and isinstance(code, Sandbox):
+        graded.written = written_answers(submission.notebook, list(assignment.manual))
+    return graded
 
 
 def _run_notes(code: StudentCode) -> list[str]:
@@ -364,10 +372,13 @@ def filed(graded: GradedSubmission) -> GradedSubmission:
     return replace(graded, student=name, notes=[*graded.notes, note])
 
 
-def finish(graded: GradedSubmission, out_dir: Path, *, feedback: bool = False) -> GradedSubmission:
-    """File one grade: ``out_dir/<student>/<assignment>/results.json`` and, with ``feedback``, the
-    reports beside it.  Returns the grade as filed (``filed``)."""
-    graded = filed(graded)
+def finish(
+    graded: GradedSubmission, out_dir: Path, *, feedback: bool = False, manual: ManualBook | None = None
+) -> GradedSubmission:
+    """File one grade, with the hand-graded scores of ``manual`` on it: ``out_dir/<student>/
+    <assignment>/results.json`` and, with ``feedback``, the reports beside it.  Returns the grade
+    as filed (``filed``)."""
+    graded = apply(filed(graded), manual)
     write_results(out_dir / graded.student / graded.assignment / "results.json", results_json(graded))
     if feedback:
         write_reports(graded.for_report(), out_dir)
@@ -385,15 +396,23 @@ def load_all_results(out_dir: Path) -> list[GradedSubmission]:
     return graded
 
 
-def write_class_files(out_dir: Path) -> None:
-    """grades.csv and one score histogram per assignment, from all results under ``out_dir``."""
+def write_class_files(out_dir: Path, manual: ManualBook | None = None) -> None:
+    """The class's files, from all results under ``out_dir`` once ``manual``'s hand-graded scores
+    are merged into them (``manual.merge``): grades.csv, and per assignment the histogram of
+    final scores, the class report and the written answers to grade (``manual.write_sheets``)."""
+    from .classreport import write_class_report
+
+    merge(out_dir, manual)
     everything = load_all_results(out_dir)
     if not everything:
         return
     write_atomic(out_dir / "grades.csv", class_csv(everything))
-    for t in score_tables(everything):
+    for t in score_tables(by_student(everything)):
         if len(t.rows) >= 2:
             from .histogram import score_histogram
 
-            scores = [g.score for g in t.rows]
-            score_histogram(scores, t.rows[0].max_score, t.assignment, out_dir / f"{t.assignment}_histogram.png")
+            pending = sum(bool(g.grade.pending) for g in t.rows)
+            max_score = max(g.grade.max_score for g in t.rows)
+            score_histogram(t.finals(), max_score, t.assignment, out_dir / f"{t.assignment}_histogram.png", pending)
+        write_class_report(out_dir, t.assignment, t.rows)
+        write_sheets(out_dir, t.assignment, t.rows)

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from autograder.standins import reference_callees
+from autograder.verdicts import Verdict
 
 from bug_zoo import BUGS, CHEATERS, LOOKUPS, VARIANTS
 from helpers import (
@@ -23,6 +24,9 @@ from helpers import (
     solution_cells,
     write_notebook,
 )
+
+#: the zoo's mistakes that no check names (their failures are counted under the check they fail)
+UNDIAGNOSED = {"gradcheck-ratio-of-maxima", "mb-scaled-step"}
 
 
 def dependents(assignment: str, function: str) -> list[str]:
@@ -55,16 +59,19 @@ def test_bug_loses_points_on_its_function(bug):
         assert not re.search(r"\b(?!1\b)\d+ (rows?|columns?|entries|entry)\b", r.output), r
     for words in bug.never_says:  # and none contradicts the code
         assert words.lower() not in feedback.lower(), feedback
+    # each mistake is named by a cause id where a check diagnoses it (the class report counts by it)
+    causes = {r.cause for r in failed if r.verdict != Verdict.GATED}
+    assert causes and ("" not in causes or bug.id in UNDIAGNOSED), (bug.id, causes)
     for name in bug.passes:  # checks about something else are not charged for this mistake
         (result,) = [r for r in results if r.name == name]
         assert result.status == "passed", result
     for other in others:  # graded on its own: our stand-in replaces the buggy function
         got, out_of = scores(results)[other]
         assert got == out_of, f"{bug.id} also cost {other}"
-    # the nbgrader path (in-kernel) gives the same score
-    assert scores(grade_in_process(bug.assignment, cells, [bug.function])) == {
-        bug.function: scores(results)[bug.function]
-    }
+    # the nbgrader path (in-kernel) gives the same score, for the same causes
+    in_kernel = grade_in_process(bug.assignment, cells, [bug.function])
+    assert scores(in_kernel) == {bug.function: scores(results)[bug.function]}
+    assert [r.cause for r in in_kernel] == [r.cause for r in results if r.function == bug.function]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)

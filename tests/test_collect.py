@@ -177,7 +177,8 @@ def test_first_run_grades_everyone_and_pushes_a_feedback_branch(term):
         # the branch the student works on is exactly what they pushed
         assert sh("rev-parse", "main", cwd=repo.origin).strip() == term["heads"][name]
     first_bob = term["repos"]["bob"].show("feedback~1:feedback.md")
-    assert "**Score: 15 / 15**" not in first_bob and "| `gradient_check` | 2 / 2 |" not in first_bob
+    assert "**Score: 13 / 17** (auto only, manual pending)" in first_bob  # gradient_check: 0
+    assert "| `gradient_check` | 0 / 2 |" in first_bob
 
 
 def test_scores_of_the_last_commits(term):
@@ -211,7 +212,8 @@ def test_late_commit_is_penalised_even_when_back_dated(term):
     assert late["submitted_at"] == "2027-02-06T09:00:00+00:00" and late["days_late"] == 1
     assert late["penalty_percent"] == 10 and late_grading["score"] == 13.5
     report = term["repos"]["alice"].show("feedback:feedback.md")
-    assert "1 day late, a penalty of 10%, so your score is 13.5 / 15" in report
+    assert "1 day late, a penalty of 10% of your autograded points, so they count 13.5 / 15" in report
+    assert "**Score: 13.5 / 17** (auto only, manual pending)" in report  # the final grade, in the heading
 
 
 def test_the_default_policy_keeps_the_better_on_time_grade(term):
@@ -253,6 +255,37 @@ def test_cli_rejects_a_bad_roster(tmp_path):
         text=True,
     )
     assert done.returncode == 2 and "header must be 'student,repo'" in done.stderr
+
+
+def test_hand_graded_scores_reach_the_grade_and_the_feedback_branch(tmp_path):
+    """collect keeps the written answers for whoever grades them; their scores, given later, join the
+    final grade (results.json, grades.csv) and the report is pushed again, with no new commit; the
+    same scores the next run push nothing."""
+    course = make_course(tmp_path)
+    repo = StudentRepo(tmp_path, "dora")
+    filled_release(ASSIGNMENT, repo.work)
+    repo.push("2027-02-04T10:00:00")
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"student,repo\ndora,{repo.origin}\n")
+    students, out = read_roster(roster), tmp_path / "out"
+    collect(course, students, out, push_feedback=True, now=at("2027-02-04T12:00:00"), new_ledger=True)
+    (question,) = course.assignment(ASSIGNMENT).manual
+    written = results(out, "dora")["extra_data"]["written"][question]
+    assert written.strip() and written.strip() in (out / f"{ASSIGNMENT}_written.md").read_text()
+    assert "**Score: 15 / 17** (auto only, manual pending)" in repo.show("feedback:feedback.md")
+    book = {("dora", ASSIGNMENT): {question: 1.5}}
+    outcomes = collect(course, students, out, push_feedback=True, now=at("2027-02-04T13:00:00"), manual=book)
+    assert [o.status for o in outcomes] == ["unchanged"]
+    data = results(out, "dora")
+    assert data["score"] == 16.5 and data["extra_data"]["grade"]["status"] == "final"
+    (row,) = csv.DictReader((out / "grades.csv").open())
+    assert (row["score"], row[question], row["status"]) == ("16.5", "1.5", "final")
+    assert "**Score: 16.5 / 17**" in repo.show("feedback:feedback.md") and "16.5 / 17" in repo.show(
+        "feedback:status.md"
+    )
+    pushed = sh("rev-parse", "feedback", cwd=repo.origin)
+    collect(course, students, out, push_feedback=True, now=at("2027-02-04T14:00:00"), manual=book)
+    assert sh("rev-parse", "feedback", cwd=repo.origin) == pushed
 
 
 def test_commit_time_is_bounded_by_what_collect_saw():

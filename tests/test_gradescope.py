@@ -123,6 +123,10 @@ def test_solution_gets_full_marks_on_time(bundle, tmp_path):
     assert data["score"] == COURSE.assignment(ASSIGNMENT).max_score
     assert data["output_format"] == "md" and data["output"].startswith(f"# Feedback: {ASSIGNMENT}, Dana")
     assert "on time" in data["output"] and data["extra_data"]["lateness"]["days_late"] == 0
+    # the written answer is kept for whoever grades it, and its points are pending, not 0
+    (question,) = COURSE.assignment(ASSIGNMENT).manual
+    assert data["extra_data"]["written"][question].strip() and data["extra_data"]["manual"][question]["score"] is None
+    assert "**Score: 10 / 13** (auto only, manual pending)" in data["output"]
 
 
 def test_untouched_release_gets_zero(bundle, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -44,8 +45,8 @@ def test_final_score_and_what_the_student_reads():
     late = lateness(after(hours=30), DUE, POLICY)
     assert late.final_score(13.8571) == 11.0857
     assert late.sentence(13.8571, 15) == (
-        "Submitted 2027-02-07 05:59 UTC; deadline 2027-02-05 23:59 UTC: 2 days late, a penalty of 20%, "
-        "so your score is 11.0857 / 15 (before the penalty: 13.8571)."
+        "Submitted 2027-02-07 05:59 UTC; deadline 2027-02-05 23:59 UTC: 2 days late, a penalty of 20% of your "
+        "autograded points, so they count 11.0857 / 15 (before the penalty: 13.8571)."
     )
     assert Lateness.from_json(json.loads(json.dumps(late.to_json()))) == late
 
@@ -119,7 +120,7 @@ def test_grade_applies_the_penalty_from_timestamp_txt(tmp_path, course_file):
     data = json.loads((out / "erin" / "01_gradients" / "results.json").read_text())
     assert data["extra_data"]["raw_score"] == points and data["extra_data"]["lateness"]["days_late"] == 2
     assert data["score"] == round(points * 0.75, 4)
-    csv_text = (out / "grades.csv").read_text().splitlines()
-    assert csv_text[0].endswith("raw_score,days_late,penalty_percent,score,max_score")
-    assert csv_text[1].endswith(f"{points:g},2,25,{data['score']:g},{points:g}")
+    (row,) = csv.DictReader((out / "grades.csv").open())
+    assert (row["auto_score"], row["days_late"], row["penalty_percent"]) == (f"{points:g}", "2", "25")
+    assert (row["score"], row["status"]) == (f"{data['score']:g}", "manual pending")
     assert "a penalty of 25%" in (out / "erin" / "01_gradients" / "feedback.md").read_text()

@@ -4,7 +4,7 @@
 - no module of sandbox/ imports grading rules (suites, runner, standins, reference, ...): the
   sandbox imports the leaves and itself, and is handed the stand-in rule by whoever opens it;
 - config imports no sandbox, directly or not (nbgrader reads course.yml on every command);
-- each verb's module (grade, collect, gradescope, regrade, assign, template) is the only place
+- each verb's module (grade, collect, export, gradescope, regrade, assign, template) is the only place
   that knows its verb: no other module imports one, and cli.py only parses and dispatches;
 - README's layout section names every module there is.
 """
@@ -20,7 +20,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "autograder"
 LEAVES = {"limits", "verdicts", "calls", "lateness", "wire", "results"}
-VERBS = {"grade", "collect", "gradescope", "regrade", "assign", "template"}
+VERBS = {"grade", "collect", "export", "gradescope", "regrade", "assign", "template"}
 
 
 def module_name(path: Path) -> str:

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from public_python import build_public_python, unused_uid, world_traversable_tempdir
 
 REPO = Path(__file__).resolve().parent.parent

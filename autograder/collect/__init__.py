@@ -30,6 +30,7 @@ def run(args, course) -> int:
     import sys
     from pathlib import Path
 
+    from ..manual import ManualScoresError, read_books
     from ..reports import markdown_summary
     from ..results import markdown_text
     from ..tables import print_tables
@@ -38,6 +39,7 @@ def run(args, course) -> int:
 
     try:
         roster = read_roster(Path(args.roster))
+        book = read_books(args.manual, None, course)
         outcomes = collect(
             course,
             roster,
@@ -46,8 +48,9 @@ def run(args, course) -> int:
             args.push_feedback,
             new_ledger=args.new_ledger,
             retry_failed=args.retry_failed,
+            manual=book,
         )
-    except CollectError as exc:
+    except (CollectError, ManualScoresError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         if args.summary:
             with open(args.summary, "a", encoding="utf-8") as summary:
@@ -68,7 +71,9 @@ def run(args, course) -> int:
     print("\n".join([*notes, line]))
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as summary:
-            summary.write("\n".join([f"**collect**: {line}.", "", *[f"- {markdown_text(n)}" for n in notes], ""]) + "\n")
+            summary.write(
+                "\n".join([f"**collect**: {line}.", "", *[f"- {markdown_text(n)}" for n in notes], ""]) + "\n"
+            )
             if graded:
-                summary.write(markdown_summary(graded))
+                summary.write(markdown_summary(graded, Path(args.out)))
     return 0

@@ -28,7 +28,7 @@ def reports_today(reports: list[str], now: dt.datetime) -> int:
 def status_text(sha: str, graded: GradedSubmission, counted: str, used: int, limit: int | None) -> str:
     """``status.md``: which commit was graded, its lateness, which grade counts, reports left."""
     late = graded.lateness
-    lines = ["# Grading status", "", f"Graded commit `{sha[:7]}`: {graded.final_score:g} / {graded.max_score:g}."]
+    lines = ["# Grading status", "", f"Graded commit `{sha[:7]}`: {graded.grade.words()}."]
     if late:
         lines.append(late.sentence(graded.score, graded.max_score))
     if counted:

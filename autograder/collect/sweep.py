@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..config import Course
 from ..lateness import DAY, Lateness, assess, student_deadline
+from ..manual import ManualBook, apply, merge
 from ..results import GradedSubmission, write_atomic
 from ..submission import filed, filed_name, finish
 from . import feedback_branch
@@ -62,6 +63,7 @@ class Run:
     assignment_id: str | None
     state: RunState
     retry_failed: bool = False
+    manual: ManualBook | None = None  # hand-graded scores of the written answers
     wake: list[dt.datetime] = field(default_factory=list)  # when work left for later falls due
 
     @property
@@ -83,11 +85,14 @@ def collect(
     now: dt.datetime | None = None,
     new_ledger: bool = False,
     retry_failed: bool = False,
+    manual: ManualBook | None = None,
 ) -> list[Outcome]:
     """Fetch, choose, grade and (optionally) push feedback for every student of the roster.
 
-    ``now`` is the time of the run (tests replay a term with it).  ``CollectError`` when the
-    state of earlier runs is lost (and ``new_ledger`` does not say to start one).
+    ``now`` is the time of the run (tests replay a term with it).  ``manual`` (hand-graded
+    scores of written answers) is merged into every grade, and a student whose grade it changes
+    without a new commit gets the report again.  ``CollectError`` when the state of earlier runs
+    is lost (and ``new_ledger`` does not say to start one).
     """
     from ..submission import write_class_files
 
@@ -105,15 +110,21 @@ def collect(
             "start a new ledger on purpose with --new-ledger"
         ) from None
     when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    run = Run(course, out, when, push_feedback, assignment_id, state, retry_failed)
+    run = Run(course, out, when, push_feedback, assignment_id, state, retry_failed, manual=manual)
     run.cache.mkdir(exist_ok=True)
     heads: dict[str, str] = {}
     outcomes = []
     try:
+        regraded = merge(out, manual)  # hand-graded scores that came since the last run
+        for slot in ("on_time", "late"):
+            merge(out / "slots" / slot, manual)
         for student in roster:
             outcomes.append(contained(run, student, heads))
             state.save()
         write_heads(out, heads, inputs_digest(roster, course.path), min(run.wake, default=None))
+        if push_feedback:
+            reported = {(o.graded.student, o.graded.assignment) for o in outcomes if o.graded}
+            outcomes += push_regraded(run, roster, [g for g in regraded if (g.student, g.assignment) not in reported])
         write_class_files(out)
     finally:
         hand_over(out)
@@ -158,7 +169,7 @@ def missing(run: Run, student: Student, reason: str) -> Outcome:
     text = f"the repository could not be fetched: {reason}"
     for assignment_id, notebook in run.wanted():
         if not (run.out / filed_name(student.name) / assignment_id / "results.json").exists():
-            finish(refusal(run, student, assignment_id, notebook, text), run.out)
+            finish(refusal(run, student, assignment_id, notebook, text), run.out, manual=run.manual)
     return Outcome(student.name, run.assignment_id, "missing", text)
 
 
@@ -198,7 +209,7 @@ def refuse(run: Run, student: Student, wanted: tuple[str, str], head: str, reaso
     entry = run.state.entry(student.name, assignment_id)
     if entry.get("refused") == head:
         return Outcome(student.name, assignment_id, "unchanged")
-    graded = finish(refusal(run, student, assignment_id, notebook, reason), run.out)
+    graded = finish(refusal(run, student, assignment_id, notebook, reason), run.out, manual=run.manual)
     entry.update(refused=head, on_time=None, late=None)
     return Outcome(student.name, assignment_id, "graded", f"refused: {reason}", graded)
 
@@ -239,12 +250,13 @@ def grade_candidates(
             limited = point
             continue
         result, refused = grade_point(run, student, objects, point, late)
-        finish(result, run.out / "slots" / name)
+        finish(result, run.out / "slots" / name, manual=run.manual)
+        grade = result.grade
         entry[name] = {
             "key": point.snapshot.key,
             "commit": point.commit.sha,
             "lateness": late.to_json(),
-            "final": result.final_score,
+            "final": round(grade.score - grade.manual, 4),  # the autograded part: what lateness changes
         }
         graded.append((point, result, f"refused: {refused}" if refused else ""))
     counted = count(run, student, assignment_id, entry, slots)
@@ -302,7 +314,7 @@ def report(run: Run, student: Student, bare: Path, entry: dict, graded: list, co
     from ..feedback import write_reports
 
     point, result, refused = graded[-1]
-    result = filed(result)
+    result = apply(filed(result), run.manual)
     write_reports(result.for_report(), run.out)
     reports = [t for t in entry["reports"] if run.now - dt.datetime.fromisoformat(t) < 2 * DAY] + [iso(run.now)]
     if run.push_feedback:  # before the state is updated: if the push fails, the next run grades and pushes again
@@ -314,6 +326,32 @@ def report(run: Run, student: Student, bare: Path, entry: dict, graded: list, co
         feedback_branch.push(bare, student.repo, files, f"Feedback for {point.commit.sha[:7]}")
     entry.update(reports=reports, pending=None)
     return Outcome(student.name, result.assignment, "graded", " ".join(filter(None, [refused, counted])), result)
+
+
+def push_regraded(run: Run, roster: list[Student], regraded: list[GradedSubmission]) -> list[Outcome]:
+    """Push the report again to each student whose grade hand-graded scores changed (no new
+    commit): its heading shows the new final grade.  A failed push is that student's outcome."""
+    by_name = {filed_name(s.name): s for s in roster}
+    outcomes = []
+    for graded in regraded:
+        student = by_name.get(graded.student)
+        folder = run.out / graded.student / graded.assignment
+        if student is None or not (folder / "feedback.md").is_file():
+            continue
+        files = {name: (folder / name).read_bytes() for name in ["feedback.md", *_plot_files(folder)]}
+        status = f"# Grading status\n\nYour written answers were graded: your grade is {graded.grade.words()}.\n"
+        files["status.md"] = status.encode()
+        try:
+            feedback_branch.push(run.cache / f"{student.key}.git", student.repo, files, "Written answers graded")
+        except (GitError, OSError, subprocess.SubprocessError) as exc:
+            outcomes.append(
+                Outcome(student.name, graded.assignment, "failed", f"the report could not be pushed ({exc})")
+            )
+    return outcomes
+
+
+def _plot_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("feedback_*.png"))
 
 
 def over_limit(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from ..calls import OK, CallOutcome
 from ..verdicts import Verdict
 from ..wire import Iterated, Rng, Unencodable
 
-__all__ = ["SUITES", "Check", "Fail", "Rng", "StudentCode", "Suite", "course_seed", "register", "seeded"]
+__all__ = ["SUITES", "Check", "Fail", "Mistake", "Rng", "StudentCode", "Suite", "course_seed", "register", "seeded"]
 
 
 class Fail(Exception):
@@ -43,11 +44,30 @@ class Fail(Exception):
     converges because its steps are wrong): the runner shows it as that check's echo when the
     check it ``requires`` failed, and as an ordinary failure otherwise.  (A failure in the very
     words an earlier check used is shown as that one's echo whatever its verdict.)
+
+    ``cause`` names the mistake a check diagnosed, for machines: a short id such as
+    ``"aliased_history"`` or ``"factor_n"``, the same wherever that mistake shows in the
+    function's checks (results.json keeps it; the class report counts students by it).  ""
+    when the check saw a wrong answer without knowing why.
     """
 
-    def __init__(self, message: str, verdict: str = Verdict.FAILED):
+    def __init__(self, message: str, verdict: str = Verdict.FAILED, cause: str = ""):
         super().__init__(message)
         self.verdict = Verdict(verdict)
+        self.cause = cause
+
+
+class Mistake(str):
+    """A known wrong answer's words (a key of ``expect_close``'s candidates) with its cause id:
+    ``Mistake("mse_sum", "It looks like the sum of squared errors...")`` is those words, and
+    ``expect_close`` gives its ``cause`` to the ``Fail`` it raises."""
+
+    cause: str
+
+    def __new__(cls, cause: str, words: str) -> Mistake:
+        made = super().__new__(cls, words)
+        made.cause = cause
+        return made
 
 
 class StudentCode(Protocol):
@@ -197,35 +217,55 @@ def value_of(fn: str, outcome: CallOutcome) -> Any:
         if isinstance(outcome.value, Unencodable):
             raise Fail(
                 f"`{fn}` returned a {outcome.value.type_name}, which the grader cannot read: return what its "
-                "docstring asks for."
+                "docstring asks for.",
+                cause="unreadable_return",
             )
         return outcome.value
     if outcome.status == Verdict.MISSING:
         raise Fail(
             f"We could not find a function named `{fn}` in your notebook. Did you rename it, or delete its cell?",
             Verdict.MISSING,
+            cause="missing",
         )
     if outcome.status == Verdict.TIMEOUT:
         raise Fail(
             f"`{fn}` did not finish in time. Look for a loop that never ends "
             "(a `while` whose condition never changes) or far more iterations than needed.",
             Verdict.TIMEOUT,
+            cause="timeout",
         )
     if outcome.status == Verdict.CRASHED:
-        raise Fail(f"Calling `{fn}` stopped Python: {outcome.message}.", Verdict.CRASHED)
+        raise Fail(f"Calling `{fn}` stopped Python: {outcome.message}.", Verdict.CRASHED, cause="crashed")
     if outcome.status in (Verdict.UNREADABLE, Verdict.GRADER_ERROR):
-        raise Fail(f"`{fn}` could not be graded: {outcome.message}.", outcome.status)
+        raise Fail(
+            f"`{fn}` could not be graded: {outcome.message}.", outcome.status, cause=Verdict(outcome.status).value
+        )
     if outcome.error_type == "NotImplementedError":
-        raise Fail(f"`{fn}` is not implemented yet (it still raises NotImplementedError).", Verdict.NOT_IMPLEMENTED)
+        raise Fail(
+            f"`{fn}` is not implemented yet (it still raises NotImplementedError).",
+            Verdict.NOT_IMPLEMENTED,
+            cause="not_implemented",
+        )
     where = f" (at {outcome.where})" if outcome.where else ""
     if outcome.error_type == "SystemExit":
-        raise Fail(f"`{fn}` called exit(){where}. A function should return its result instead.", Verdict.ERROR)
+        raise Fail(
+            f"`{fn}` called exit(){where}. A function should return its result instead.", Verdict.ERROR, cause="exit"
+        )
     if outcome.error_type == "RemoteError":
         raise Fail(
             f"`{fn}` called a function we passed in with arguments it could not use{where}: {outcome.message}",
             Verdict.ERROR,
+            cause="bad_callback_arguments",
         )
-    raise Fail(f"`{fn}` raised {outcome.error_type}: {outcome.message}{where}", Verdict.ERROR)
+    raise Fail(
+        f"`{fn}` raised {outcome.error_type}: {outcome.message}{where}", Verdict.ERROR, cause=raised(outcome.error_type)
+    )
+
+
+def raised(error_type: str | None) -> str:
+    """The cause id of an exception the student's code raised, e.g. ``raised_ValueError`` (the
+    class name is the student's to choose: only letters, digits and _ of it, cut)."""
+    return "raised_" + (re.sub(r"[^A-Za-z0-9_]", "", error_type or "")[:40] or "error")
 
 
 # ---------------------------------------------------------------------------------------
@@ -247,7 +287,7 @@ def as_float(fn: str, value, strict: bool = False) -> float:
     as an extra axis on any other answer; so does a generator there.
     """
     if strict and isinstance(value, Iterated):
-        raise Fail(container_words(fn, value, "one number", "return the number itself"), "echo")
+        raise Fail(container_words(fn, value, "one number", "return the number itself"), "echo", "generator")
     arr = np.asarray(value) if not isinstance(value, (list, tuple)) else np.asarray(value, dtype=object)
     if arr.dtype == object and arr.size == 1:
         try:
@@ -257,15 +297,16 @@ def as_float(fn: str, value, strict: bool = False) -> float:
     if arr.dtype.kind == "c" and np.all(np.abs(arr.imag) <= 1e-12 * np.abs(arr.real)):
         arr = arr.real  # e.g. from np.linalg.eigvals: a real number stored as complex
     if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise Fail(f"`{fn}` should return a single number, but returned {describe(value)}.", "echo")
+        raise Fail(f"`{fn}` should return a single number, but returned {describe(value)}.", "echo", "not_a_number")
     if arr.size != 1:
         raise Fail(
             f"`{fn}` should return a single number, but returned an array of {'several numbers' if arr.size else 'none'}. "
             + _one_number_hint(fn),
             "echo",
+            "not_one_number",
         )
     if strict and (arr.ndim > 0 or isinstance(value, (list, tuple))):
-        raise Fail(extra_axis_words(fn, arr.shape, (), "one number"), "echo")
+        raise Fail(extra_axis_words(fn, arr.shape, (), "one number"), "echo", "extra_axis")
     return float(arr.reshape(()))
 
 
@@ -317,7 +358,7 @@ def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "", strict:
     expected = expected or ("(d,)" if len(shape) == 1 else "the one its docstring gives")
     if strict and isinstance(value, Iterated):
         asked = f"a numpy array of shape {expected}"
-        raise Fail(container_words(fn, value, asked, "build the array, e.g. np.array(list(...))"), "echo")
+        raise Fail(container_words(fn, value, asked, "build the array, e.g. np.array(list(...))"), "echo", "generator")
     if isinstance(value, (list, tuple)) and len(shape) == 1 and len(value) == shape[0]:
         # a list of numbers is a fine (d,) answer, whether its items are floats, numpy
         # scalars, or numpy scalars that crossed the sandbox boundary as 1-element arrays
@@ -333,18 +374,22 @@ def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "", strict:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise Fail(
-            f"`{fn}` should return a numpy array of shape {expected}, but returned {describe(value)}.", "echo"
+            f"`{fn}` should return a numpy array of shape {expected}, but returned {describe(value)}.",
+            "echo",
+            "not_an_array",
         ) from None
     if arr.shape == shape:
         return arr
     if arr.ndim == 0:
-        raise Fail(f"`{fn}` returned a single number; it should return an array of shape {expected}.", "echo")
+        raise Fail(
+            f"`{fn}` returned a single number; it should return an array of shape {expected}.", "echo", "one_number"
+        )
     if arr.ndim > len(shape) and [s for s in arr.shape if s != 1] == [s for s in shape if s != 1]:
         if strict:
-            raise Fail(extra_axis_words(fn, arr.shape, shape, expected), "echo")
+            raise Fail(extra_axis_words(fn, arr.shape, shape, expected), "echo", "extra_axis")
         return arr.reshape(shape)
     if arr.ndim != len(shape):
-        raise Fail(f"`{fn}` returned a {arr.ndim}-dimensional array; expected shape {expected}.", "echo")
+        raise Fail(f"`{fn}` returned a {arr.ndim}-dimensional array; expected shape {expected}.", "echo", "wrong_ndim")
     axes = ["rows", "columns"] if len(shape) == 2 else ["entries"]
     diffs = []
     for axis, (got, want) in enumerate(zip(arr.shape, shape)):
@@ -354,7 +399,11 @@ def as_array(fn: str, value, shape: tuple[int, ...], expected: str = "", strict:
             one = name.replace("entries", "entry") if name.startswith("entries") else name[:-1]
             more = "many" if got > want else "few"
             diffs.append(f"1 {one} too {more}" if abs(got - want) == 1 else f"too {more} {name}")
-    raise Fail(f"`{fn}` returned an array of the wrong shape ({', '.join(diffs)}); expected shape {expected}.", "echo")
+    raise Fail(
+        f"`{fn}` returned an array of the wrong shape ({', '.join(diffs)}); expected shape {expected}.",
+        "echo",
+        "wrong_shape",
+    )
 
 
 def precision_of(value) -> float:
@@ -396,6 +445,7 @@ def as_history(
                 f"`{fn}` returns one row too few, and its first row is not w0: the history is missing its first "
                 f"row. Row 0 must be the starting point w0, then one row per {per}.",
                 "echo",
+                "history_without_w0",
             )
         if missing == 1:
             raise Fail(
@@ -403,6 +453,7 @@ def as_history(
                 f"Expected shape {expected}, so {count} + 1 rows (check the range of your loop, and append after "
                 f"every {per}).",
                 "echo",
+                "history_misses_last_row",
             )
         if starts_at_w0:
             raise Fail(
@@ -410,20 +461,24 @@ def as_history(
                 f"running all `{count}` (e.g. a `break` when the loss stops changing). Run exactly `{count}`: the "
                 f"caller decides how long to train, and the history must have {count} + 1 rows.",
                 "echo",
+                "stops_early",
             )
     if arr is not None and arr.ndim == 2 and arr.shape == (rows + 1, d) and same_rows(arr[0], w0, rtol):
         raise Fail(
             f"`{fn}` returns one row too many: it starts at w0 but runs one {per} more than `{count}`. Expected "
             f"shape {expected}, so {count} + 1 rows (check the range of your loop: range({count})).",
             "echo",
+            "one_row_too_many",
         )
     arr = as_array(fn, value, (rows, d), expected, strict)
     if rows > 1 and np.all(arr == arr[-1]) and not same_rows(arr[-1], w0, rtol):
         # the classic `w -= lr * g; history.append(w)`: row 0 is "wrong" only because every row
         # is one array, changed in place after it was appended; say that, not "row 0 differs"
-        raise Fail(aliased_history(fn, per), "echo")
+        raise Fail(aliased_history(fn, per), "echo", "aliased_history")
     if not same_rows(arr[0], w0, precision_of(value)):
-        raise Fail(f"`{fn}`: row 0 must be the starting weights w0, but your row 0 differs from w0.", "echo")
+        raise Fail(
+            f"`{fn}`: row 0 must be the starting weights w0, but your row 0 differs from w0.", "echo", "row0_not_w0"
+        )
     return arr
 
 
@@ -459,10 +514,17 @@ def close(a, b, rtol: float = 1e-7, atol: float = 1e-10) -> bool:
 def diagnose(student, candidates: dict[str, Any], rtol: float = 1e-6, atol: float = 1e-9) -> str:
     """The hint for the first known mistake that ``student`` matches, or ''.  (Where formulas
     coincide, on a 1x1 matrix say, a check asks first about a case where they differ.)"""
+    found = matched(student, candidates, rtol, atol)
+    return " " + found if found else ""
+
+
+def matched(student, candidates: dict[str, Any], rtol: float = 1e-6, atol: float = 1e-9) -> str:
+    """The first key of ``candidates`` (its words, a ``Mistake`` when it has a cause id) whose
+    value ``student`` matches, or ''."""
     for hint, wrong in candidates.items():
         try:
             if close(student, wrong, rtol, atol):
-                return " " + hint
+                return hint
         except (TypeError, ValueError):
             continue
     return ""
@@ -484,7 +546,26 @@ _SCALE_WORDS = {
 
 def scale_hint(student, oracle, sizes: dict[str, int]) -> str:
     """' It is twice the right value...' when ``student`` is ``oracle`` times one constant: the
-    form of the formula is right and a factor (2, n, d) or the sign is off; '' otherwise."""
+    form of the formula is right and a factor (2, n, d) or the sign is off; '' otherwise.
+    (``scale_mistake`` gives the same words with their cause id.)"""
+    return scale_mistake(student, oracle, sizes)
+
+
+#: the cause id of each factor of ``_SCALE_WORDS``
+_SCALE_CAUSES = {
+    "2": "factor_2",
+    "1/2": "factor_half",
+    "n": "factor_n",
+    "1/n": "factor_1_over_n",
+    "d": "factor_d",
+    "1/d": "factor_1_over_d",
+    "n/d": "divides_by_d_not_n",
+}
+
+
+def scale_mistake(student, oracle, sizes: dict[str, int]) -> str:
+    """``scale_hint``'s words as a ``Mistake`` (its cause: ``factor_n``, ``opposite_sign``,
+    ``opposite_sign_factor_2``, ``constant_factor``...), or ''."""
     s, o = np.asarray(student, dtype=float).ravel(), np.asarray(oracle, dtype=float).ravel()
     if s.shape != o.shape or not (np.all(np.isfinite(s)) and np.all(np.isfinite(o))):
         return ""
@@ -500,14 +581,19 @@ def scale_hint(student, oracle, sizes: dict[str, int]) -> str:
     named = [k for k, v in values.items() if v and close(abs(ratio), v, 1e-6, 0)]
     sign = ratio < 0
     if len(named) == 1:  # sizes that coincide (n == d, n == 2) cannot tell the causes apart
-        words = _SCALE_WORDS[named[0]]
-        return " " + (f"It has the opposite sign, and {words[0].lower()}{words[1:]}" if sign else words)
+        words, cause = _SCALE_WORDS[named[0]], _SCALE_CAUSES[named[0]]
+        if sign:
+            return Mistake(f"opposite_sign_{cause}", f" It has the opposite sign, and {words[0].lower()}{words[1:]}")
+        return Mistake(cause, " " + words)
     if sign and close(ratio, -1.0, 1e-6, 0):
-        return " It is the right value with the opposite sign: a minus sign is missing or one too many."
+        return Mistake(
+            "opposite_sign", " It is the right value with the opposite sign: a minus sign is missing or one too many."
+        )
     if not named:
-        return (
+        return Mistake(
+            "constant_factor",
             " It is the right value times one constant factor: the form of the formula is right, a constant is off "
-            "(check the factor 2, what you divide by, and the sign)."
+            "(check the factor 2, what you divide by, and the sign).",
         )
     return ""
 
@@ -528,13 +614,15 @@ def expect_close(
     if close(student, oracle, rtol, atol):
         return
     student_arr = np.asarray(student, dtype=float)
-    hint = diagnose(student, candidates or {}, rtol, atol)
+    found = matched(student, candidates or {}, rtol, atol)
+    hint = " " + found if found else ""
     if not hint and sizes is not None:
-        hint = scale_hint(student, oracle, sizes)
+        hint = found = scale_mistake(student, oracle, sizes)
     verdict = "echo" if hint else "failed"  # a recognised mistake is the same one wherever it shows
+    cause = getattr(found, "cause", "")
     if not np.all(np.isfinite(student_arr)):
-        raise Fail(f"`{fn}` returned inf or nan {what}.{hint}", verdict)
-    raise Fail(f"`{fn}` gives the wrong value {what}.{hint}", verdict)
+        raise Fail(f"`{fn}` returned inf or nan {what}.{hint}", verdict, cause or "not_finite")
+    raise Fail(f"`{fn}` gives the wrong value {what}.{hint}", verdict, cause)
 
 
 def expect_float32_consistent(sub, fn: str, args32: tuple, kwargs: dict, oracle, shape: tuple, rtol, atol) -> None:
@@ -556,7 +644,7 @@ def expect_float32_consistent(sub, fn: str, args32: tuple, kwargs: dict, oracle,
         try:
             run(args64)
         except Fail:  # float64 fails too: not a float32 problem
-            raise Fail(str(fail), "echo") from None
+            raise Fail(str(fail), "echo", fail.cause) from None
         raise
     if close(got, oracle, rtol, atol):
         return
@@ -567,10 +655,14 @@ def expect_float32_consistent(sub, fn: str, args32: tuple, kwargs: dict, oracle,
     if own is not None and close(got, own, rtol, atol):
         return
     if not np.all(np.isfinite(got)):
-        raise Fail(f"`{fn}` returns inf or nan for float32 inputs, where the same numbers in float64 are fine.")
+        raise Fail(
+            f"`{fn}` returns inf or nan for float32 inputs, where the same numbers in float64 are fine.",
+            cause="float32_overflow",
+        )
     raise Fail(
         f"`{fn}` gives a different answer for float32 inputs than for the same numbers in float64 (more than "
-        "float32 rounding). Avoid fixed dtypes (np.zeros(d, dtype=int), np.float16) and integer arrays for results."
+        "float32 rounding). Avoid fixed dtypes (np.zeros(d, dtype=int), np.float16) and integer arrays for results.",
+        cause="float32_differs",
     )
 
 
@@ -587,7 +679,8 @@ def expect_unchanged(
                 raise Fail(
                     f"`{fn}` changed its argument `{name}` in place. Functions must not modify their "
                     "inputs: the caller may still need them. Work on a copy "
-                    f"(`{name}.copy()`) or build a new array (`w - lr * grad` makes a new one; `w -= ...` does not)."
+                    f"(`{name}.copy()`) or build a new array (`w - lr * grad` makes a new one; `w -= ...` does not).",
+                    cause="modifies_input",
                 )
 
 
@@ -611,14 +704,15 @@ def expect_responds(sub, fn: str, args: tuple, changes: dict[str, tuple], *, sta
         if first.shape == other.shape and first.tobytes() == other.tobytes():
             raise Fail(
                 f"`{fn}` returns the same answer whatever {name} is, so its answer is not computed from its "
-                "inputs. Until it is, none of its checks count (not even its shape or leaving its inputs alone)."
+                "inputs. Until it is, none of its checks count (not even its shape or leaving its inputs alone).",
+                cause="not_computed_from_inputs",
             )
 
 
 def _numbers(fn: str, value) -> np.ndarray:
     """All the numbers in an answer, flat, to compare two answers; Fail for an answer that holds none."""
     if value is None:
-        raise Fail(f"`{fn}` returned None: did you forget the `return`?")
+        raise Fail(f"`{fn}` returned None: did you forget the `return`?", cause="returns_none")
     try:
         return np.asarray(value, dtype=float).ravel()
     except (TypeError, ValueError):
@@ -626,7 +720,10 @@ def _numbers(fn: str, value) -> np.ndarray:
     try:  # a list of arrays of different lengths (batches)
         return np.concatenate([np.zeros(0), *(np.asarray(v, dtype=float).ravel() for v in value)])
     except (TypeError, ValueError):
-        raise Fail(f"`{fn}` returned {describe(value)}, not numbers: see its docstring for what to return.") from None
+        raise Fail(
+            f"`{fn}` returned {describe(value)}, not numbers: see its docstring for what to return.",
+            cause="not_numbers",
+        ) from None
 
 
 def last_weights(fn: str, value, w0: np.ndarray) -> np.ndarray:
@@ -640,4 +737,8 @@ def last_weights(fn: str, value, w0: np.ndarray) -> np.ndarray:
         return arr
     if arr is not None and arr.ndim == 2 and arr.shape[1] == w0.size and arr.shape[0] >= 1:
         return arr[-1]
-    raise Fail(f"`{fn}` should return its history, one row of weights (shape (d,)) per row, as a 2-D array.", "echo")
+    raise Fail(
+        f"`{fn}` should return its history, one row of weights (shape (d,)) per row, as a 2-D array.",
+        "echo",
+        "not_a_history",
+    )

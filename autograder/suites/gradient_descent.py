@@ -13,6 +13,7 @@ from ..bounds import NotNumbers, TooLarge, count_numbers
 from ..landscapes import Quadratic, random_spd, tilted_well
 from .framework import (
     Fail,
+    Mistake,
     Suite,
     as_array,
     as_float,
@@ -60,17 +61,28 @@ def test_gd_step_values(sub):
             got,
             w - lr * grad,
             {
-                "Your step moves uphill: it adds the gradient. Step against it: w - lr * grad.": w + lr * grad,
-                "Your step ignores the learning rate: multiply the gradient by lr.": w - grad,
-                "It returns only the step lr * grad; return the new weights w - lr * grad.": -lr * grad,
-                "It returns only the step lr * grad; return the new weights w - lr * grad. ": lr * grad,
-                "It divides by the learning rate; multiply instead.": w - grad / lr,
-                "Its step is shortened to length 1 when lr * grad is longer: gradient descent takes the whole step "
-                "w - lr * grad, however long (a smaller lr, not clipping, makes it shorter).": w
-                - lr * grad / max(1.0, float(np.linalg.norm(lr * grad))),
-                "Its step always has length lr (the gradient is normalised): the step is lr * grad, longer where the "
-                "slope is steeper.": w
-                - lr * grad / np.linalg.norm(grad),
+                Mistake(
+                    "adds_gradient", "Your step moves uphill: it adds the gradient. Step against it: w - lr * grad."
+                ): w + lr * grad,
+                Mistake("ignores_learning_rate", "Your step ignores the learning rate: multiply the gradient by lr."): w
+                - grad,
+                Mistake(
+                    "returns_step", "It returns only the step lr * grad; return the new weights w - lr * grad."
+                ): -lr * grad,
+                Mistake(
+                    "returns_step", "It returns only the step lr * grad; return the new weights w - lr * grad. "
+                ): lr * grad,
+                Mistake("divides_by_lr", "It divides by the learning rate; multiply instead."): w - grad / lr,
+                Mistake(
+                    "clipped_step",
+                    "Its step is shortened to length 1 when lr * grad is longer: gradient descent takes the whole step "
+                    "w - lr * grad, however long (a smaller lr, not clipping, makes it shorter).",
+                ): w - lr * grad / max(1.0, float(np.linalg.norm(lr * grad))),
+                Mistake(
+                    "normalised_step",
+                    "Its step always has length lr (the gradient is normalised): the step is lr * grad, longer where the "
+                    "slope is steeper.",
+                ): w - lr * grad / np.linalg.norm(grad),
             },
             what="for random weights and gradients",
         )
@@ -147,7 +159,10 @@ def _descend(sub, grad, w0, lr, n_steps, strict: bool = False) -> tuple[np.ndarr
     spy = PointSpy(grad, w0.size, max_points=100 * (n_steps + 1))
     raw = call(sub, "gradient_descent", spy, w0, lr, n_steps, standins=("gd_step",))
     if np.shape(raw) == (w0.size,) and n_steps > 0:
-        raise Fail("`gradient_descent` returns only the final weights; return the whole path, shape (n_steps + 1, d).")
+        raise Fail(
+            "`gradient_descent` returns only the final weights; return the whole path, shape (n_steps + 1, d).",
+            cause="returns_final_weights",
+        )
     path = as_history("gradient_descent", raw, n_steps + 1, w0, count="n_steps", per="step", strict=strict)
     return path, spy, precision_of(raw)
 
@@ -168,7 +183,8 @@ def test_gradient_descent_shape(sub):
     if np.all(path == path[0]):
         # a path that never leaves w0 has the right shape and is no answer: it earns nothing here
         raise Fail(
-            "`gradient_descent` returns a path that never leaves w0: every row k should hold the weights after k steps."
+            "`gradient_descent` returns a path that never leaves w0: every row k should hold the weights after k steps.",
+            cause="never_moves",
         )
     _descend(sub, q.grad, w0, 0.05, 0)
     # started at the minimum the path still has n_steps + 1 rows: a loop that stops early shows here
@@ -206,15 +222,20 @@ def test_gradient_descent_steps(sub):
         rtol, atol = max(precision, 1e-12), max(precision, 1e-14)
         points = _asked_at(spy, path, rtol, atol)
         if n_steps > 1 and spy.points and all(np.array_equal(p, w0) for p in spy.points):
-            raise Fail("`gradient_descent` always evaluates the gradient at w0; evaluate it at the current weights.")
+            raise Fail(
+                "`gradient_descent` always evaluates the gradient at w0; evaluate it at the current weights.",
+                cause="gradient_at_w0",
+            )
         if n_steps > 1 and np.all(path[1:] == path[-1]):
             raise Fail(
                 "`gradient_descent`: all rows of the path after w0 are the same array. You probably appended the "
-                "same array object and then changed it in place; append a copy (or build a new array each step)."
+                "same array object and then changed it in place; append a copy (or build a new array each step).",
+                cause="aliased_history",
             )
         if len(points) != n_steps or any(not close(p, path[k], rtol=rtol, atol=atol) for k, p in enumerate(points)):
             raise Fail(
-                "`gradient_descent`: row k of the path must be the weights at which step k+1 evaluates the gradient."
+                "`gradient_descent`: row k of the path must be the weights at which step k+1 evaluates the gradient.",
+                cause="rows_not_steps",
             )
         expect_close(
             "gradient_descent",
@@ -242,11 +263,13 @@ def test_gradient_descent_one_call_per_step(sub):
             raise Fail(
                 "`gradient_descent` asks for the gradient more than once at the same weights. The notebook asks for "
                 "one call of grad_f per step (a gradient can be costly): compute g = grad_f(w) once per step and "
-                "reuse g, also for a stopping test or for printing its norm."
+                "reuse g, also for a stopping test or for printing its norm.",
+                cause="extra_gradient_calls",
             )
         raise Fail(
             f"`gradient_descent` should ask for the gradient once per step ({'more' if calls > n_steps else 'fewer'} "
-            "calls of grad_f than steps were made)."
+            "calls of grad_f than steps were made).",
+            cause="wrong_gradient_count",
         )
 
 
@@ -333,19 +356,32 @@ def test_max_stable_lr_values(sub):
             got,
             2.0 / eig[-1],
             {
-                "Your value equals 1 / largest eigenvalue; the threshold is 2 / largest eigenvalue.": 1.0 / eig[-1],
-                "Your value equals 2 / smallest eigenvalue; the largest eigenvalue (steepest direction) limits the step.": 2.0
-                / eig[0],
-                "Your value equals 2 / largest diagonal entry of H; for a rotated bowl the diagonal is not the eigenvalues (use np.linalg.eigvalsh).": 2.0
-                / np.max(np.diag(H)),
-                "Your value equals 2 / trace (the sum of the eigenvalues); use the largest eigenvalue.": 2.0
-                / np.trace(H),
-                "Your value equals 2 / Frobenius norm of H; use the largest eigenvalue (or the 2-norm, np.linalg.norm(H, 2)).": 2.0
-                / np.linalg.norm(H),
-                "Your value equals 2 / (smallest + largest eigenvalue): that is the best fixed learning rate (the "
-                "fastest and the slowest direction shrink alike), not the largest stable one, which is 2 / largest "
-                "eigenvalue.": 2.0
-                / (eig[0] + eig[-1]),
+                Mistake(
+                    "one_over_lambda",
+                    "Your value equals 1 / largest eigenvalue; the threshold is 2 / largest eigenvalue.",
+                ): 1.0 / eig[-1],
+                Mistake(
+                    "smallest_eigenvalue",
+                    "Your value equals 2 / smallest eigenvalue; the largest eigenvalue (steepest direction) limits the step.",
+                ): 2.0 / eig[0],
+                Mistake(
+                    "diagonal_not_eigenvalue",
+                    "Your value equals 2 / largest diagonal entry of H; for a rotated bowl the diagonal is not the eigenvalues (use np.linalg.eigvalsh).",
+                ): 2.0 / np.max(np.diag(H)),
+                Mistake(
+                    "trace_not_eigenvalue",
+                    "Your value equals 2 / trace (the sum of the eigenvalues); use the largest eigenvalue.",
+                ): 2.0 / np.trace(H),
+                Mistake(
+                    "frobenius_norm",
+                    "Your value equals 2 / Frobenius norm of H; use the largest eigenvalue (or the 2-norm, np.linalg.norm(H, 2)).",
+                ): 2.0 / np.linalg.norm(H),
+                Mistake(
+                    "best_fixed_rate",
+                    "Your value equals 2 / (smallest + largest eigenvalue): that is the best fixed learning rate (the "
+                    "fastest and the slowest direction shrink alike), not the largest stable one, which is 2 / largest "
+                    "eigenvalue.",
+                ): 2.0 / (eig[0] + eig[-1]),
             },
             what="for a random rotated bowl",
             rtol=1e-6,
@@ -377,14 +413,23 @@ def test_max_stable_lr_structured(sub):
         # first what was observed: a known formula is named as such (it is the value check's
         # finding); the start-vector hint only fits an estimate that is right on random matrices
         known = {
-            "its value is 1 / largest eigenvalue, half the limit; the threshold is 2 / largest eigenvalue.": 1.0
-            / eig[-1],
-            "its value is 2 / smallest eigenvalue; it uses the smallest eigenvalue, but the largest (the "
-            "steepest direction) limits the step.": 2.0 / eig[0],
+            Mistake(
+                "one_over_lambda",
+                "its value is 1 / largest eigenvalue, half the limit; the threshold is 2 / largest eigenvalue.",
+            ): 1.0 / eig[-1],
+            Mistake(
+                "smallest_eigenvalue",
+                "its value is 2 / smallest eigenvalue; it uses the smallest eigenvalue, but the largest (the "
+                "steepest direction) limits the step.",
+            ): 2.0 / eig[0],
         }
         for words, value in known.items():
             if close(got, value, rtol=1e-6):
-                raise Fail(f"`max_stable_lr` returns a value {side} 2/λmax on a structured matrix: {words}", "echo")
+                raise Fail(
+                    f"`max_stable_lr` returns a value {side} 2/λmax on a structured matrix: {words}",
+                    "echo",
+                    words.cause,
+                )
         random_H = random_spd(3, seeded("spd-structured-control"), cond=12.0)
         right_on_random = close(
             as_float("max_stable_lr", call(sub, "max_stable_lr", random_H)),
@@ -402,6 +447,7 @@ def test_max_stable_lr_structured(sub):
             f"`max_stable_lr` returns a value {side} 2/λmax on a structured matrix (a diagonal matrix, or one "
             f"whose eigenvectors include the ones vector). {hint}",
             "echo",
+            cause="depends_on_start_vector" if right_on_random else "",
         )
 
 
@@ -420,17 +466,20 @@ def test_max_stable_lr_meaning(sub):
         raise Fail(
             "`max_stable_lr` returned a learning rate that is not positive; it should be 2 / largest eigenvalue.",
             "echo",
+            cause="not_positive",
         )
     if lr_max > reference.max_stable_lr(q.H):
         raise Fail(
             "`max_stable_lr` returns a value above 2/λmax: gradient descent with a learning rate just below your "
             "value still diverges, so it is not safe. The threshold is 2 / largest eigenvalue.",
             "echo",
+            cause="above_limit",
         )
     raise Fail(
         "`max_stable_lr` returns a value below 2/λmax: gradient descent with a learning rate just above your value "
         "still converges, so it is not the threshold (it is too cautious). The threshold is 2 / largest eigenvalue.",
         "echo",
+        cause="below_limit",
     )
 
 
@@ -509,16 +558,24 @@ def test_find_global_minimum(sub):
         hints = {}
         if case == len(cases):  # the earlier landscapes passed: only the lowest-loss start misleads here
             hints[
-                "It returned the end of the run from the start with the lowest loss, which lies in a local "
-                "minimum's basin: a low start is not a low end. Run from every start and compare f at the end points."
+                Mistake(
+                    "best_start_not_best_end",
+                    "It returned the end of the run from the start with the lowest loss, which lies in a local "
+                    "minimum's basin: a low start is not a low end. Run from every start and compare f at the end points.",
+                )
             ] = local_end
         hints |= {
-            "It returned an end point in the local minimum: compare f at the end of each run and keep the lowest.": local_end,
-            "It returned a starting point; return where gradient descent ended.": starts[
+            Mistake(
+                "local_minimum",
+                "It returned an end point in the local minimum: compare f at the end of each run and keep the lowest.",
+            ): local_end,
+            Mistake("returns_start", "It returned a starting point; return where gradient descent ended."): starts[
                 int(np.argmin([well.f(s) for s in starts]))
             ],
-            "It returned the result of the first start only; try every start.": ends[0],
-            "It returned the result of the last start only; keep the best of all starts.": ends[-1],
+            Mistake("first_start_only", "It returned the result of the first start only; try every start."): ends[0],
+            Mistake(
+                "last_start_only", "It returned the result of the last start only; keep the best of all starts."
+            ): ends[-1],
         }
         expect_close(
             "find_global_minimum",
@@ -546,6 +603,7 @@ def test_find_global_minimum_shape(sub):
         raise Fail(
             "`find_global_minimum` returned a single number; return the weights (shape (d,)) where the loss is lowest.",
             "echo",
+            cause="one_number",
         )
     as_array("find_global_minimum", raw, (2,), strict=True)
 

@@ -12,6 +12,7 @@ from .. import reference
 from ..landscapes import _check_w, classification, regression
 from .framework import (
     Fail,
+    Mistake,
     Suite,
     as_array,
     as_float,
@@ -80,17 +81,30 @@ def test_mse_loss_values(sub):
             got,
             _mse_oracle(w, X, y),
             {
-                "It looks like the sum of squared errors: divide by the number of samples (take the mean).": np.sum(
-                    r**2
+                Mistake(
+                    "sum_not_mean",
+                    "It looks like the sum of squared errors: divide by the number of samples (take the mean).",
+                ): np.sum(r**2),
+                Mistake("half_mse", "It looks like half the mean squared error; this course's MSE has no 1/2."): 0.5
+                * np.mean(r**2),
+                Mistake("rmse", "It looks like the square root of the MSE (RMSE); do not take the root."): np.sqrt(
+                    np.mean(r**2)
                 ),
-                "It looks like half the mean squared error; this course's MSE has no 1/2.": 0.5 * np.mean(r**2),
-                "It looks like the square root of the MSE (RMSE); do not take the root.": np.sqrt(np.mean(r**2)),
-                "It looks like you squared the mean error; square each error first, then average.": np.mean(r) ** 2,
-                "It looks like you averaged absolute errors; the errors must be squared.": np.mean(np.abs(r)),
-                "It looks like you divided by the number of features instead of the number of samples.": np.sum(r**2)
-                / d,
-                "It looks like np.var of the errors: the variance subtracts the mean error first, the MSE does not "
-                "(use np.mean((X @ w - y) ** 2)).": np.var(r),
+                Mistake(
+                    "square_of_mean", "It looks like you squared the mean error; square each error first, then average."
+                ): np.mean(r) ** 2,
+                Mistake(
+                    "mean_absolute_error", "It looks like you averaged absolute errors; the errors must be squared."
+                ): np.mean(np.abs(r)),
+                Mistake(
+                    "divides_by_d",
+                    "It looks like you divided by the number of features instead of the number of samples.",
+                ): np.sum(r**2) / d,
+                Mistake(
+                    "np_var",
+                    "It looks like np.var of the errors: the variance subtracts the mean error first, the MSE does not "
+                    "(use np.mean((X @ w - y) ** 2)).",
+                ): np.var(r),
             },
             what="on random data",
             sizes={"n": n, "d": d},
@@ -140,11 +154,20 @@ def test_mse_gradient_values(sub):
             got,
             g,
             {
-                "It points the opposite way: check the sign of the residual (X @ w - y, not y - X @ w).": -g,
-                "It is half the gradient: the derivative of r**2 is 2*r, so a factor 2 is missing.": g / 2,
-                "It is n times too large: average over samples (divide by n) instead of summing.": g * n,
-                "It is twice too large: the factor is 2/n, not 4/n.": 2 * g,
-                "It is off by a factor of n/2: the gradient is (2/n) * X.T @ (X @ w - y).": g * n / 2,
+                Mistake(
+                    "opposite_sign",
+                    "It points the opposite way: check the sign of the residual (X @ w - y, not y - X @ w).",
+                ): -g,
+                Mistake(
+                    "factor_half", "It is half the gradient: the derivative of r**2 is 2*r, so a factor 2 is missing."
+                ): g / 2,
+                Mistake(
+                    "factor_n", "It is n times too large: average over samples (divide by n) instead of summing."
+                ): g * n,
+                Mistake("factor_2", "It is twice too large: the factor is 2/n, not 4/n."): 2 * g,
+                Mistake(
+                    "factor_n_over_2", "It is off by a factor of n/2: the gradient is (2/n) * X.T @ (X @ w - y)."
+                ): g * n / 2,
             },
             what="on random data",
             sizes={"n": n, "d": d},
@@ -171,6 +194,7 @@ def test_mse_gradient_descends(sub):
             "`mse_gradient` points downhill: stepping against it makes the loss larger. "
             "The gradient must point towards increasing loss; check its sign.",
             "echo",
+            cause="opposite_sign",
         )
 
 
@@ -216,22 +240,27 @@ def _logistic_loss_mistakes(w, X, y, l2):
     ce = y * minus_log_p + (1 - y) * minus_log_1mp
     ww = np.dot(w, w)
     return {
-        "The regularisation term looks wrong: it is l2/2 * w @ w (no other factor, not on the mean).": np.mean(ce)
-        + l2 * ww,
-        "The regularisation term l2/2 * w @ w seems to be missing.": np.mean(ce),
-        "The regularisation term has the wrong sign: the penalty l2/2 * w @ w is added to the loss.": np.mean(ce)
-        - 0.5 * l2 * ww,
-        "It looks like a sum over samples; take the mean.": np.sum(ce) + 0.5 * l2 * ww,
-        "It looks like the loss with the labels swapped: it should be -[y log p + (1 - y) log(1 - p)].": np.mean(
-            (1 - y) * minus_log_p + y * minus_log_1mp
-        )
+        Mistake(
+            "l2_not_halved",
+            "The regularisation term looks wrong: it is l2/2 * w @ w (no other factor, not on the mean).",
+        ): np.mean(ce) + l2 * ww,
+        Mistake("l2_missing", "The regularisation term l2/2 * w @ w seems to be missing."): np.mean(ce),
+        Mistake(
+            "l2_wrong_sign",
+            "The regularisation term has the wrong sign: the penalty l2/2 * w @ w is added to the loss.",
+        ): np.mean(ce) - 0.5 * l2 * ww,
+        Mistake("sum_not_mean", "It looks like a sum over samples; take the mean."): np.sum(ce) + 0.5 * l2 * ww,
+        Mistake(
+            "labels_swapped",
+            "It looks like the loss with the labels swapped: it should be -[y log p + (1 - y) log(1 - p)].",
+        ): np.mean((1 - y) * minus_log_p + y * minus_log_1mp) + 0.5 * l2 * ww,
+        Mistake("missing_minus", "Cross-entropy is -[y log p + (1-y) log(1-p)]: check the minus sign."): -np.mean(ce)
         + 0.5 * l2 * ww,
-        "Cross-entropy is -[y log p + (1-y) log(1-p)]: check the minus sign.": -np.mean(ce) + 0.5 * l2 * ww,
-        "It looks like the formula for labels in {-1, +1}, log(1 + exp(-y z)); here the labels are 0 and 1: use "
-        "log(1 + exp(z)) - y z (np.logaddexp(0, z) - y * z), or turn the labels into 2y - 1 first.": np.mean(
-            np.logaddexp(0.0, -y * z)
-        )
-        + 0.5 * l2 * ww,
+        Mistake(
+            "pm1_labels",
+            "It looks like the formula for labels in {-1, +1}, log(1 + exp(-y z)); here the labels are 0 and 1: use "
+            "log(1 + exp(z)) - y z (np.logaddexp(0, z) - y * z), or turn the labels into 2y - 1 first.",
+        ): np.mean(np.logaddexp(0.0, -y * z)) + 0.5 * l2 * ww,
     }
 
 
@@ -262,7 +291,7 @@ def expect_penalty(fn: str, penalty, oracle, mistakes: dict, what: str) -> None:
     try:
         expect_close(fn, penalty, oracle, mistakes, what=what, rtol=1e-6, atol=1e-9)
     except Fail as fail:
-        raise Fail(str(fail), "failed") from None  # its own mistake, whatever the value check says
+        raise Fail(str(fail), "failed", fail.cause) from None  # its own mistake, whatever the value check says
 
 
 @check("logistic_loss", "adds the L2 penalty l2/2 * w @ w", weight=2)
@@ -279,12 +308,15 @@ def test_logistic_loss_l2(sub):
             with_l2 - without,
             0.5 * l2 * ww,
             {
-                "The penalty is l2 * w @ w: it should be l2/2 * w @ w.": l2 * ww,
-                "The regularisation term l2/2 * w @ w seems to be missing.": 0.0,
-                "The penalty has the wrong sign: l2/2 * w @ w is added to the loss.": -0.5 * l2 * ww,
-                "The penalty looks like l2/2 * sum(abs(w)) (L1); this course's penalty is l2/2 * w @ w.": 0.5
+                Mistake("l2_not_halved", "The penalty is l2 * w @ w: it should be l2/2 * w @ w."): l2 * ww,
+                Mistake("l2_missing", "The regularisation term l2/2 * w @ w seems to be missing."): 0.0,
+                Mistake("l2_wrong_sign", "The penalty has the wrong sign: l2/2 * w @ w is added to the loss."): -0.5
                 * l2
-                * float(np.sum(np.abs(w))),
+                * ww,
+                Mistake(
+                    "l1_penalty",
+                    "The penalty looks like l2/2 * sum(abs(w)) (L1); this course's penalty is l2/2 * w @ w.",
+                ): 0.5 * l2 * float(np.sum(np.abs(w))),
             },
             what="for the penalty (your loss with l2 > 0 minus your loss with l2 = 0)",
         )
@@ -310,21 +342,27 @@ def test_logistic_loss_stable(sub):
         raise Fail(
             "`logistic_loss` returns inf or nan when abs(X @ w) is large: np.exp overflows, or log(0) appears "
             "when the sigmoid rounds to exactly 0 or 1. Compute the loss without forming sigmoid(z) at all: "
-            "np.logaddexp(0, z) - y * z is exact for every z (clipping is not: it makes the loss finite but wrong)."
+            "np.logaddexp(0, z) - y * z is exact for every z (clipping is not: it makes the loss finite but wrong).",
+            cause="overflow",
         )
     if got < 0:
-        raise Fail("`logistic_loss` is negative for large abs(X @ w); cross-entropy is never negative.")
+        raise Fail(
+            "`logistic_loss` is negative for large abs(X @ w); cross-entropy is never negative.", cause="negative_loss"
+        )
     if close(got, _logistic_oracle(w, X, y), rtol=1e-6, atol=1e-9) or diagnose(
         got, _logistic_loss_mistakes(w, X, y, 0.0)
     ):
         return
     w1, X1, y1 = _logistic_data(20, 3, "stable-control")
     if not close(as_float("logistic_loss", call(sub, "logistic_loss", w1, X1, y1)), _logistic_oracle(w1, X1, y1)):
-        raise Fail("`logistic_loss` gives the wrong value when abs(X @ w) is huge, as it does for small values.", "echo")
+        raise Fail(
+            "`logistic_loss` gives the wrong value when abs(X @ w) is huge, as it does for small values.", "echo"
+        )
     raise Fail(
         "`logistic_loss` is finite but wrong when abs(X @ w) is huge (right for small values): clipping the "
         "probabilities or X @ w caps what a confident wrong prediction costs. Compute the loss without forming "
-        "sigmoid(z): np.logaddexp(0, z) - y * z is exact for every z."
+        "sigmoid(z): np.logaddexp(0, z) - y * z is exact for every z.",
+        cause="clipped_loss",
     )
 
 
@@ -357,15 +395,23 @@ def _logistic_grad_mistakes(w, X, y, l2):
     p = np.exp(-np.logaddexp(0.0, -(X @ w)))
     g0 = X.T @ (p - y) / n
     return {
-        "It looks like the gradient for labels in {-1, +1}, -X.T @ (y * sigmoid(-y z)) / n; here the labels are 0 "
-        "and 1: use X.T @ (sigmoid(X @ w) - y) / n.": X.T @ (y * (p - 1)) / n
+        Mistake(
+            "pm1_labels",
+            "It looks like the gradient for labels in {-1, +1}, -X.T @ (y * sigmoid(-y z)) / n; here the labels are 0 "
+            "and 1: use X.T @ (sigmoid(X @ w) - y) / n.",
+        ): X.T @ (y * (p - 1)) / n + l2 * w,
+        Mistake(
+            "opposite_sign",
+            "It points the opposite way: the gradient is X.T @ (sigmoid(X @ w) - y) / n, prediction minus label.",
+        ): -g0 + l2 * w,
+        Mistake("factor_n", "It is n times too large: divide by the number of samples."): X.T @ (p - y) + l2 * w,
+        Mistake("l2_missing", "The L2 part of the gradient seems to be missing: add l2 * w."): g0,
+        Mistake("l2_halved", "The L2 part of the gradient should be l2 * w (the derivative of l2/2 * w @ w)."): g0
+        + 0.5 * l2 * w,
+        Mistake("sigmoid_of_minus_z", "It uses sigmoid(-X @ w): the prediction is sigmoid(X @ w)."): X.T
+        @ (1 - p - y)
+        / n
         + l2 * w,
-        "It points the opposite way: the gradient is X.T @ (sigmoid(X @ w) - y) / n, prediction minus label.": -g0
-        + l2 * w,
-        "It is n times too large: divide by the number of samples.": X.T @ (p - y) + l2 * w,
-        "The L2 part of the gradient seems to be missing: add l2 * w.": g0,
-        "The L2 part of the gradient should be l2 * w (the derivative of l2/2 * w @ w).": g0 + 0.5 * l2 * w,
-        "It uses sigmoid(-X @ w): the prediction is sigmoid(X @ w).": X.T @ (1 - p - y) / n + l2 * w,
     }
 
 
@@ -406,10 +452,14 @@ def test_logistic_gradient_l2(sub):
             with_l2 - without,
             l2 * w,
             {
-                "The L2 part of the gradient seems to be missing: add l2 * w.": np.zeros_like(w),
-                "The L2 part of the gradient should be l2 * w (the derivative of l2/2 * w @ w).": 0.5 * l2 * w,
-                "The L2 part has the wrong sign: add + l2 * w.": -l2 * w,
-                "The L2 part of the gradient is l2 * w, not divided by n.": l2 * w / X.shape[0],
+                Mistake("l2_missing", "The L2 part of the gradient seems to be missing: add l2 * w."): np.zeros_like(w),
+                Mistake(
+                    "l2_halved", "The L2 part of the gradient should be l2 * w (the derivative of l2/2 * w @ w)."
+                ): 0.5 * l2 * w,
+                Mistake("l2_wrong_sign", "The L2 part has the wrong sign: add + l2 * w."): -l2 * w,
+                Mistake("l2_divided_by_n", "The L2 part of the gradient is l2 * w, not divided by n."): l2
+                * w
+                / X.shape[0],
             },
             what="for the L2 part (your gradient with l2 > 0 minus your gradient with l2 = 0)",
         )
@@ -448,7 +498,8 @@ def test_logistic_gradient_huge(sub):
         raise Fail(
             "`logistic_gradient` returns inf or nan when abs(X @ w) is very large (the loss there is fine). "
             "np.exp(z) overflows to inf, and exp(z) / (1 + exp(z)) becomes inf / inf = nan. Write the sigmoid as "
-            "1 / (1 + np.exp(-z)) (it rounds to 0 or 1, which is right), or use scipy.special.expit."
+            "1 / (1 + np.exp(-z)) (it rounds to 0 or 1, which is right), or use scipy.special.expit.",
+            cause="overflow",
         )
     expect_close(
         "logistic_gradient",
@@ -523,11 +574,19 @@ def test_numerical_gradient_values(sub):
             got,
             g,
             {
-                "It is twice too large: divide by 2 * eps, the distance between w - eps and w + eps.": 2 * g,
-                "It is half the gradient: divide by 2 * eps, not 4 * eps.": g / 2,
-                "It has the opposite sign: (f(w + eps) - f(w - eps)) / (2 eps), plus side first.": -g,
-                "Every entry is the same sum: it seems to move every coordinate at once; perturb one coordinate "
-                "at a time (w + eps * e_j, where e_j is the j-th unit vector).": np.full(d, g.sum()),
+                Mistake(
+                    "divides_by_eps",
+                    "It is twice too large: divide by 2 * eps, the distance between w - eps and w + eps.",
+                ): 2 * g,
+                Mistake("divides_by_4_eps", "It is half the gradient: divide by 2 * eps, not 4 * eps."): g / 2,
+                Mistake(
+                    "opposite_sign", "It has the opposite sign: (f(w + eps) - f(w - eps)) / (2 eps), plus side first."
+                ): -g,
+                Mistake(
+                    "moves_all_coordinates",
+                    "Every entry is the same sum: it seems to move every coordinate at once; perturb one coordinate "
+                    "at a time (w + eps * e_j, where e_j is the j-th unit vector).",
+                ): np.full(d, g.sum()),
             },
             what="for a smooth function",
             rtol=1e-5,
@@ -541,7 +600,9 @@ NUMGRAD_VALUES = "approximates the true gradient of smooth functions"
 @check("numerical_gradient", "returns an array of shape (d,)", requires=NUMGRAD_VALUES)
 def test_numerical_gradient_shape(sub):
     fun = _Smooth(3, "shape")
-    as_array("numerical_gradient", call(sub, "numerical_gradient", fun.f, np.array([0.1, -0.4, 0.8])), (3,), strict=True)
+    as_array(
+        "numerical_gradient", call(sub, "numerical_gradient", fun.f, np.array([0.1, -0.4, 0.8])), (3,), strict=True
+    )
 
 
 @check("numerical_gradient", "uses central differences with the given eps", weight=2, requires=NUMGRAD_VALUES)
@@ -556,19 +617,25 @@ def test_numerical_gradient_eps(sub):
             got,
             central,
             {
-                "It looks like a forward difference (f(w + eps) - f(w)) / eps; use the central difference (f(w + eps) - f(w - eps)) / (2 eps).": 3
+                Mistake(
+                    "forward_difference",
+                    "It looks like a forward difference (f(w + eps) - f(w)) / eps; use the central difference (f(w + eps) - f(w - eps)) / (2 eps).",
+                ): 3 * w**2 + 3 * w * eps + eps**2,
+                Mistake(
+                    "backward_difference",
+                    "It looks like a backward difference; use the central difference (f(w + eps) - f(w - eps)) / (2 eps).",
+                ): 3 * w**2 - 3 * w * eps + eps**2,
+                Mistake(
+                    "divides_by_eps",
+                    "It is twice too large: divide by 2 * eps, the distance between w - eps and w + eps.",
+                ): 2 * central,
+                Mistake("ignores_eps", "It ignores the eps argument: use the eps it is given, not a fixed step."): 3
                 * w**2
-                + 3 * w * eps
-                + eps**2,
-                "It looks like a backward difference; use the central difference (f(w + eps) - f(w - eps)) / (2 eps).": 3
-                * w**2
-                - 3 * w * eps
-                + eps**2,
-                "It is twice too large: divide by 2 * eps, the distance between w - eps and w + eps.": 2 * central,
-                "It ignores the eps argument: use the eps it is given, not a fixed step.": 3 * w**2 + 1e-12,
-                "It seems to move every coordinate at once; perturb one coordinate at a time (w + eps * e_j, where e_j is the j-th unit vector).": np.full_like(
-                    w, np.sum(central)
-                ),
+                + 1e-12,
+                Mistake(
+                    "moves_all_coordinates",
+                    "It seems to move every coordinate at once; perturb one coordinate at a time (w + eps * e_j, where e_j is the j-th unit vector).",
+                ): np.full_like(w, np.sum(central)),
             },
             what="with a large eps (it should use the eps it is given, and central differences)",
             rtol=1e-6,
@@ -637,6 +704,7 @@ def test_gradient_check_wrong(sub):
                 "`gradient_check` gives too small an error for a wrong gradient: the error of a coordinate where "
                 "grad_f is too small comes out negative, so the max misses it. Take abs(a - b) in the numerator.",
                 "echo",
+                cause="missing_abs",
             )
         # the hidden case is not named: "which coordinate is off" is the test's secret
         expect_close(
@@ -653,19 +721,25 @@ def test_gradient_check_wrong(sub):
 def _gradcheck_mistakes(a, b) -> dict:
     """Wrong formulas for the relative error of ``a`` against ``b``, with the hint for each."""
     return {
-        "It looks like the mean over coordinates; the check reports the maximum.": np.mean(
+        Mistake("mean_not_max", "It looks like the mean over coordinates; the check reports the maximum."): np.mean(
             np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)
         ),
-        "It looks like a norm-based error; this check is per coordinate: max of abs(a - b) / max(abs(a) + abs(b), 1e-12).": np.linalg.norm(
-            a - b
-        )
-        / (np.linalg.norm(a) + np.linalg.norm(b)),
-        "The denominator should be abs(a) + abs(b) (floored at 1e-12), not the larger of the two.": np.max(
-            np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)
-        ),
-        "It looks like the absolute error; divide by abs(a) + abs(b) to make it relative.": np.max(np.abs(a - b)),
-        "The error of a coordinate where grad_f is too small comes out negative (or too small): take "
-        "abs(a - b) in the numerator.": np.max((a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)),
+        Mistake(
+            "norm_based_error",
+            "It looks like a norm-based error; this check is per coordinate: max of abs(a - b) / max(abs(a) + abs(b), 1e-12).",
+        ): np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)),
+        Mistake(
+            "max_in_denominator",
+            "The denominator should be abs(a) + abs(b) (floored at 1e-12), not the larger of the two.",
+        ): np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)),
+        Mistake(
+            "absolute_error", "It looks like the absolute error; divide by abs(a) + abs(b) to make it relative."
+        ): np.max(np.abs(a - b)),
+        Mistake(
+            "missing_abs",
+            "The error of a coordinate where grad_f is too small comes out negative (or too small): take "
+            "abs(a - b) in the numerator.",
+        ): np.max((a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)),
     }
 
 
@@ -697,6 +771,7 @@ def test_gradient_check_correct(sub):
             raise Fail(
                 "`gradient_check` returns a negative error for a correct gradient: take abs(a - b) in the numerator.",
                 "echo",
+                cause="missing_abs",
             )
         if not 0 <= got < 1e-6:
             raise Fail(
@@ -724,10 +799,14 @@ def test_gradient_check_zero(sub):
     if not np.isfinite(got):
         raise Fail(
             "`gradient_check` returns nan when both gradients are 0 in some coordinate: 0 / 0. "
-            "Floor the denominator: max(abs(a) + abs(b), 1e-12)."
+            "Floor the denominator: max(abs(a) + abs(b), 1e-12).",
+            cause="zero_over_zero",
         )
     if not got < 1e-6:
-        raise Fail("`gradient_check` reports a large error for a correct gradient with zero coordinates.")
+        raise Fail(
+            "`gradient_check` reports a large error for a correct gradient with zero coordinates.",
+            cause="zero_coordinates",
+        )
 
 
 @check("gradient_check", "passes its eps on to the numerical gradient")
@@ -751,17 +830,21 @@ def test_gradient_check_eps(sub):
         as_float("gradient_check", call(sub, "gradient_check", _cubic, grad, w, standins=("numerical_gradient",)))
     )
     if not np.isfinite(large):
-        raise Fail("`gradient_check` returns inf or nan when given a large eps, for a correct gradient.")
+        raise Fail(
+            "`gradient_check` returns inf or nan when given a large eps, for a correct gradient.", cause="not_finite"
+        )
     if close(large, default, rtol=1e-3, atol=1e-9):
         raise Fail(
             "`gradient_check` reports the same error whatever eps it is given: it does not pass eps on. "
-            "Call numerical_gradient(f, w, eps), not numerical_gradient(f, w)."
+            "Call numerical_gradient(f, w, eps), not numerical_gradient(f, w).",
+            cause="eps_not_passed_on",
         )
     # the error this eps causes is 0.026 with the course's formula; any measure of it is well above 1e-3
     if not large > 1e-3:
         raise Fail(
             "`gradient_check` reports almost no error when given a large eps, where the numerical gradient "
-            "is visibly off: check that it compares grad_f(w) with numerical_gradient(f, w, eps)."
+            "is visibly off: check that it compares grad_f(w) with numerical_gradient(f, w, eps).",
+            cause="ignores_numerical_gradient",
         )
 
 

@@ -183,25 +183,33 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
     per_epoch = math.ceil(n / batch_size)
     shape = np.shape(history)
     if len(shape) == 2 and shape[1] == d and shape[0] == epochs * per_epoch + 1 and per_epoch > 1:
-        raise Fail(f"`{fn}` records a row after every update; the history has one row per epoch (plus w0).")
+        raise Fail(
+            f"`{fn}` records a row after every update; the history has one row per epoch (plus w0).",
+            cause="row_per_update",
+        )
     precision = precision_of(history)  # a float32 history is a valid answer
     history = as_history(fn, history, epochs + 1, p.w0)
     calls = spy.calls
     if any(np.any(c.rows < 0) for c in calls):
-        raise Fail(f"`{fn}` passes grad_fn rows that are not rows of X; pass X[batch] for a batch of sample indices.")
+        raise Fail(
+            f"`{fn}` passes grad_fn rows that are not rows of X; pass X[batch] for a batch of sample indices.",
+            cause="bad_rows",
+        )
     if not all(c.labels_match for c in calls):
         raise Fail(
             f"`{fn}` passes labels that do not belong to the rows: X_batch and y_batch must be taken with the "
-            "same indices (X[batch], y[batch]). Shuffling X and y separately breaks the pairs."
+            "same indices (X[batch], y[batch]). Shuffling X and y separately breaks the pairs.",
+            cause="unpaired_labels",
         )
     if batch_size < n and any(len(c.rows) == n for c in calls):
         raise Fail(
             f"`{fn}` passes the whole dataset to grad_fn at some updates; each update should see only its "
-            "batch: grad_fn(w, X[batch], y[batch])."
+            "batch: grad_fn(w, X[batch], y[batch]).",
+            cause="whole_dataset_per_update",
         )
     expected = epochs * per_epoch
     if len(calls) != expected:
-        raise Fail(f"`{fn}` {_CALL_RULE[fn]}; {_why_not(fn, calls, epochs, n, batch_size)}")
+        raise Fail(f"`{fn}` {_CALL_RULE[fn]}; {_why_not(fn, calls, epochs, n, batch_size)}", cause="wrong_update_count")
 
     orders = []
     for e in range(epochs):
@@ -210,39 +218,49 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
         if sorted(order.tolist()) != list(range(n)):
             raise Fail(
                 f"`{fn}`: an epoch must use every sample exactly once. Some samples were used twice and others "
-                "not at all: draw a random order (a permutation) rather than sampling with replacement."
+                "not at all: draw a random order (a permutation) rather than sampling with replacement.",
+                cause="sampling_with_replacement",
             )
         sizes = [len(c.rows) for c in epoch_calls]
         if sizes[:-1] != [batch_size] * (per_epoch - 1):
             raise Fail(
                 f"`{fn}`: batches should hold batch_size samples each; only the last one may be smaller "
-                "(cut one random order into consecutive slices of batch_size)."
+                "(cut one random order into consecutive slices of batch_size).",
+                cause="wrong_batch_sizes",
             )
         orders.append(order)
     if shuffled and n >= 6 and batch_size < n:
         if np.array_equal(orders[0], np.arange(n)):
-            raise Fail(f"`{fn}` goes through the samples in their original order; shuffle them (with rng) every epoch.")
+            raise Fail(
+                f"`{fn}` goes through the samples in their original order; shuffle them (with rng) every epoch.",
+                cause="no_shuffle",
+            )
         if epochs >= 2 and any(np.array_equal(orders[0], o) for o in orders[1:]):
             raise Fail(
-                f"`{fn}` uses the same order in every epoch; draw a fresh random order at the start of each epoch."
+                f"`{fn}` uses the same order in every epoch; draw a fresh random order at the start of each epoch.",
+                cause="same_order_every_epoch",
             )
 
     if not np.array_equal(calls[0].w, p.w0):
-        raise Fail(f"`{fn}`: the first gradient must be taken at w0.")
+        raise Fail(f"`{fn}`: the first gradient must be taken at w0.", cause="first_gradient_not_at_w0")
     for prev, nxt in zip(calls, calls[1:]):
         expected_w = prev.w - p.lr * prev.grad
         if close(nxt.w, expected_w, rtol=1e-9, atol=1e-12):
             continue
         if close(nxt.w, prev.w + p.lr * prev.grad, rtol=1e-9, atol=1e-12):
-            raise Fail(f"`{fn}` steps uphill: it adds the gradient. Update with w - lr * grad.")
+            raise Fail(f"`{fn}` steps uphill: it adds the gradient. Update with w - lr * grad.", cause="steps_uphill")
         if close(nxt.w, prev.w - prev.grad, rtol=1e-9, atol=1e-12):
-            raise Fail(f"`{fn}` ignores the learning rate: update with w - lr * grad.")
+            raise Fail(f"`{fn}` ignores the learning rate: update with w - lr * grad.", cause="ignores_learning_rate")
         if all(np.array_equal(c.w, p.w0) for c in calls):
-            raise Fail(f"`{fn}` always takes the gradient at w0: use the current weights for every update.")
+            raise Fail(
+                f"`{fn}` always takes the gradient at w0: use the current weights for every update.",
+                cause="gradient_at_w0",
+            )
         if np.array_equal(nxt.w, prev.w):
             raise Fail(
                 f"`{fn}` takes several gradients at the same weights: update w after every batch, "
-                "not once at the end of the epoch."
+                "not once at the end of the epoch.",
+                cause="updates_once_per_epoch",
             )
         raise Fail(f"`{fn}`: each update should be w - lr * grad_fn(w, X_batch, y_batch), with the current w.")
 
@@ -252,9 +270,10 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
         if epochs >= 2 and np.all(history[1:] == history[-1]):
             raise Fail(
                 f"`{fn}`: every row of the history is the same array. Append a copy of w (w.copy()), "
-                "not w itself, when you change w in place."
+                "not w itself, when you change w in place.",
+                cause="aliased_history",
             )
-        raise Fail(f"`{fn}`: row k of the history must be the weights at the end of epoch k.")
+        raise Fail(f"`{fn}`: row k of the history must be the weights at the end of epoch k.", cause="rows_not_epochs")
 
 
 #: how often each loop calls grad_fn, in the words of its own docstring
@@ -318,10 +337,13 @@ def check_randomness(sub, fn: str, p: Problem, epochs: int, *extra, standins=())
             f"`{fn}` gives different results for the same rng: take all randomness from the rng argument "
             "(rng.permutation, rng.shuffle...), never from np.random.* or the random module.",
             "echo",
+            cause="global_randomness",
         )
     if close(first, other, rtol=0, atol=0):
         raise Fail(
-            f"`{fn}` gives the same result for different rngs: the order of samples should come from rng.", "echo"
+            f"`{fn}` gives the same result for different rngs: the order of samples should come from rng.",
+            "echo",
+            cause="ignores_rng",
         )
 
 
@@ -339,11 +361,11 @@ def reference_grad(w, X, y):
 def _batches(sub, n: int, batch_size: int, seed: int, global_seed: int = 0) -> list:
     raw = call(sub, "minibatches", n, batch_size, Rng(seed), global_seed=global_seed)
     if not isinstance(raw, (list, tuple)):
-        raise Fail("`minibatches` should return a list of index arrays, one per batch.")
+        raise Fail("`minibatches` should return a list of index arrays, one per batch.", cause="not_a_list")
     try:
         return [np.asarray(b).reshape(-1) for b in raw]
     except (TypeError, ValueError):
-        raise Fail("`minibatches` should return a list of index arrays, one per batch.") from None
+        raise Fail("`minibatches` should return a list of index arrays, one per batch.", cause="not_a_list") from None
 
 
 @check("minibatches", "is computed from n: its batches hold the indices of range(n)", weight=0, gate=True)
@@ -353,7 +375,8 @@ def test_minibatches_gate(sub):
     if set(small.tolist()) == set(large.tolist()):
         raise Fail(
             "`minibatches` returns the same indices whatever n is, so its batches are not computed from range(n). "
-            "Until they are, none of its checks count."
+            "Until they are, none of its checks count.",
+            cause="not_computed_from_inputs",
         )
 
 
@@ -365,17 +388,22 @@ def test_minibatches_partition(sub):
         sizes = [b.size for b in batches]
         distinct = len(set(flat.tolist())) == flat.size
         if distinct and flat.size == n - n % batch_size and n % batch_size:
-            raise Fail("`minibatches` drops the last, smaller batch; every index must appear in some batch.")
+            raise Fail(
+                "`minibatches` drops the last, smaller batch; every index must appear in some batch.",
+                cause="drops_last_batch",
+            )
         if sorted(flat.tolist()) != list(range(n)):
             raise Fail(
                 "`minibatches`: every index of range(n) must appear exactly once. Shuffle one permutation and cut "
-                "it, rather than drawing indices at random (with replacement)."
+                "it, rather than drawing indices at random (with replacement).",
+                cause="sampling_with_replacement",
             )
         expected = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
         if sizes != expected:
             raise Fail(
                 "`minibatches`: each batch should hold batch_size indices, and only the last one fewer. "
-                "(np.array_split balances the sizes instead: slice [i:i + batch_size] in steps of batch_size.)"
+                "(np.array_split balances the sizes instead: slice [i:i + batch_size] in steps of batch_size.)",
+                cause="wrong_batch_sizes",
             )
 
 
@@ -384,16 +412,19 @@ def test_minibatches_random(sub):
     n = 40
     first = np.concatenate(_batches(sub, n, 8, seed=3, global_seed=1))
     if np.array_equal(first, np.arange(n)):
-        raise Fail("`minibatches` keeps the samples in order; shuffle them with rng first.")
+        raise Fail("`minibatches` keeps the samples in order; shuffle them with rng first.", cause="no_shuffle")
     again = np.concatenate(_batches(sub, n, 8, seed=3, global_seed=2))
     if not np.array_equal(first, again):
         raise Fail(
             "`minibatches` gives different batches for the same rng: use the rng argument "
-            "(rng.permutation(n)), not np.random or the random module."
+            "(rng.permutation(n)), not np.random or the random module.",
+            cause="global_randomness",
         )
     other = np.concatenate(_batches(sub, n, 8, seed=4, global_seed=1))
     if np.array_equal(first, other):
-        raise Fail("`minibatches` gives the same order for different rngs: the order must come from rng.")
+        raise Fail(
+            "`minibatches` gives the same order for different rngs: the order must come from rng.", cause="ignores_rng"
+        )
 
 
 @check(
@@ -405,11 +436,19 @@ def test_minibatches_types(sub):
     # the container counts here and only here: the checks above judge the batches in any sequence
     raw = call(sub, "minibatches", 10, 4, Rng(0))
     if isinstance(raw, (tuple, Iterated)):
-        raise Fail(container_words("minibatches", raw, "a list", "return the batches in a list (list(...))"))
+        raise Fail(
+            container_words("minibatches", raw, "a list", "return the batches in a list (list(...))"),
+            cause="not_a_list",
+        )
     if not isinstance(raw, list) or not all(isinstance(b, np.ndarray) for b in raw):
-        raise Fail("`minibatches` should return a Python list of numpy arrays (one array of indices per batch).")
+        raise Fail(
+            "`minibatches` should return a Python list of numpy arrays (one array of indices per batch).",
+            cause="not_a_list",
+        )
     if not all(b.dtype.kind in "iu" for b in raw):
-        raise Fail("`minibatches`: the index arrays should hold integers (they are used as X[batch]).")
+        raise Fail(
+            "`minibatches`: the index arrays should hold integers (they are used as X[batch]).", cause="float_indices"
+        )
 
 
 # ----------------------------------------------------------------------------- full_batch_gd
@@ -640,6 +679,7 @@ def test_minibatch_gd_noise(sub):
                     "`minibatch_gd` gives the same result whatever rng it is given, so its runs show no "
                     "noise at any batch size: the random batch order must come from the rng argument.",
                     "echo",
+                    cause="ignores_rng",
                 )
             raise Fail(
                 "`minibatch_gd`: the final loss should vary less across random seeds as the batch grows "
