@@ -14,7 +14,6 @@ stand-in rule's, handed in by whoever opens the sandbox.  The messages are liste
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 import time
@@ -124,31 +123,29 @@ class Sandbox:
         return self._child.remaining(deadline)
 
     def _send(self, message: dict, deadline: float) -> None:
-        """Write one frame, by ``deadline``."""
+        """Write one message, by ``deadline``."""
         try:
             data = wire.frame(message)
         except (ValueError, TypeError) as exc:
             raise _Crashed() from exc
         self._child.write(data, deadline)
 
-    def _receive(self, deadline: float) -> dict:
+    def _receive(self, deadline: float) -> wire.Message:
         """The next whole message from the child, or _TimedOut / _Crashed."""
+        buffer = self._buffer
         while True:
-            if len(self._buffer) >= 4:
-                (length,) = struct.unpack(">I", self._buffer[:4])
+            if len(buffer) >= 4:
+                (length,) = struct.unpack_from(">I", buffer)
                 if length > wire.MAX_FRAME:
                     raise _Crashed()  # before reading it: our memory stays bounded
-                if len(self._buffer) >= 4 + length:
-                    data = bytes(self._buffer[4 : 4 + length])
-                    del self._buffer[: 4 + length]
+                if len(buffer) >= 4 + length:
+                    body = bytes(buffer[4 : 4 + length])
+                    del buffer[: 4 + length]
                     try:
-                        message = json.loads(data)
-                    except (ValueError, RecursionError) as exc:
+                        return wire.parse(body)
+                    except ValueError as exc:
                         raise _Crashed() from exc
-                    if not isinstance(message, dict):
-                        raise _Crashed()
-                    return message
-            self._buffer += self._child.read(deadline)
+            buffer += self._child.read(deadline)
 
     # -- loading the notebook ------------------------------------------------------------
 
@@ -170,9 +167,9 @@ class Sandbox:
                 while True:
                     cell_deadline = time.monotonic() + self.limits.cell_seconds + 3
                     message = self._receive(min(cell_deadline, notebook_deadline))
-                    if message.get("op") == "cell_start":
-                        current = int(message["index"])
-                    elif message.get("op") == "loaded":
+                    if message.op == "cell_start":
+                        current = int(message.value("index"))
+                    elif message.op == "loaded":
                         break
                     else:
                         raise _Crashed()
@@ -202,9 +199,13 @@ class Sandbox:
             self._read_cell_reports(message)
             return
 
-    def _read_cell_reports(self, message: dict) -> None:
+    def _read_cell_reports(self, message: wire.Message) -> None:
+        try:
+            cells, names = message.value("cells", []), message.value("names", {})
+        except (ValueError, TypeError):
+            cells, names = [], {}
         reports = {}
-        for r in message.get("cells", []) if isinstance(message.get("cells"), list) else []:
+        for r in cells if isinstance(cells, list) else []:
             if isinstance(r, dict) and isinstance(r.get("index"), int):
                 reports[r["index"]] = r
         for index, r in reports.items():
@@ -226,7 +227,6 @@ class Sandbox:
             + list(self.skipped.values()),
             key=lambda r: r.index,
         )
-        names = message.get("names", {})
         if isinstance(names, dict):
             self.names = {clean(k, 60): clean(v, 60) for k, v in list(names.items())[:2000]}
 
@@ -286,17 +286,19 @@ class Sandbox:
     def _call(self, fn, args, kwargs, standins, global_seed, return_args, call_seconds, deadline) -> CallOutcome:
         callbacks: list[Callable] = []
         shared: dict[int, tuple[int, np.ndarray]] = {}
-        encoded_args, offset = [], 0
+        items, offset = [], 0
         for i, a in enumerate(args):
             if return_args and isinstance(a, np.ndarray) and a.dtype.kind in wire.SAFE_KINDS:
                 a = np.array(a, order="C")
                 if offset + a.nbytes <= ARENA_BYTES:
                     os.pwrite(self._child.arena_fd, a.tobytes(), offset)
                     shared[i] = (offset, a)
-                    encoded_args.append({"__shared__": [offset, a.dtype.str, list(a.shape)]})
+                    items.append(wire.Marker("__shared__", wire.encode([offset, a.dtype.str, list(a.shape)])))
                     offset += (a.nbytes + 63) // 64 * 64
                     continue
-            encoded_args.append(wire.encode(a, callbacks, 1))
+            items.append(a)
+        encoded_args = wire.encode(items, callbacks)
+        encoded_kwargs = wire.encode(dict(kwargs), callbacks)
         standin_ids = {}
         for name, impl in self._standins(fn, standins, deadline).items():
             callbacks.append(self._observed(name, impl))
@@ -304,8 +306,8 @@ class Sandbox:
         request = {
             "op": "call",
             "fn": fn,
-            "args": {"__list__": encoded_args},
-            "kwargs": wire.encode(dict(kwargs), callbacks),
+            "args": encoded_args,
+            "kwargs": encoded_kwargs,
             "standins": standin_ids,
             "global_seed": global_seed,
             "seconds": call_seconds,
@@ -355,20 +357,20 @@ class Sandbox:
 
         return observed
 
-    def _converse(self, callbacks: list[Callable], deadline: float) -> dict:
+    def _converse(self, callbacks: list[Callable], deadline: float) -> wire.Message:
         """Answer the child's callbacks until it sends something else (its answer)."""
         while True:
             message = self._receive(deadline)
-            if message.get("op") != "callback":
+            if message.op != "callback":
                 return message
             self._answer_callback(callbacks, message, deadline)
 
-    def _answer_callback(self, callbacks: list[Callable], message: dict, deadline: float) -> None:
+    def _answer_callback(self, callbacks: list[Callable], message: wire.Message, deadline: float) -> None:
         generators: list[np.random.Generator] = []
 
         def in_hook(tag: str, value):
             if tag == "__generator__":
-                gen = wire.make_generator(wire.decode(value))
+                gen = wire.make_generator(value)
                 generators.append(gen)
                 return gen
             if tag == "__childfn__":
@@ -381,17 +383,15 @@ class Sandbox:
             return callbacks[cb]
 
         try:
-            cb = callbacks[int(message["cb"])]
-            args = wire.decode(message["args"], callback, hook=in_hook)
-            kwargs = wire.decode(message.get("kwargs") or {"__dict__": {}}, callback, hook=in_hook)
+            cb = callbacks[int(message.value("cb"))]
+            args = message.value("args", make_callback=callback, hook=in_hook)
+            kwargs = message.value("kwargs", {}, make_callback=callback, hook=in_hook)
             if not isinstance(args, list) or not isinstance(kwargs, dict):
                 raise ValueError("malformed arguments")
             value = cb(*args, **kwargs)
-            reply = {
-                "op": "callback_result",
-                "value": wire.encode_result(value),
-                "generators": [wire.encode_result(g.bit_generator.state) for g in generators],
-            }
+            reply = {"op": "callback_result", "value": wire.encode_result(value)}
+            if generators:
+                reply["generators"] = wire.encode_result([g.bit_generator.state for g in generators])
         except _Fatal:
             raise
         except Exception as exc:  # noqa: BLE001 - goes back to the student's code as an exception
@@ -405,34 +405,34 @@ class Sandbox:
         def child_function(*args):
             self._send({"op": "child_call", "ref": ref, "args": wire.encode(list(args), callbacks)}, deadline)
             message = self._converse(callbacks, deadline)
-            if message.get("op") == "child_result":
-                return wire.decode(message.get("value"))
-            if message.get("op") == "child_error":
-                raise _ChildFunctionError(wire.clean_text(message.get("message", "")))
-            if message.get("op") == "timeout":
+            if message.op == "child_result":
+                return message.value("value")
+            if message.op == "child_error":
+                raise _ChildFunctionError(wire.clean_text(message.value("message", "")))
+            if message.op == "timeout":
                 raise _TimedOut()
             raise _Crashed()
 
         return child_function
 
     @staticmethod
-    def _outcome(message: dict) -> CallOutcome:
-        op = message.get("op")
+    def _outcome(message: wire.Message) -> CallOutcome:
+        op = message.op
         clean = wire.clean_text
         try:
             if op == "result":
-                return CallOutcome(OK, value=wire.decode(message.get("value")))
+                return CallOutcome(OK, value=message.value("value"))
+            if op == "error":
+                return CallOutcome(
+                    Verdict.ERROR,
+                    error_type=clean(message.value("type", ""), 60),
+                    message=clean(message.value("message", "")),
+                    where=clean(message.value("where", ""), 60),
+                )
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
             return CallOutcome(Verdict.ERROR, error_type="BadReply", message=clean(str(exc)))
         if op == "missing":
             return CallOutcome(Verdict.MISSING)
         if op == "timeout":
             return CallOutcome(Verdict.TIMEOUT)
-        if op == "error":
-            return CallOutcome(
-                Verdict.ERROR,
-                error_type=clean(message.get("type", ""), 60),
-                message=clean(message.get("message", "")),
-                where=clean(message.get("where", ""), 60),
-            )
         return CallOutcome(Verdict.ERROR, error_type="BadReply", message="unexpected reply")
