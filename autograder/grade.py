@@ -15,7 +15,16 @@ from pathlib import Path
 from .config import Course
 from .results import GradedSubmission
 from .sandbox import jail
-from .submission import Submission, UsageError, finish, grade_submission, grader_failed, write_class_files
+from .submission import (
+    Submission,
+    UsageError,
+    finish,
+    grade_submission,
+    grader_failed,
+    open_ahead,
+    opening_ahead,
+    write_class_files,
+)
 
 
 class GraderFailure(Exception):
@@ -65,13 +74,16 @@ def grade_all(
             failed(s, exc)
 
     if jobs <= 1 or len(submissions) <= 1:
-        for s in submissions:
-            try:
-                g = grade_submission(s, course, feedback=feedback)
-            except Exception as exc:  # noqa: BLE001 - one submission's grader bug must not stop the class
-                failed(s, exc)
-                continue
-            file(s, g)
+        with opening_ahead():
+            for i, s in enumerate(submissions):
+                for upcoming in submissions[i : i + 2]:  # this one, and the next one's jail meanwhile
+                    open_ahead(upcoming, course)
+                try:
+                    g = grade_submission(s, course, feedback=feedback)
+                except Exception as exc:  # noqa: BLE001 - one submission's grader bug must not stop the class
+                    failed(s, exc)
+                    continue
+                file(s, g)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_grade_in_worker, s, str(course.path), feedback): s for s in submissions}

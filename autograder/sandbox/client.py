@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -92,6 +93,9 @@ class Sandbox:
         self._child: Child | None = None
         self._buffer = bytearray()  # what the child sent that is not a whole message yet
         self._started_at = time.monotonic()
+        self._ahead: threading.Thread | None = None  # watching a start ahead (``start_ahead``)
+        self._ahead_outcome: bool | BaseException | None = None
+        self._ahead_done = 0.0
 
     # -- the child ------------------------------------------------------------------------
 
@@ -109,6 +113,12 @@ class Sandbox:
 
     def close(self) -> None:
         # nothing in the child is worth a graceful shutdown: killing it is faster and certain
+        if self._ahead is not None:
+            child = self._child
+            if child is not None:
+                child.cancel()  # the watching thread gives up within a second, and returns
+            self._ahead.join()
+            self._ahead = None
         self._kill()
 
     def __enter__(self) -> Sandbox:
@@ -152,52 +162,102 @@ class Sandbox:
     def _start(self) -> None:
         """Spawn a child and run the notebook's cells in it, skipping cells that hang or kill it."""
         while True:
-            if time.monotonic() - self._started_at > self.limits.notebook_seconds * 2:
-                self.load_failure = "your notebook took too long to run"
-                raise _Crashed()
-            self._spawn()
-            self._child.begin_wait(self.limits.notebook_seconds)
-            cells = [c for c in self.cells if c["index"] not in self.skipped]
-            current = None
-            try:
-                notebook_deadline = time.monotonic() + self.limits.notebook_seconds
-                request = {"op": "load", "cells": cells, "cell_seconds": self.limits.cell_seconds}
-                request["arena"] = [self._child.arena_fd, ARENA_BYTES]
-                self._send(request, notebook_deadline)
-                while True:
-                    cell_deadline = time.monotonic() + self.limits.cell_seconds + 3
-                    message = self._receive(min(cell_deadline, notebook_deadline))
-                    if message.op == "cell_start":
-                        current = int(message.value("index"))
-                    elif message.op == "loaded":
-                        break
-                    else:
-                        raise _Crashed()
-            except (_TimedOut, _Crashed, ValueError, TypeError, KeyError) as exc:
-                returncode = self._returncode()
-                self._kill()
-                self.restarts += 1
-                if current is None:
-                    # no cell had started: Python itself did not start (a machine out of processes
-                    # or memory), which is the grader's failure, not something in the notebook
-                    self.start_failure = "the grader could not start Python for this notebook: " + describe_exit(
-                        returncode
-                    )
-                    self.load_failure = self.start_failure
-                    raise _Crashed() from exc
-                if self.restarts > 6:
-                    self.load_failure = describe_exit(returncode)
-                    raise _Crashed() from exc
-                status = "timeout" if isinstance(exc, _TimedOut) else "crashed"
-                message = (
-                    "this cell did not finish in time"
-                    if status == "timeout"
-                    else "running this cell stopped Python: " + describe_exit(returncode)
+            self._launch()
+            if self._load():
+                return
+
+    def _launch(self) -> None:
+        """Spawn a fresh child.  Only from a thread that outlives it: bwrap's ``--die-with-parent``
+        kills the jail when the *thread* that started it ends (the main thread, here)."""
+        if time.monotonic() - self._started_at > self.limits.notebook_seconds * 2:
+            self.load_failure = "your notebook took too long to run"
+            raise _Crashed()
+        self._spawn()
+
+    def _load(self) -> bool:
+        """Run the notebook's cells in the child just launched: True once they ran, False when a cell
+        hung or killed it (that cell is skipped from now on: launch again), ``_Crashed`` when the
+        notebook cannot be run at all."""
+        self._child.begin_wait(self.limits.notebook_seconds)
+        cells = [c for c in self.cells if c["index"] not in self.skipped]
+        current = None
+        try:
+            notebook_deadline = time.monotonic() + self.limits.notebook_seconds
+            request = {"op": "load", "cells": cells, "cell_seconds": self.limits.cell_seconds}
+            request["arena"] = [self._child.arena_fd, ARENA_BYTES]
+            self._send(request, notebook_deadline)
+            while True:
+                cell_deadline = time.monotonic() + self.limits.cell_seconds + 3
+                message = self._receive(min(cell_deadline, notebook_deadline))
+                if message.op == "cell_start":
+                    current = int(message.value("index"))
+                elif message.op == "loaded":
+                    break
+                else:
+                    raise _Crashed()
+        except (_TimedOut, _Crashed, ValueError, TypeError, KeyError) as exc:
+            returncode = self._returncode()
+            self._kill()
+            self.restarts += 1
+            if current is None:
+                # no cell had started: Python itself did not start (a machine out of processes
+                # or memory), which is the grader's failure, not something in the notebook
+                self.start_failure = "the grader could not start Python for this notebook: " + describe_exit(
+                    returncode
                 )
-                self.skipped[current] = CellReport(current, status, message=message)
-                continue
-            self._read_cell_reports(message)
+                self.load_failure = self.start_failure
+                raise _Crashed() from exc
+            if self.restarts > 6:
+                self.load_failure = describe_exit(returncode)
+                raise _Crashed() from exc
+            status = "timeout" if isinstance(exc, _TimedOut) else "crashed"
+            message = (
+                "this cell did not finish in time"
+                if status == "timeout"
+                else "running this cell stopped Python: " + describe_exit(returncode)
+            )
+            self.skipped[current] = CellReport(current, status, message=message)
+            return False
+        self._read_cell_reports(message)
+        return True
+
+    # -- starting ahead ----------------------------------------------------------------
+
+    def start_ahead(self) -> None:
+        """Launch the child now and let a thread watch it run the notebook, while this thread grades
+        another submission; the first call here waits for it.  The same limits and deadlines as a
+        start on first use (the time nobody was watching a loaded child does not count)."""
+        if self._child is not None or self.load_failure or self._ahead is not None:
             return
+        try:
+            self._launch()
+        except _Crashed:
+            return  # load_failure says why, as a start on first use would
+        except Exception as exc:  # noqa: BLE001 - raised where a start on first use would raise it
+            self._ahead_outcome = exc
+            return
+        self._ahead = threading.Thread(target=self._load_ahead, name="gd-start-ahead", daemon=True)
+        self._ahead.start()
+
+    def _load_ahead(self) -> None:
+        try:
+            self._ahead_outcome = self._load()
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that takes over
+            self._ahead_outcome = exc
+        self._ahead_done = time.monotonic()
+
+    def _take_over(self) -> bool | None:
+        """Wait for the start ahead: True when loaded, None to carry on as a start on first use."""
+        if self._ahead is not None:
+            self._ahead.join()
+            self._ahead = None
+            self._started_at += time.monotonic() - self._ahead_done  # nobody was starting it meanwhile
+        outcome, self._ahead_outcome = self._ahead_outcome, None
+        if isinstance(outcome, _Crashed):
+            return False
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome or None
 
     def _read_cell_reports(self, message: wire.Message) -> None:
         try:
@@ -232,6 +292,10 @@ class Sandbox:
 
     def ensure_started(self) -> bool:
         """Start the child if needed; False when the notebook cannot be run at all."""
+        if self._ahead is not None or self._ahead_outcome is not None:
+            started = self._take_over()
+            if started is not None:
+                return started
         if self._child is not None:
             return True
         if self.load_failure:

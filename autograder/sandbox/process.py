@@ -165,6 +165,7 @@ class Child:
         self._private: tempfile.TemporaryDirectory | None = None
         self._worker_pid: int | None = None
         self._wait_mark, self._wait_cap = 0.0, 0.0
+        self._cancelled = False
         self.arena_fd = _arena()
         cmd, fds, close = self._command(files)
         env = {"MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
@@ -239,6 +240,11 @@ class Child:
             except subprocess.TimeoutExpired:
                 returncode = None
         return returncode
+
+    def cancel(self) -> None:
+        """Make every read and write give up within a second (``Crashed``): how another thread stops
+        one that is waiting for this child, without signalling a process that may be gone."""
+        self._cancelled = True
 
     def kill(self) -> None:
         """Kill the child and every process it started, and wait for them; free what it held."""
@@ -336,6 +342,8 @@ class Child:
             remaining = self.remaining(deadline)
             if remaining <= 0:
                 raise TimedOut()
+            if self._cancelled:
+                raise Crashed()
             self._wpoll.poll(min(remaining, 0.5))
             self.drain_output()
             if self.proc.poll() is not None:
@@ -349,6 +357,8 @@ class Child:
             remaining = self.remaining(deadline)
             if remaining <= 0:
                 raise TimedOut()
+            if self._cancelled:
+                raise Crashed()
             answered = b""
             for fd, _ in poller.poll(min(remaining, 1.0)):
                 if fd == resp:
