@@ -9,26 +9,37 @@ each submission finishes, atomically, so an interrupted batch loses nothing alre
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Course
-from .results import GradedSubmission
 from .sandbox import jail
-from .submission import (
-    Submission,
-    UsageError,
-    finish,
-    grade_submission,
-    grader_failed,
-    open_ahead,
-    opening_ahead,
-    write_class_files,
-)
+
+if TYPE_CHECKING:
+    from .results import GradedSubmission
+    from .submission import Submission
+
+# The grader's own modules (numpy, the suites, nbformat) are imported on first use, not here: the
+# probe of the jail and the first submission's child start while they load.
 
 
 class GraderFailure(Exception):
     """The grader itself failed on some submissions (a bug of ours, not the student's)."""
+
+
+def grade_submission(submission: Submission, course: Course, feedback: bool = False) -> GradedSubmission:
+    """``submission.grade_submission``: what ``grade_all`` calls for each submission."""
+    from .submission import grade_submission as grade
+
+    return grade(submission, course, feedback=feedback)
+
+
+def __getattr__(name: str):
+    if name == "UsageError":  # ``submission.UsageError``, without loading the grader at import
+        from .submission import UsageError
+
+        return UsageError
+    raise AttributeError(name)
 
 
 def _grade_in_worker(submission: Submission, course_path: str, feedback: bool) -> GradedSubmission:
@@ -50,6 +61,8 @@ def grade_all(
     A failure of the grader on one submission does not stop the batch: that submission gets a
     results.json saying so, the others are graded, and ``GraderFailure`` is raised at the end.
     """
+    from .submission import UsageError, finish, grader_failed, open_ahead, opening_ahead, write_class_files
+
     try:
         jail.require()  # fail closed: no student code runs outside the jail unless turned off
     except jail.SandboxUnavailable as exc:
@@ -85,6 +98,8 @@ def grade_all(
                     continue
                 file(s, g)
     else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_grade_in_worker, s, str(course.path), feedback): s for s in submissions}
             for future in as_completed(futures):
@@ -106,9 +121,10 @@ def run(args, course: Course) -> int:
     on some (their results say so), 2 for a usage error."""
     import sys
 
+    jail.check_ahead()  # its answer comes while the rest of the grader loads
     from rich.progress import Progress
 
-    from .submission import discover
+    from .submission import UsageError, discover
     from .tables import print_tables
 
     try:

@@ -28,19 +28,24 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from .calls import CallOutcome
 from .config import Course
-from .feedback import draw_plots, write_reports
 from .lateness import Lateness, assess, lateness, read_timestamp
 from .notebook import NotebookError, read_cells
 from .results import GradedSubmission, read_results, results_json, write_atomic, write_results
-from .runner import run_assignment
 from .sandbox.client import Sandbox
 from .standins import StandinRule
-from .suites.framework import StudentCode, course_seed
 from .tables import class_csv, score_tables
 from .verdicts import Verdict
+
+if TYPE_CHECKING:
+    from .suites.framework import StudentCode
+
+# The suites, the runner and the feedback (and through them every suite module) are imported
+# where they are first used: a submission's child is launched first and runs its notebook
+# meanwhile (``open_ahead``).
 
 #: neighbouring files larger than this are not copied beside the notebook
 MAX_COPIED_FILE = 5 * 1024 * 1024
@@ -336,6 +341,8 @@ def open_submission(submission: Submission, course: Course, cells: list[dict] | 
     assignment = course.assignment(submission.assignment_id)
     ahead = _AHEAD.get()
     opening = ahead.pop(submission, None) if ahead is not None and cells is None else None
+    from .suites.framework import course_seed
+
     with course_seed(assignment.seed):
         opening = opening or Opening(submission, course, cells)
         try:
@@ -366,6 +373,9 @@ def grader_failed(submission: Submission, course: Course) -> GradedSubmission:
 
 
 def _graded(submission: Submission, course: Course, code: StudentCode, feedback: bool) -> GradedSubmission:
+    from .feedback import draw_plots
+    from .runner import run_assignment
+
     assignment = course.assignment(submission.assignment_id)
     tests = run_assignment(code, assignment)
     if isinstance(code, Sandbox) and code.start_failure:
@@ -436,6 +446,8 @@ def finish(graded: GradedSubmission, out_dir: Path, *, feedback: bool = False) -
     graded = filed(graded)
     write_results(out_dir / graded.student / graded.assignment / "results.json", results_json(graded))
     if feedback:
+        from .feedback import write_reports
+
         write_reports(graded.for_report(), out_dir)
     return graded
 
