@@ -337,14 +337,15 @@ def open_ahead(submission: Submission, course: Course) -> None:
 @contextlib.contextmanager
 def open_submission(submission: Submission, course: Course, cells: list[dict] | None = None) -> Iterator[StudentCode]:
     """The submission's code, ready for its assignment's checks, with the course seed set (an
-    ``Opening``'s code: the one ``open_ahead`` started, if any)."""
+    ``Opening``'s code, its child launched: the one ``open_ahead`` started, if any)."""
     assignment = course.assignment(submission.assignment_id)
     ahead = _AHEAD.get()
     opening = ahead.pop(submission, None) if ahead is not None and cells is None else None
     from .suites.framework import course_seed
 
     with course_seed(assignment.seed):
-        opening = opening or Opening(submission, course, cells)
+        # launched at once: the notebook runs while the caller loads the suites (every route)
+        opening = opening or Opening(submission, course, cells).start()
         try:
             yield opening.code
         finally:

@@ -10,7 +10,8 @@ What ``grade`` costs above this is the price of running student code safely::
 
 PATH is a notebook, an assignment folder or a ``submitted/`` tree (as for ``grade``).  It prints the
 median seconds per submission (of ``--repeat`` passes over all of them) and, with ``--json``, a
-line ``{"per_submission": s, "submissions": n}`` for ``ratios.py``.
+line ``{"per_submission": s, "submissions": n}`` for ``ratios.py``.  ``GD_FLOOR_TREE=DIR`` measures
+the grader of another checkout (``ratios.py --baseline``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(os.environ.get("GD_FLOOR_TREE") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(REPO))
 
 from autograder.config import Course, load_course  # noqa: E402
