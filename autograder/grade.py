@@ -42,10 +42,86 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def _grade_in_worker(submission: Submission, course_path: str, feedback: bool) -> GradedSubmission:
+def _lane(conn, course_path: str, feedback: bool) -> None:
+    """One worker process of ``--jobs N``: grade the submissions the grading process sends, one after
+    another, the next one's jail started while this one is graded, and send back each grade."""
     from .config import load_course
+    from .submission import open_ahead, opening_ahead
 
-    return grade_submission(submission, load_course(course_path), feedback=feedback)
+    course = load_course(course_path)
+    pending: list[tuple[int, Submission]] = []
+    more = True
+    with opening_ahead():
+        while True:
+            while more and (not pending or conn.poll()):  # wait only when there is nothing to grade
+                item = conn.recv()
+                more = item is not None
+                pending += [item] if more else []
+            if not pending:
+                return
+            index, submission = pending.pop(0)
+            for upcoming in [submission, *(s for _, s in pending[:1])]:
+                open_ahead(upcoming, course)
+            try:
+                conn.send(("graded", index, grade_submission(submission, course, feedback=feedback)))
+            except Exception as exc:  # noqa: BLE001 - its failure, reported to the grading process
+                conn.send(("failed", index, f"{type(exc).__name__}: {exc}"))
+
+
+def _take_answers(conn, held: set, submissions: list[Submission], file, failed, hand_out) -> None:
+    """File every answer a lane has sent so far (each one frees a place: ``hand_out`` gives it the
+    next submission, or nothing if it has gone); stop at its end of the pipe."""
+    try:
+        while conn.poll():
+            kind, index, outcome = conn.recv()
+            held.discard(index)
+            file(submissions[index], outcome) if kind == "graded" else failed(submissions[index], outcome)
+            hand_out(conn, held)
+    except (EOFError, OSError):
+        pass
+
+
+def _in_lanes(submissions: list[Submission], course: Course, jobs: int, feedback: bool, file, failed) -> None:
+    """Grade in ``jobs`` worker processes (``_lane``), each holding at most two submissions (one graded,
+    the next one's jail starting): each time one is done, its lane gets the next.  A lane that dies
+    costs only the submissions it held."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    todo = list(enumerate(submissions))[::-1]
+    lanes = []
+    for _ in range(min(jobs, len(submissions))):
+        ours, theirs = multiprocessing.Pipe()
+        process = multiprocessing.Process(target=_lane, args=(theirs, str(course.path), feedback), daemon=True)
+        process.start()
+        theirs.close()
+        lanes.append((process, ours, set()))
+
+    def hand_out(conn, held: set) -> None:
+        if todo:
+            index, submission = todo.pop()
+            held.add(index)
+            conn.send((index, submission))
+        else:
+            conn.send(None)
+
+    for _, conn, held in lanes:
+        hand_out(conn, held)
+        hand_out(conn, held)
+    while any(held for _, _, held in lanes):
+        live = [lane for lane in lanes if lane[2]]
+        ready = wait([conn for _, conn, _ in live] + [process.sentinel for process, _, _ in live])
+        for process, conn, held in live:
+            gone = process.sentinel in ready
+            if conn in ready or gone:
+                _take_answers(conn, held, submissions, file, failed, (lambda *_: None) if gone else hand_out)
+            if gone:  # its answers all read: what it still held is lost
+                for index in sorted(held):
+                    failed(submissions[index], f"the worker process grading it died (exit {process.exitcode})")
+                held.clear()
+    for process, conn, _ in lanes:
+        process.join(5)
+        conn.close()
 
 
 def grade_all(
@@ -76,8 +152,8 @@ def grade_all(
         if progress:
             progress(g)
 
-    def failed(s: Submission, exc: BaseException) -> None:
-        failures.append(f"{s.notebook}: {type(exc).__name__}: {exc}")
+    def failed(s: Submission, why: BaseException | str) -> None:
+        failures.append(f"{s.notebook}: {why if isinstance(why, str) else f'{type(why).__name__}: {why}'}")
         done(grader_failed(s, course))
 
     def file(s: Submission, g: GradedSubmission) -> None:
@@ -98,17 +174,7 @@ def grade_all(
                     continue
                 file(s, g)
     else:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_grade_in_worker, s, str(course.path), feedback): s for s in submissions}
-            for future in as_completed(futures):
-                try:
-                    g = future.result()
-                except Exception as exc:  # noqa: BLE001 - as above (includes a worker process that died)
-                    failed(futures[future], exc)
-                    continue
-                file(futures[future], g)
+        _in_lanes(submissions, course, jobs, feedback, file, failed)
     graded.sort(key=lambda g: (g.assignment, g.student))
     write_class_files(out_dir)
     if failures:

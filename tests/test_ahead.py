@@ -108,3 +108,65 @@ def test_a_jail_started_ahead_and_never_graded_is_ended(tmp_path, monkeypatch):
     except KeyboardInterrupt:
         pass
     assert process._descendants(os.getpid()) == []
+
+
+def test_with_jobs_each_worker_starts_its_next_jail_while_grading(tmp_path, monkeypatch):
+    """``--jobs 2``: each worker process grades its submissions one after another, the next one's
+    fresh jail launched before the current one's last call; every student graded, once."""
+    import multiprocessing
+
+    for student in ("ann", "bob", "cy", "dee"):
+        write_notebook(A1, tmp_path / "submitted" / student / A1)
+    events = multiprocessing.Manager().list()
+    launch, call = Sandbox._launch, Sandbox.call
+
+    def logged_launch(self):
+        events.append(("launch", os.getpid(), id(self)))
+        return launch(self)
+
+    def logged_call(self, *args, **kwargs):
+        events.append(("call", os.getpid(), id(self)))
+        return call(self, *args, **kwargs)
+
+    monkeypatch.setattr(Sandbox, "_launch", logged_launch)
+    monkeypatch.setattr(Sandbox, "call", logged_call)
+    graded = grade_all(discover([str(tmp_path / "submitted")], FAST), FAST, tmp_path / "graded", jobs=2)
+    assert sorted(g.student for g in graded) == ["ann", "bob", "cy", "dee"]
+    assert [results_json(g)["score"] for g in graded] == [15.0] * 4
+    log = list(events)
+    lanes = {pid for _, pid, _ in log}
+    assert len(lanes) == 2
+    ahead = 0
+    for lane in lanes:
+        mine = [(kind, box) for kind, pid, box in log if pid == lane]
+        order = list(dict.fromkeys(box for _, box in mine))
+        for this, following in zip(order, order[1:]):
+            last_call = max(i for i, e in enumerate(mine) if e == ("call", this))
+            ahead += mine.index(("launch", following)) < last_call
+    assert ahead == 2, log  # two lanes of two: each launched its second while grading its first
+
+
+def test_a_worker_process_that_dies_costs_only_the_submissions_it_held(tmp_path, monkeypatch):
+    import autograder.grade as grade_module
+
+    for student in ("ann", "bob", "cy", "dee", "eve"):
+        write_notebook(A1, tmp_path / "submitted" / student / A1)
+    real = grade_module.grade_submission
+
+    def dies_on_bob(submission, course, feedback=False):
+        if submission.student == "bob":
+            os._exit(7)  # the worker process itself dies (a bug of ours, or the OOM killer)
+        return real(submission, course, feedback=feedback)
+
+    monkeypatch.setattr(grade_module, "grade_submission", dies_on_bob)
+    try:
+        grade_all(discover([str(tmp_path / "submitted")], FAST), FAST, tmp_path / "graded", jobs=2)
+        raise AssertionError("no GraderFailure")
+    except grade_module.GraderFailure as exc:
+        message, graded = exc.args
+    assert "bob" in message and "died (exit 7)" in message
+    scores = {g.student: results_json(g)["score"] for g in graded}
+    assert sorted(scores) == ["ann", "bob", "cy", "dee", "eve"]
+    assert scores["bob"] == 0 and scores["ann"] == 15.0  # a lost neighbour is graded 0, never skipped
+    assert sum(score == 15.0 for score in scores.values()) >= 3
+    assert process._descendants(os.getpid()) == []
