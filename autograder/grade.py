@@ -9,24 +9,120 @@ each submission finishes, atomically, so an interrupted batch loses nothing alre
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Course
-from .manual import ManualBook
-from .results import GradedSubmission
 from .sandbox import jail
-from .submission import Submission, UsageError, finish, grade_submission, grader_failed, write_class_files
+
+if TYPE_CHECKING:
+    from .manual import ManualBook
+    from .results import GradedSubmission
+    from .submission import Submission
+
+# The grader's own modules (numpy, the suites, nbformat) are imported on first use, not here: the
+# probe of the jail and the first submission's child start while they load.
 
 
 class GraderFailure(Exception):
     """The grader itself failed on some submissions (a bug of ours, not the student's)."""
 
 
-def _grade_in_worker(submission: Submission, course_path: str, feedback: bool) -> GradedSubmission:
-    from .config import load_course
+def grade_submission(submission: Submission, course: Course, feedback: bool = False) -> GradedSubmission:
+    """``submission.grade_submission``: what ``grade_all`` calls for each submission."""
+    from .submission import grade_submission as grade
 
-    return grade_submission(submission, load_course(course_path), feedback=feedback)
+    return grade(submission, course, feedback=feedback)
+
+
+def __getattr__(name: str):
+    if name == "UsageError":  # ``submission.UsageError``, without loading the grader at import
+        from .submission import UsageError
+
+        return UsageError
+    raise AttributeError(name)
+
+
+def _lane(conn, course_path: str, feedback: bool) -> None:
+    """One worker process of ``--jobs N``: grade the submissions the grading process sends, one after
+    another, the next one's jail started while this one is graded, and send back each grade."""
+    from .config import load_course
+    from .submission import open_ahead, opening_ahead
+
+    course = load_course(course_path)
+    pending: list[tuple[int, Submission]] = []
+    more = True
+    with opening_ahead():
+        while True:
+            while more and (not pending or conn.poll()):  # wait only when there is nothing to grade
+                item = conn.recv()
+                more = item is not None
+                pending += [item] if more else []
+            if not pending:
+                return
+            index, submission = pending.pop(0)
+            for upcoming in [submission, *(s for _, s in pending[:1])]:
+                open_ahead(upcoming, course)
+            try:
+                conn.send(("graded", index, grade_submission(submission, course, feedback=feedback)))
+            except Exception as exc:  # noqa: BLE001 - its failure, reported to the grading process
+                conn.send(("failed", index, f"{type(exc).__name__}: {exc}"))
+
+
+def _take_answers(conn, held: set, submissions: list[Submission], file, failed, hand_out) -> None:
+    """File every answer a lane has sent so far (each one frees a place: ``hand_out`` gives it the
+    next submission, or nothing if it has gone); stop at its end of the pipe."""
+    try:
+        while conn.poll():
+            kind, index, outcome = conn.recv()
+            held.discard(index)
+            file(submissions[index], outcome) if kind == "graded" else failed(submissions[index], outcome)
+            hand_out(conn, held)
+    except (EOFError, OSError):
+        pass
+
+
+def _in_lanes(submissions: list[Submission], course: Course, jobs: int, feedback: bool, file, failed) -> None:
+    """Grade in ``jobs`` worker processes (``_lane``), each holding at most two submissions (one graded,
+    the next one's jail starting): each time one is done, its lane gets the next.  A lane that dies
+    costs only the submissions it held."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    todo = list(enumerate(submissions))[::-1]
+    lanes = []
+    for _ in range(min(jobs, len(submissions))):
+        ours, theirs = multiprocessing.Pipe()
+        process = multiprocessing.Process(target=_lane, args=(theirs, str(course.path), feedback), daemon=True)
+        process.start()
+        theirs.close()
+        lanes.append((process, ours, set()))
+
+    def hand_out(conn, held: set) -> None:
+        if todo:
+            index, submission = todo.pop()
+            held.add(index)
+            conn.send((index, submission))
+        else:
+            conn.send(None)
+
+    for _, conn, held in lanes:
+        hand_out(conn, held)
+        hand_out(conn, held)
+    while any(held for _, _, held in lanes):
+        live = [lane for lane in lanes if lane[2]]
+        ready = wait([conn for _, conn, _ in live] + [process.sentinel for process, _, _ in live])
+        for process, conn, held in live:
+            gone = process.sentinel in ready
+            if conn in ready or gone:
+                _take_answers(conn, held, submissions, file, failed, (lambda *_: None) if gone else hand_out)
+            if gone:  # its answers all read: what it still held is lost
+                for index in sorted(held):
+                    failed(submissions[index], f"the worker process grading it died (exit {process.exitcode})")
+                held.clear()
+    for process, conn, _ in lanes:
+        process.join(5)
+        conn.close()
 
 
 def grade_all(
@@ -44,6 +140,8 @@ def grade_all(
     A failure of the grader on one submission does not stop the batch: that submission gets a
     results.json saying so, the others are graded, and ``GraderFailure`` is raised at the end.
     """
+    from .submission import UsageError, finish, grader_failed, open_ahead, opening_ahead, write_class_files
+
     try:
         jail.require()  # fail closed: no student code runs outside the jail unless turned off
     except jail.SandboxUnavailable as exc:
@@ -57,8 +155,8 @@ def grade_all(
         if progress:
             progress(g)
 
-    def failed(s: Submission, exc: BaseException) -> None:
-        failures.append(f"{s.notebook}: {type(exc).__name__}: {exc}")
+    def failed(s: Submission, why: BaseException | str) -> None:
+        failures.append(f"{s.notebook}: {why if isinstance(why, str) else f'{type(why).__name__}: {why}'}")
         done(grader_failed(s, course))
 
     def file(s: Submission, g: GradedSubmission) -> None:
@@ -68,23 +166,18 @@ def grade_all(
             failed(s, exc)
 
     if jobs <= 1 or len(submissions) <= 1:
-        for s in submissions:
-            try:
-                g = grade_submission(s, course, feedback=feedback)
-            except Exception as exc:  # noqa: BLE001 - one submission's grader bug must not stop the class
-                failed(s, exc)
-                continue
-            file(s, g)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_grade_in_worker, s, str(course.path), feedback): s for s in submissions}
-            for future in as_completed(futures):
+        with opening_ahead():
+            for i, s in enumerate(submissions):
+                for upcoming in submissions[i : i + 2]:  # this one, and the next one's jail meanwhile
+                    open_ahead(upcoming, course)
                 try:
-                    g = future.result()
-                except Exception as exc:  # noqa: BLE001 - as above (includes a worker process that died)
-                    failed(futures[future], exc)
+                    g = grade_submission(s, course, feedback=feedback)
+                except Exception as exc:  # noqa: BLE001 - one submission's grader bug must not stop the class
+                    failed(s, exc)
                     continue
-                file(futures[future], g)
+                file(s, g)
+    else:
+        _in_lanes(submissions, course, jobs, feedback, file, failed)
     graded.sort(key=lambda g: (g.assignment, g.student))
     write_class_files(out_dir, manual)
     if failures:
@@ -97,10 +190,11 @@ def run(args, course: Course) -> int:
     on some (their results say so), 2 for a usage error."""
     import sys
 
+    jail.check_ahead()  # its answer comes while the rest of the grader loads
     from rich.progress import Progress
 
     from .manual import ManualScoresError, read_books
-    from .submission import discover
+    from .submission import UsageError, discover
     from .tables import print_tables
 
     try:

@@ -124,7 +124,6 @@ def metadata_times(metadata: dict) -> tuple[dt.datetime | None, dt.datetime | No
 
 def grade_upload(root: Path, course: Course, assignment_id: str) -> dict:
     """Grade ``root/submission`` and return Gradescope's results.json content."""
-    from .feedback import markdown_report
     from .results import results_json
     from .submission import Submission, find_notebook, grade_submission
 
@@ -142,7 +141,10 @@ def grade_upload(root: Path, course: Course, assignment_id: str) -> dict:
     submission = Submission(
         notebook or Path(assignment.notebook), student, assignment.id, refused, (), submitted_at, deadline
     )
-    graded = grade_submission(submission, course)
+    _fall_back_to_container()
+    graded = grade_submission(submission, course)  # its child runs the notebook while the suites load
+    from .feedback import markdown_report
+
     report = markdown_report(graded.for_report(), [], graded.plot_notes)
     return results_json(graded, report, execution_time=time.monotonic() - started)
 
@@ -192,9 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assignment", required=True)
     args = parser.parse_args(argv)
     root = Path(args.root)
+    from .sandbox import jail
+
+    jail.check_ahead()  # the probe runs while course.yml is read and the grader loads (grade_upload)
     course = load_course(args.course)
-    _fall_back_to_container()
-    _private_folder(root / "results")
+    _private_folder(root / "results")  # before any student code runs (grade_upload)
     from .results import write_results
 
     results = root / "results" / "results.json"

@@ -20,6 +20,7 @@ the same functions, so the same notebook and time get the same grade on every ro
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import os
 import re
@@ -28,21 +29,26 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from .answers import function_code, written_answers
 from .calls import CallOutcome
 from .config import Course
-from .feedback import draw_plots, write_reports
 from .lateness import Lateness, assess, lateness, read_timestamp
 from .manual import ManualBook, apply, merge, write_sheets
 from .notebook import NotebookError, read_cells
 from .results import GradedSubmission, ManualScore, read_results, results_json, write_atomic, write_results
-from .runner import run_assignment
 from .sandbox.client import Sandbox
 from .standins import StandinRule
-from .suites.framework import StudentCode, course_seed
 from .tables import by_student, class_csv, score_tables
 from .verdicts import Verdict
+
+if TYPE_CHECKING:
+    from .suites.framework import StudentCode
+
+# The suites, the runner and the feedback (and through them every suite module) are imported
+# where they are first used: a submission's child is launched first and runs its notebook
+# meanwhile (``open_ahead``).
 
 #: neighbouring files larger than this are not copied beside the notebook
 MAX_COPIED_FILE = 5 * 1024 * 1024
@@ -251,34 +257,102 @@ def scratch_copy(notebook: Path, into: Path) -> None:
             shutil.copyfile(item, into / item.name)
 
 
-@contextlib.contextmanager
-def open_submission(submission: Submission, course: Course, cells: list[dict] | None = None) -> Iterator[StudentCode]:
-    """The submission's code, ready for its assignment's checks, with the course seed set.
+class Opening:
+    """One submission's code, opened: a ``Sandbox`` running its cells in the jail, beside copies of
+    the notebook's neighbouring files and the course's ``support/``, under the assignment's limits
+    and its stand-in rule; or an ``Unreadable`` that says why on every call.  ``start`` launches
+    the child at once (before the submission's turn: ``open_ahead``); ``close`` ends it."""
 
-    A ``Sandbox``: the notebook's cells (``cells`` when the caller has read them already) run in
-    a child process in the jail, beside copies of the notebook's neighbouring files and the
-    course's ``support/``, under the assignment's limits and its stand-in rule.  Or, for a refused
-    submission or a notebook that cannot be read, an ``Unreadable`` that says why on every call.
-    """
-    assignment = course.assignment(submission.assignment_id)
-    with course_seed(assignment.seed):
+    def __init__(self, submission: Submission, course: Course, cells: list[dict] | None = None):
+        self._scratch: tempfile.TemporaryDirectory | None = None
+        self.code = self._open(submission, course, cells)
+
+    def _open(self, submission: Submission, course: Course, cells: list[dict] | None) -> StudentCode:
         reason = submission.refused or (refusal(submission.notebook) if cells is None else "")
         if reason:
-            yield Unreadable(reason, note=f"Your submission was not graded: {reason}.")
-            return
+            return Unreadable(reason, note=f"Your submission was not graded: {reason}.")
         try:
             cells = read_cells(submission.notebook) if cells is None else cells
         except NotebookError as exc:
-            yield Unreadable(str(exc), note=f"Your notebook could not be graded: {exc}.")
-            return
-        with tempfile.TemporaryDirectory(prefix="gd-grade-") as scratch:
-            workdir = Path(scratch)
+            return Unreadable(str(exc), note=f"Your notebook could not be graded: {exc}.")
+        self._scratch = tempfile.TemporaryDirectory(prefix="gd-grade-")
+        try:
+            workdir = Path(self._scratch.name)
             if submission.notebook.is_file():  # cells from elsewhere come with no file: nothing beside them
                 scratch_copy(submission.notebook, workdir)
             support = [str(course.root / "support")]  # gd_support.py: copied in, like the neighbours
+            assignment = course.assignment(submission.assignment_id)
             rule = StandinRule(tuple(assignment.functions))
-            with Sandbox(cells, workdir, support, assignment.limits, rule) as sandbox:
-                yield sandbox
+            return Sandbox(cells, workdir, support, assignment.limits, rule)
+        except BaseException:
+            self._scratch.cleanup()
+            raise
+
+    def start(self) -> Opening:
+        if isinstance(self.code, Sandbox):
+            self.code.start_ahead()
+        return self
+
+    def close(self) -> None:
+        if isinstance(self.code, Sandbox):
+            self.code.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+
+
+#: the submissions opened ahead of their turn in this context (``opening_ahead``), by submission
+_AHEAD: contextvars.ContextVar[dict[Submission, Opening] | None] = contextvars.ContextVar("_AHEAD", default=None)
+
+
+@contextlib.contextmanager
+def opening_ahead() -> Iterator[None]:
+    """Within this block ``open_ahead`` may start submissions before their turn (and
+    ``open_submission`` takes them up); whatever was not taken up is closed at its end."""
+    ahead: dict[Submission, Opening] = {}
+    token = _AHEAD.set(ahead)
+    try:
+        yield
+    finally:
+        _AHEAD.reset(token)
+        for opening in ahead.values():
+            opening.close()
+
+
+def open_ahead(submission: Submission, course: Course) -> None:
+    """Open ``submission`` now and launch its child, a fresh one in a fresh jail as always, so that
+    its notebook runs while the one before it is graded (nothing is shared between the two).
+
+    Only inside ``opening_ahead``, and only from the thread that grades: the jail ends with the
+    thread that started it.  A failure here is left for the submission's own turn, where it
+    happens again and counts as it would have.
+    """
+    ahead = _AHEAD.get()
+    if ahead is None or submission in ahead:
+        return
+    try:
+        opening = Opening(submission, course)
+    except Exception:  # noqa: BLE001 - its turn opens it again, and fails there
+        return
+    ahead[submission] = opening.start()
+
+
+@contextlib.contextmanager
+def open_submission(submission: Submission, course: Course, cells: list[dict] | None = None) -> Iterator[StudentCode]:
+    """The submission's code, ready for its assignment's checks, with the course seed set (an
+    ``Opening``'s code, its child launched: the one ``open_ahead`` started, if any)."""
+    assignment = course.assignment(submission.assignment_id)
+    ahead = _AHEAD.get()
+    opening = ahead.pop(submission, None) if ahead is not None and cells is None else None
+    from .suites.framework import course_seed
+
+    with course_seed(assignment.seed):
+        # launched at once: the notebook runs while the caller loads the suites (every route)
+        opening = opening or Opening(submission, course, cells).start()
+        try:
+            yield opening.code
+        finally:
+            opening.close()
 
 
 # ----------------------------------------------------------------------------------- grade
@@ -303,6 +377,9 @@ def grader_failed(submission: Submission, course: Course) -> GradedSubmission:
 
 
 def _graded(submission: Submission, course: Course, code: StudentCode, feedback: bool) -> GradedSubmission:
+    from .feedback import draw_plots
+    from .runner import run_assignment
+
     assignment = course.assignment(submission.assignment_id)
     tests = run_assignment(code, assignment)
     if isinstance(code, Sandbox) and code.start_failure:
@@ -381,6 +458,8 @@ def finish(
     graded = apply(filed(graded), manual)
     write_results(out_dir / graded.student / graded.assignment / "results.json", results_json(graded))
     if feedback:
+        from .feedback import write_reports
+
         write_reports(graded.for_report(), out_dir)
     return graded
 
@@ -408,11 +487,11 @@ def write_class_files(out_dir: Path, manual: ManualBook | None = None) -> None:
         return
     write_atomic(out_dir / "grades.csv", class_csv(everything))
     for t in score_tables(by_student(everything)):
-        if len(t.rows) >= 2:
+        if len(t.rows) >= 2:  # a class: its histogram and its report (matplotlib is loaded only then)
             from .histogram import score_histogram
 
             pending = sum(bool(g.grade.pending) for g in t.rows)
             max_score = max(g.grade.max_score for g in t.rows)
             score_histogram(t.finals(), max_score, t.assignment, out_dir / f"{t.assignment}_histogram.png", pending)
-        write_class_report(out_dir, t.assignment, t.rows)
+            write_class_report(out_dir, t.assignment, t.rows)
         write_sheets(out_dir, t.assignment, t.rows)

@@ -2,15 +2,17 @@
 
 Both sides import this module (the sandbox's child gets a copy of this file, nothing else
 of ours), and so do the hidden suites (``Rng``, ``Unencodable``), which must not depend on
-the sandbox.  Only JSON with numpy arrays of builtin numeric dtypes crosses: never pickles,
-never objects of the student's classes.  Self-contained: stdlib and numpy only.
+the sandbox.  Only plain data crosses (None, booleans, numbers, strings, lists, tuples, dicts with
+string keys) and numpy arrays of builtin numeric dtypes, in a binary encoding whose arrays are
+their raw bytes: never pickles, never objects of the student's classes, never anything the
+decoder would have to trust (it checks every length against the bytes that came).
+Self-contained: stdlib and numpy only.
 """
 
 from __future__ import annotations
 
-import base64
 import itertools
-import json
+import math
 import os
 import struct
 import unicodedata
@@ -118,71 +120,140 @@ def clean_text(text: object, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def encode(obj, callbacks: list | None = None, depth: int = 0, hook: Callable[[Any], Any] | None = None):
-    """Turn ``obj`` into JSON-able plain data.  Callables go into ``callbacks``; ``hook``
-    may turn other objects (the child's proxies, generators) into markers first."""
+# ---------------------------------------------------------------------------------------
+# The codec: one tag byte per value, then its bytes (little-endian); arrays as their raw
+# bytes in C order, never base64 or text.  Decoding builds nothing but plain data and
+# arrays of ``SAFE_KINDS``, checks every length against what is left, and never allocates
+# more than the message holds.
+# ---------------------------------------------------------------------------------------
+
+_U8 = struct.Struct("<B")
+_U32 = struct.Struct("<I")
+_I64 = struct.Struct("<q")
+_F64 = struct.Struct("<d")
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+_NONE, _TRUE, _FALSE = b"N", b"T", b"F"
+_INT, _BIGINT, _FLOAT, _STR = b"i", b"I", b"f", b"s"  # _BIGINT: decimal digits, as str(int) allows
+_LIST, _TUPLE, _DICT, _ITERATED = b"l", b"t", b"d", b"x"
+_ARRAY, _SCALAR = b"a", b"g"
+_RNG, _UNENCODABLE, _CALLBACK, _MARKER = b"r", b"u", b"c", b"m"
+
+
+class Marker:
+    """A value the codec leaves to the two sides' hooks (``tag`` like ``"__shared__"``), with
+    ``packed``, its value already encoded."""
+
+    __slots__ = ("tag", "packed")
+
+    def __init__(self, tag: str, packed: bytes):
+        self.tag = tag
+        self.packed = packed
+
+
+def encode(obj, callbacks: list | None = None, depth: int = 0, hook: Callable[[Any], Any] | None = None) -> bytes:
+    """``obj`` as bytes.  Callables go into ``callbacks``; ``hook`` may turn other objects (the
+    child's proxies, generators) into a ``Marker`` or a ``CallbackRef`` first.  Raises
+    ``TypeError`` or ``ValueError`` for what may not cross."""
+    out: list[bytes] = []
+    _pack(obj, out, callbacks, depth, hook)
+    return b"".join(out)
+
+
+def _pack_str(text: str, out: list) -> None:
+    data = str.encode(text, "utf-8", "surrogatepass")  # exactly the characters, lone surrogates too
+    out += (_STR, _U32.pack(len(data)), data)
+
+
+def _pack(obj, out: list, callbacks, depth: int, hook) -> None:  # noqa: C901 - one branch per kind
     if depth > MAX_DEPTH:
         raise ValueError("nested too deeply")
     if hook is not None:
         marker = hook(obj)
         if marker is not None:
-            return marker
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if type(obj) in (int, float):
-        if isinstance(obj, float) and not np.isfinite(obj):
-            return {"__float__": repr(obj)}
-        return obj
-    if isinstance(obj, np.generic) and obj.dtype.kind in SAFE_KINDS:
-        return {"__scalar__": _encode_array(np.asarray(obj))}
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in SAFE_KINDS:
-            raise TypeError(f"array of dtype {obj.dtype}")
-        return {"__ndarray__": _encode_array(obj)}
-    if isinstance(obj, Iterated):
-        return {"__iterated__": [obj.type_name, obj.complete, [encode(x, callbacks, depth + 1, hook) for x in obj]]}
-    if isinstance(obj, (list, tuple)) and type(obj) in (list, tuple):
-        kind = "__list__" if isinstance(obj, list) else "__tuple__"
-        return {kind: [encode(x, callbacks, depth + 1, hook) for x in obj]}
-    if type(obj) is dict and all(type(k) is str for k in obj):
-        return {"__dict__": {k: encode(v, callbacks, depth + 1, hook) for k, v in obj.items()}}
-    if isinstance(obj, Rng):
-        return {"__rng__": obj.seed}
-    if isinstance(obj, Unencodable):
-        return {"__unencodable__": [obj.type_name, obj.reason]}
-    if isinstance(obj, CallbackRef):
-        return {"__callback__": obj.cb}
-    if callable(obj) and callbacks is not None:
+            obj = marker
+    kind = type(obj)
+    if kind is np.ndarray or kind is float:  # the common cases first; the order below decides the rest
+        if kind is float:
+            out += (_FLOAT, _F64.pack(obj))
+        else:
+            _pack_array(obj, out, _ARRAY)
+    elif obj is None:
+        out.append(_NONE)
+    elif kind is bool:
+        out.append(_TRUE if obj else _FALSE)
+    elif isinstance(obj, str):
+        _pack_str(obj, out)
+    elif kind is int:
+        if _INT64_MIN <= obj <= _INT64_MAX:
+            out += (_INT, _I64.pack(obj))
+        else:
+            digits = str(obj).encode("ascii")  # ValueError past Python's digit limit, as before
+            out += (_BIGINT, _U32.pack(len(digits)), digits)
+    elif isinstance(obj, np.generic) and obj.dtype.kind in SAFE_KINDS:
+        _pack_array(np.asarray(obj), out, _SCALAR)
+    elif isinstance(obj, np.ndarray):
+        _pack_array(obj, out, _ARRAY)
+    elif isinstance(obj, Iterated):
+        out.append(_ITERATED)
+        _pack_str(obj.type_name, out)
+        out += (_TRUE if obj.complete else _FALSE, _U32.pack(len(obj)))
+        for item in obj:
+            _pack(item, out, callbacks, depth + 1, hook)
+    elif kind is list or kind is tuple:
+        out += (_LIST if kind is list else _TUPLE, _U32.pack(len(obj)))
+        for item in obj:
+            _pack(item, out, callbacks, depth + 1, hook)
+    elif kind is dict and all(type(k) is str for k in obj):
+        out += (_DICT, _U32.pack(len(obj)))
+        for key, value in obj.items():
+            _pack_str(key, out)
+            _pack(value, out, callbacks, depth + 1, hook)
+    elif isinstance(obj, Rng):
+        out.append(_RNG)
+        _pack(obj.seed, out, None, 0, None)
+    elif isinstance(obj, Unencodable):
+        out.append(_UNENCODABLE)
+        _pack_str(obj.type_name, out)
+        _pack_str(obj.reason, out)
+    elif isinstance(obj, CallbackRef):
+        out += (_CALLBACK, _U32.pack(obj.cb))
+    elif isinstance(obj, Marker):
+        out.append(_MARKER)
+        _pack_str(obj.tag, out)
+        out.append(obj.packed)
+    elif callable(obj) and callbacks is not None:
         callbacks.append(obj)
-        return {"__callback__": len(callbacks) - 1}
-    raise TypeError(f"cannot send a {type(obj).__name__}")
+        out += (_CALLBACK, _U32.pack(len(callbacks) - 1))
+    else:
+        raise TypeError(f"cannot send a {type(obj).__name__}")
 
 
-def encode_result(obj, hook: Callable[[Any], Any] | None = None):
+#: ``struct`` formats of a shape, by number of axes
+_SHAPES = [struct.Struct(f"<{n}Q") for n in range(33)]
+#: the encoded header of each dtype sent so far (tag and code); dtypes are few
+_HEADERS: dict[tuple[bytes, np.dtype], bytes] = {}
+
+
+def _pack_array(a: np.ndarray, out: list, tag: bytes) -> None:
+    dtype = a.dtype
+    if dtype.kind not in SAFE_KINDS:
+        raise TypeError(f"array of dtype {dtype}")
+    if a.size > MAX_ELEMENTS:
+        raise ValueError(f"array with {a.size} elements is too large")
+    header = _HEADERS.get((tag, dtype))
+    if header is None:
+        code = dtype.str.encode("ascii")
+        header = _HEADERS[(tag, dtype)] = tag + _U8.pack(len(code)) + code
+    out += (header, _U8.pack(a.ndim), _SHAPES[a.ndim].pack(*a.shape), a.tobytes(order="C"))
+
+
+def encode_result(obj, hook: Callable[[Any], Any] | None = None) -> bytes:
     """Like ``encode`` but never fails: what cannot be sent becomes ``Unencodable``."""
     try:
         return encode(obj, hook=hook)
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:
         return encode(Unencodable(obj.type_name if isinstance(obj, Iterated) else type(obj).__name__, str(exc)))
-
-
-def _encode_array(a: np.ndarray) -> dict:
-    if a.size > MAX_ELEMENTS:
-        raise ValueError(f"array with {a.size} elements is too large")
-    # np.array, not np.ascontiguousarray: the latter makes a 0-d value 1-d
-    a = np.array(a, order="C", copy=True)
-    return {"dtype": a.dtype.str, "shape": list(a.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
-
-
-def _decode_array(d: dict) -> np.ndarray:
-    dtype = np.dtype(str(d["dtype"]))
-    if dtype.kind not in SAFE_KINDS:
-        raise TypeError(f"refusing dtype {dtype}")
-    shape = tuple(int(s) for s in d["shape"])
-    if len(shape) > 32 or any(s < 0 for s in shape) or int(np.prod(shape, dtype=object)) > MAX_ELEMENTS:
-        raise ValueError("array too large")
-    raw = base64.b64decode(d["data"], validate=True)
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
 def make_generator(state) -> np.random.Generator:
@@ -194,38 +265,143 @@ def make_generator(state) -> np.random.Generator:
     return np.random.Generator(bit)
 
 
-def decode(obj, make_callback=None, make_rng=None, depth: int = 0, hook: Callable[[str, Any], Any] | None = None):
+def decode(data, make_callback=None, make_rng=None, hook: Callable[[str, Any], Any] | None = None):
     """Inverse of ``encode``.  Never builds anything but plain data and arrays (and what
-    ``make_callback``, ``make_rng`` and ``hook(tag, value)`` make of their markers)."""
+    ``make_callback``, ``make_rng`` and ``hook(tag, value)`` make of their markers); raises
+    ``ValueError`` or ``TypeError`` for anything else."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("an encoded value is bytes")
+    data = bytes(data)
+    return _decode(data, 0, len(data), (make_callback, make_rng, hook))
+
+
+def _decode(data: bytes, start: int, end: int, ctx: tuple):
+    """The one value encoded in ``data[start:end]``."""
+    try:
+        value, pos = _read(data, start, 0, ctx)
+    except (struct.error, IndexError, OverflowError) as exc:
+        raise ValueError("malformed message") from exc
+    if pos != end:
+        raise ValueError("malformed message")
+    return value
+
+
+_A, _G, _F, _I, _L, _T, _D, _S = b"agfilt" + b"ds"  # tags as the integers bytes index to
+
+
+#: dtypes by their code (``dtype.str``), once accepted; few kinds ever cross
+_DTYPES: dict[bytes, np.dtype] = {}
+
+
+def _read(data: bytes, pos: int, depth: int, ctx: tuple):  # noqa: C901 - one branch per tag
+    """The value encoded at ``data[pos]``, and where the next one starts."""
     if depth > MAX_DEPTH + 2:
         raise ValueError("nested too deeply")
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    if isinstance(obj, dict) and len(obj) == 1:
-        ((key, val),) = obj.items()
-        if key == "__ndarray__":
-            return _decode_array(val)
-        if key == "__scalar__":
-            return _decode_array(val)[()]
-        if key == "__float__":
-            return float(val)
-        if key in ("__list__", "__tuple__"):
-            items = [decode(x, make_callback, make_rng, depth + 1, hook) for x in val]
-            return items if key == "__list__" else tuple(items)
-        if key == "__iterated__" and isinstance(val, list) and len(val) == 3 and isinstance(val[2], list):
-            items = [decode(x, make_callback, make_rng, depth + 1, hook) for x in val[2]]
-            return Iterated(items, str(val[0]), bool(val[1]))
-        if key == "__dict__":
-            return {str(k): decode(v, make_callback, make_rng, depth + 1, hook) for k, v in val.items()}
-        if key == "__rng__":
-            return make_rng(int(val)) if make_rng else Rng(int(val))
-        if key == "__unencodable__":
-            return Unencodable(str(val[0]), str(val[1]))
-        if key == "__callback__":
-            return make_callback(int(val)) if make_callback else CallbackRef(int(val))
-        if hook is not None and key.startswith("__") and key.endswith("__"):
-            return hook(key, val)
+    tag = data[pos]
+    pos += 1
+    if tag == _A or tag == _G:
+        array, pos = _read_array(data, pos)
+        return (array if tag == _A else array[()]), pos
+    if tag == _F:
+        return _F64.unpack_from(data, pos)[0], pos + 8
+    if tag == _I:
+        return _I64.unpack_from(data, pos)[0], pos + 8
+    if tag == _L or tag == _T:
+        count, pos = _count(data, pos)
+        items = []
+        for _ in range(count):
+            item, pos = _read(data, pos, depth + 1, ctx)
+            items.append(item)
+        return (items if tag == _L else tuple(items)), pos
+    if tag == _S:
+        return _read_str(data, pos - 1)
+    if tag == _D:
+        count, pos = _count(data, pos)
+        items = {}
+        for _ in range(count):
+            key, pos = _read_str(data, pos)
+            items[key], pos = _read(data, pos, depth + 1, ctx)
+        return items, pos
+    return _read_rare(data, pos, tag, depth, ctx)
+
+
+def _read_rare(data: bytes, pos: int, tag: int, depth: int, ctx: tuple):
+    """The tags other than arrays, numbers, strings and containers."""
+    make_callback, make_rng, hook = ctx
+    tag = bytes((tag,))
+    if tag in (_NONE, _TRUE, _FALSE):
+        return (None if tag == _NONE else tag == _TRUE), pos
+    if tag == _BIGINT:
+        count, pos = _count(data, pos)
+        return int(data[pos : pos + count].decode("ascii")), pos + count
+    if tag == _ITERATED:
+        type_name, pos = _read_str(data, pos)
+        complete, pos = _read(data, pos, depth + 1, ctx)
+        count, pos = _count(data, pos)
+        items = []
+        for _ in range(count):
+            item, pos = _read(data, pos, depth + 1, ctx)
+            items.append(item)
+        return Iterated(items, type_name, complete is True), pos
+    if tag == _CALLBACK:
+        (cb,) = _U32.unpack_from(data, pos)
+        return (make_callback(cb) if make_callback else CallbackRef(cb)), pos + 4
+    if tag == _RNG:
+        seed, pos = _read(data, pos, depth + 1, ctx)
+        if type(seed) is not int:
+            raise ValueError("malformed message")
+        return (make_rng(seed) if make_rng else Rng(seed)), pos
+    if tag == _UNENCODABLE:
+        type_name, pos = _read_str(data, pos)
+        reason, pos = _read_str(data, pos)
+        return Unencodable(type_name, reason), pos
+    if tag == _MARKER:
+        name, pos = _read_str(data, pos)
+        value, pos = _read(data, pos, depth + 1, ctx)
+        if hook is not None and name.startswith("__") and name.endswith("__"):
+            return hook(name, value), pos
     raise ValueError("malformed message")
+
+
+def _count(data: bytes, pos: int) -> tuple[int, int]:
+    """A count of items that follow; each takes a byte at least, so it is bounded by what is left."""
+    (count,) = _U32.unpack_from(data, pos)
+    pos += 4
+    if count > len(data) - pos:
+        raise ValueError("malformed message")
+    return count, pos
+
+
+def _read_str(data: bytes, pos: int) -> tuple[str, int]:
+    if data[pos] != _S:
+        raise ValueError("malformed message")
+    count, pos = _count(data, pos + 1)
+    return data[pos : pos + count].decode("utf-8", "surrogatepass"), pos + count
+
+
+def _read_array(data: bytes, pos: int) -> tuple[np.ndarray, int]:
+    length = data[pos]
+    code = data[pos + 1 : pos + 1 + length]
+    pos += 1 + length
+    dtype = _DTYPES.get(code)
+    if dtype is None:
+        dtype = np.dtype(code.decode("ascii"))
+        if dtype.kind not in SAFE_KINDS:
+            raise TypeError(f"refusing dtype {dtype}")
+        if len(_DTYPES) < 64:
+            _DTYPES[code] = dtype
+    ndim = data[pos]
+    if ndim > 32:
+        raise ValueError("array too large")
+    shape = _SHAPES[ndim].unpack_from(data, pos + 1)
+    pos += 1 + 8 * ndim
+    size = shape[0] if ndim == 1 else math.prod(shape)
+    if size > MAX_ELEMENTS:
+        raise ValueError("array too large")
+    nbytes = size * dtype.itemsize
+    if pos + nbytes > len(data):
+        raise ValueError("malformed message")
+    return np.frombuffer(data, dtype, size, pos).reshape(shape).copy(), pos + nbytes
 
 
 def roundtrip(obj):
@@ -234,15 +410,68 @@ def roundtrip(obj):
 
 
 # ---------------------------------------------------------------------------------------
-# Framing: 4-byte big-endian length, then UTF-8 JSON (ASCII: ensure_ascii)
+# Messages: a frame is a 4-byte big-endian length, then the operation's name and its named
+# fields, each an encoded value that the receiver decodes with what it knows (its hooks).
+# A message is written as a dict, ``{"op": name, field: value or its encoding}``:
+#   u8 len, op (ASCII) | u8 count | count x (u8 len, name (ASCII), u32 len, encoded value)
 # ---------------------------------------------------------------------------------------
+
+_LENGTH = struct.Struct(">I")
+
+
+class Message:
+    """One message that crossed: ``op``, and its fields still encoded (``value`` decodes one)."""
+
+    __slots__ = ("op", "body", "fields")
+
+    def __init__(self, op: str, body: bytes, fields: dict[str, tuple[int, int]]):
+        self.op = op
+        self.body = body
+        self.fields = fields
+
+    def value(self, name: str, default=None, make_callback=None, make_rng=None, hook=None):
+        """The field ``name`` decoded (the options as for ``decode``), or ``default`` when absent."""
+        where = self.fields.get(name)
+        if where is None:
+            return default
+        return _decode(self.body, where[0], where[1], (make_callback, make_rng, hook))
 
 
 def frame(message: dict) -> bytes:
-    data = json.dumps(message, allow_nan=False, ensure_ascii=True).encode("ascii")
-    if len(data) > MAX_FRAME:
+    """One message as bytes: ``message["op"]``, then its other entries as fields, each either
+    already ``encode``d (bytes) or a plain value encoded here."""
+    name = str(message["op"]).encode("ascii")
+    parts = [b"", _U8.pack(len(name)), name, _U8.pack(len(message) - 1)]
+    for key, value in message.items():
+        if key != "op":
+            value = value if type(value) is bytes else encode(value)
+            key_bytes = key.encode("ascii")
+            parts += (_U8.pack(len(key_bytes)), key_bytes, _U32.pack(len(value)), value)
+    body_length = sum(map(len, parts))
+    if body_length > MAX_FRAME:
         raise ValueError("message too large")
-    return struct.pack(">I", len(data)) + data
+    parts[0] = _LENGTH.pack(body_length)
+    return b"".join(parts)
+
+
+def parse(body: bytes) -> Message:
+    """The message in one frame's ``body`` (``ValueError`` when it is not one)."""
+    try:
+        end = 1 + body[0]
+        op = body[1:end].decode("ascii")
+        count, pos = body[end], end + 1
+        fields = {}
+        for _ in range(count):
+            end = pos + 1 + body[pos]
+            name = body[pos + 1 : end].decode("ascii")
+            (length,) = _U32.unpack_from(body, end)
+            pos = end + 4 + length
+            fields[name] = (end + 4, pos)
+    except (IndexError, UnicodeDecodeError, struct.error) as exc:
+        raise ValueError("malformed message") from exc
+    if pos != len(body):
+        raise ValueError("malformed message")
+    return Message(op, body, fields)
 
 
 def write_message(fd: int, message: dict) -> None:
@@ -252,22 +481,28 @@ def write_message(fd: int, message: dict) -> None:
         view = view[os.write(fd, view) :]
 
 
-def read_exact(fd: int, n: int) -> bytes:
-    chunks, got = [], 0
-    while got < n:
-        chunk = os.read(fd, min(n - got, 1 << 20))
-        if not chunk:
-            raise EOFError("pipe closed")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+class Reader:
+    """Whole messages from a blocking descriptor (the child's side), a read per message or fewer."""
 
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.buffer = bytearray()
 
-def read_message(fd: int) -> dict:
-    (length,) = struct.unpack(">I", read_exact(fd, 4))
-    if length > MAX_FRAME:
-        raise EOFError("frame too large")
-    message = json.loads(read_exact(fd, length))
-    if not isinstance(message, dict):
-        raise EOFError("malformed frame")
-    return message
+    def message(self) -> Message:
+        buffer = self.buffer
+        while True:
+            if len(buffer) >= 4:
+                (length,) = _LENGTH.unpack_from(buffer)
+                if length > MAX_FRAME:
+                    raise EOFError("frame too large")
+                if len(buffer) >= 4 + length:
+                    body = bytes(buffer[4 : 4 + length])
+                    del buffer[: 4 + length]
+                    try:
+                        return parse(body)
+                    except ValueError as exc:
+                        raise EOFError("malformed frame") from exc
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                raise EOFError("pipe closed")
+            buffer += chunk

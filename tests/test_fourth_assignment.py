@@ -27,7 +27,7 @@ SUITE = '''
 import numpy as np
 
 from autograder.suites.framework import Fail, Suite, as_float, call, register, seeded
-from autograder.suites.plotting import Plot, figure, png, with_notes, yours
+from autograder.suites.plotting import Plot, png, subplots, with_notes, yours
 
 suite = register(Suite("04_scaling"))
 check = suite.check
@@ -54,10 +54,9 @@ suite.one_number_hints["norm"] = "Square the entries, add them up, then take one
 
 @suite.plot
 def doubling_plot(sub) -> Plot:
-    plt = figure()
     x = np.linspace(-1.0, 1.0, 5)
     got, why = yours("double", lambda: np.asarray(call(sub, "double", x), dtype=float))
-    fig, ax = plt.subplots(figsize=(3, 2))
+    fig, ax = subplots(figsize=(3, 2))
     ax.plot(x, 2 * x, color="#999999")
     if got is not None:
         ax.plot(x, got, color="#4C72B0")

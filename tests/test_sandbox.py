@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import sys
 import tempfile
 from pathlib import Path
@@ -35,14 +36,44 @@ def test_codec_refuses_objects(value):
     assert isinstance(decode(encode_result(value)), Unencodable)
 
 
+def _array_bytes(dtype: bytes, shape: tuple, data: bytes) -> bytes:
+    head = b"a" + bytes([len(dtype)]) + dtype + bytes([len(shape)])
+    return head + struct.pack(f"<{len(shape)}Q", *shape) + data
+
+
 @pytest.mark.parametrize(
     "message",
-    [{"__ndarray__": {"dtype": "|O", "shape": [1], "data": ""}}, {"__pickle__": "x"}, {"a": 1, "b": 2}],
-    ids=["object-dtype", "unknown-tag", "bare-dict"],
+    [
+        _array_bytes(b"|O", (1,), b"\0" * 8),
+        _array_bytes(b"<f8", (4,), b"\0" * 8),  # fewer bytes than its shape says
+        _array_bytes(b"<f8", (10**7, 10**7), b""),
+        b"l" + struct.pack("<I", 10**9),  # more items than bytes
+        b"m" + b"s" + struct.pack("<I", 10) + b"__pickle__" + b"N",  # a marker nobody asked for
+        b"p" + b"\0" * 8,  # an unknown tag
+        b"N" + b"N",  # something after the value
+        b"s" + struct.pack("<I", 2) + b"\xff\xfe",  # not UTF-8
+        (b"l" + struct.pack("<I", 1)) * 20 + b"N",  # nested past the limit
+    ],
+    ids=[
+        "object-dtype",
+        "short-array",
+        "huge-shape",
+        "count-past-end",
+        "unknown-marker",
+        "unknown-tag",
+        "trailing-bytes",
+        "bad-utf8",
+        "too-deep",
+    ],
 )
 def test_decode_refuses_anything_but_plain_data(message):
     with pytest.raises((ValueError, TypeError)):
         decode(message)
+
+
+def test_decode_takes_only_bytes():
+    with pytest.raises(TypeError):
+        decode({"__ndarray__": {"dtype": "<f8", "shape": [1], "data": ""}})
 
 
 def run(cells, fn, *args):

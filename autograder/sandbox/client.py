@@ -14,9 +14,9 @@ stand-in rule's, handed in by whoever opens the sandbox.  The messages are liste
 
 from __future__ import annotations
 
-import json
 import os
 import struct
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -93,6 +93,9 @@ class Sandbox:
         self._child: Child | None = None
         self._buffer = bytearray()  # what the child sent that is not a whole message yet
         self._started_at = time.monotonic()
+        self._ahead: threading.Thread | None = None  # watching a start ahead (``start_ahead``)
+        self._ahead_outcome: bool | BaseException | None = None
+        self._ahead_done = 0.0
 
     # -- the child ------------------------------------------------------------------------
 
@@ -110,6 +113,12 @@ class Sandbox:
 
     def close(self) -> None:
         # nothing in the child is worth a graceful shutdown: killing it is faster and certain
+        if self._ahead is not None:
+            child = self._child
+            if child is not None:
+                child.cancel()  # the watching thread gives up within a second, and returns
+            self._ahead.join()
+            self._ahead = None
         self._kill()
 
     def __enter__(self) -> Sandbox:
@@ -124,87 +133,139 @@ class Sandbox:
         return self._child.remaining(deadline)
 
     def _send(self, message: dict, deadline: float) -> None:
-        """Write one frame, by ``deadline``."""
+        """Write one message, by ``deadline``."""
         try:
             data = wire.frame(message)
         except (ValueError, TypeError) as exc:
             raise _Crashed() from exc
         self._child.write(data, deadline)
 
-    def _receive(self, deadline: float) -> dict:
+    def _receive(self, deadline: float) -> wire.Message:
         """The next whole message from the child, or _TimedOut / _Crashed."""
+        buffer = self._buffer
         while True:
-            if len(self._buffer) >= 4:
-                (length,) = struct.unpack(">I", self._buffer[:4])
+            if len(buffer) >= 4:
+                (length,) = struct.unpack_from(">I", buffer)
                 if length > wire.MAX_FRAME:
                     raise _Crashed()  # before reading it: our memory stays bounded
-                if len(self._buffer) >= 4 + length:
-                    data = bytes(self._buffer[4 : 4 + length])
-                    del self._buffer[: 4 + length]
+                if len(buffer) >= 4 + length:
+                    body = bytes(buffer[4 : 4 + length])
+                    del buffer[: 4 + length]
                     try:
-                        message = json.loads(data)
-                    except (ValueError, RecursionError) as exc:
+                        return wire.parse(body)
+                    except ValueError as exc:
                         raise _Crashed() from exc
-                    if not isinstance(message, dict):
-                        raise _Crashed()
-                    return message
-            self._buffer += self._child.read(deadline)
+            buffer += self._child.read(deadline)
 
     # -- loading the notebook ------------------------------------------------------------
 
     def _start(self) -> None:
         """Spawn a child and run the notebook's cells in it, skipping cells that hang or kill it."""
         while True:
-            if time.monotonic() - self._started_at > self.limits.notebook_seconds * 2:
-                self.load_failure = "your notebook took too long to run"
-                raise _Crashed()
-            self._spawn()
-            self._child.begin_wait(self.limits.notebook_seconds)
-            cells = [c for c in self.cells if c["index"] not in self.skipped]
-            current = None
-            try:
-                notebook_deadline = time.monotonic() + self.limits.notebook_seconds
-                request = {"op": "load", "cells": cells, "cell_seconds": self.limits.cell_seconds}
-                request["arena"] = [self._child.arena_fd, ARENA_BYTES]
-                self._send(request, notebook_deadline)
-                while True:
-                    cell_deadline = time.monotonic() + self.limits.cell_seconds + 3
-                    message = self._receive(min(cell_deadline, notebook_deadline))
-                    if message.get("op") == "cell_start":
-                        current = int(message["index"])
-                    elif message.get("op") == "loaded":
-                        break
-                    else:
-                        raise _Crashed()
-            except (_TimedOut, _Crashed, ValueError, TypeError, KeyError) as exc:
-                returncode = self._returncode()
-                self._kill()
-                self.restarts += 1
-                if current is None:
-                    # no cell had started: Python itself did not start (a machine out of processes
-                    # or memory), which is the grader's failure, not something in the notebook
-                    self.start_failure = "the grader could not start Python for this notebook: " + describe_exit(
-                        returncode
-                    )
-                    self.load_failure = self.start_failure
-                    raise _Crashed() from exc
-                if self.restarts > 6:
-                    self.load_failure = describe_exit(returncode)
-                    raise _Crashed() from exc
-                status = "timeout" if isinstance(exc, _TimedOut) else "crashed"
-                message = (
-                    "this cell did not finish in time"
-                    if status == "timeout"
-                    else "running this cell stopped Python: " + describe_exit(returncode)
-                )
-                self.skipped[current] = CellReport(current, status, message=message)
-                continue
-            self._read_cell_reports(message)
-            return
+            self._launch()
+            if self._load():
+                return
 
-    def _read_cell_reports(self, message: dict) -> None:
+    def _launch(self) -> None:
+        """Spawn a fresh child.  Only from a thread that outlives it: bwrap's ``--die-with-parent``
+        kills the jail when the *thread* that started it ends (the main thread, here)."""
+        if time.monotonic() - self._started_at > self.limits.notebook_seconds * 2:
+            self.load_failure = "your notebook took too long to run"
+            raise _Crashed()
+        self._spawn()
+
+    def _load(self) -> bool:
+        """Run the notebook's cells in the child just launched: True once they ran, False when a cell
+        hung or killed it (that cell is skipped from now on: launch again), ``_Crashed`` when the
+        notebook cannot be run at all."""
+        self._child.begin_wait(self.limits.notebook_seconds)
+        cells = [c for c in self.cells if c["index"] not in self.skipped]
+        current = None
+        try:
+            notebook_deadline = time.monotonic() + self.limits.notebook_seconds
+            request = {"op": "load", "cells": cells, "cell_seconds": self.limits.cell_seconds}
+            request["arena"] = [self._child.arena_fd, ARENA_BYTES]
+            self._send(request, notebook_deadline)
+            while True:
+                cell_deadline = time.monotonic() + self.limits.cell_seconds + 3
+                message = self._receive(min(cell_deadline, notebook_deadline))
+                if message.op == "cell_start":
+                    current = int(message.value("index"))
+                elif message.op == "loaded":
+                    break
+                else:
+                    raise _Crashed()
+        except (_TimedOut, _Crashed, ValueError, TypeError, KeyError) as exc:
+            returncode = self._returncode()
+            self._kill()
+            self.restarts += 1
+            if current is None:
+                # no cell had started: Python itself did not start (a machine out of processes
+                # or memory), which is the grader's failure, not something in the notebook
+                self.start_failure = "the grader could not start Python for this notebook: " + describe_exit(
+                    returncode
+                )
+                self.load_failure = self.start_failure
+                raise _Crashed() from exc
+            if self.restarts > 6:
+                self.load_failure = describe_exit(returncode)
+                raise _Crashed() from exc
+            status = "timeout" if isinstance(exc, _TimedOut) else "crashed"
+            message = (
+                "this cell did not finish in time"
+                if status == "timeout"
+                else "running this cell stopped Python: " + describe_exit(returncode)
+            )
+            self.skipped[current] = CellReport(current, status, message=message)
+            return False
+        self._read_cell_reports(message)
+        return True
+
+    # -- starting ahead ----------------------------------------------------------------
+
+    def start_ahead(self) -> None:
+        """Launch the child now and let a thread watch it run the notebook, while this thread grades
+        another submission; the first call here waits for it.  The same limits and deadlines as a
+        start on first use (the time nobody was watching a loaded child does not count)."""
+        if self._child is not None or self.load_failure or self._ahead is not None:
+            return
+        try:
+            self._launch()
+        except _Crashed:
+            return  # load_failure says why, as a start on first use would
+        except Exception as exc:  # noqa: BLE001 - raised where a start on first use would raise it
+            self._ahead_outcome = exc
+            return
+        self._ahead = threading.Thread(target=self._load_ahead, name="gd-start-ahead", daemon=True)
+        self._ahead.start()
+
+    def _load_ahead(self) -> None:
+        try:
+            self._ahead_outcome = self._load()
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that takes over
+            self._ahead_outcome = exc
+        self._ahead_done = time.monotonic()
+
+    def _take_over(self) -> bool | None:
+        """Wait for the start ahead: True when loaded, None to carry on as a start on first use."""
+        if self._ahead is not None:
+            self._ahead.join()
+            self._ahead = None
+            self._started_at += time.monotonic() - self._ahead_done  # nobody was starting it meanwhile
+        outcome, self._ahead_outcome = self._ahead_outcome, None
+        if isinstance(outcome, _Crashed):
+            return False
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome or None
+
+    def _read_cell_reports(self, message: wire.Message) -> None:
+        try:
+            cells, names = message.value("cells", []), message.value("names", {})
+        except (ValueError, TypeError):
+            cells, names = [], {}
         reports = {}
-        for r in message.get("cells", []) if isinstance(message.get("cells"), list) else []:
+        for r in cells if isinstance(cells, list) else []:
             if isinstance(r, dict) and isinstance(r.get("index"), int):
                 reports[r["index"]] = r
         for index, r in reports.items():
@@ -226,12 +287,15 @@ class Sandbox:
             + list(self.skipped.values()),
             key=lambda r: r.index,
         )
-        names = message.get("names", {})
         if isinstance(names, dict):
             self.names = {clean(k, 60): clean(v, 60) for k, v in list(names.items())[:2000]}
 
     def ensure_started(self) -> bool:
         """Start the child if needed; False when the notebook cannot be run at all."""
+        if self._ahead is not None or self._ahead_outcome is not None:
+            started = self._take_over()
+            if started is not None:
+                return started
         if self._child is not None:
             return True
         if self.load_failure:
@@ -286,17 +350,19 @@ class Sandbox:
     def _call(self, fn, args, kwargs, standins, global_seed, return_args, call_seconds, deadline) -> CallOutcome:
         callbacks: list[Callable] = []
         shared: dict[int, tuple[int, np.ndarray]] = {}
-        encoded_args, offset = [], 0
+        items, offset = [], 0
         for i, a in enumerate(args):
             if return_args and isinstance(a, np.ndarray) and a.dtype.kind in wire.SAFE_KINDS:
                 a = np.array(a, order="C")
                 if offset + a.nbytes <= ARENA_BYTES:
                     os.pwrite(self._child.arena_fd, a.tobytes(), offset)
                     shared[i] = (offset, a)
-                    encoded_args.append({"__shared__": [offset, a.dtype.str, list(a.shape)]})
+                    items.append(wire.Marker("__shared__", wire.encode([offset, a.dtype.str, list(a.shape)])))
                     offset += (a.nbytes + 63) // 64 * 64
                     continue
-            encoded_args.append(wire.encode(a, callbacks, 1))
+            items.append(a)
+        encoded_args = wire.encode(items, callbacks)
+        encoded_kwargs = wire.encode(dict(kwargs), callbacks)
         standin_ids = {}
         for name, impl in self._standins(fn, standins, deadline).items():
             callbacks.append(self._observed(name, impl))
@@ -304,8 +370,8 @@ class Sandbox:
         request = {
             "op": "call",
             "fn": fn,
-            "args": {"__list__": encoded_args},
-            "kwargs": wire.encode(dict(kwargs), callbacks),
+            "args": encoded_args,
+            "kwargs": encoded_kwargs,
             "standins": standin_ids,
             "global_seed": global_seed,
             "seconds": call_seconds,
@@ -355,20 +421,20 @@ class Sandbox:
 
         return observed
 
-    def _converse(self, callbacks: list[Callable], deadline: float) -> dict:
+    def _converse(self, callbacks: list[Callable], deadline: float) -> wire.Message:
         """Answer the child's callbacks until it sends something else (its answer)."""
         while True:
             message = self._receive(deadline)
-            if message.get("op") != "callback":
+            if message.op != "callback":
                 return message
             self._answer_callback(callbacks, message, deadline)
 
-    def _answer_callback(self, callbacks: list[Callable], message: dict, deadline: float) -> None:
+    def _answer_callback(self, callbacks: list[Callable], message: wire.Message, deadline: float) -> None:
         generators: list[np.random.Generator] = []
 
         def in_hook(tag: str, value):
             if tag == "__generator__":
-                gen = wire.make_generator(wire.decode(value))
+                gen = wire.make_generator(value)
                 generators.append(gen)
                 return gen
             if tag == "__childfn__":
@@ -381,17 +447,15 @@ class Sandbox:
             return callbacks[cb]
 
         try:
-            cb = callbacks[int(message["cb"])]
-            args = wire.decode(message["args"], callback, hook=in_hook)
-            kwargs = wire.decode(message.get("kwargs") or {"__dict__": {}}, callback, hook=in_hook)
+            cb = callbacks[int(message.value("cb"))]
+            args = message.value("args", make_callback=callback, hook=in_hook)
+            kwargs = message.value("kwargs", {}, make_callback=callback, hook=in_hook)
             if not isinstance(args, list) or not isinstance(kwargs, dict):
                 raise ValueError("malformed arguments")
             value = cb(*args, **kwargs)
-            reply = {
-                "op": "callback_result",
-                "value": wire.encode_result(value),
-                "generators": [wire.encode_result(g.bit_generator.state) for g in generators],
-            }
+            reply = {"op": "callback_result", "value": wire.encode_result(value)}
+            if generators:
+                reply["generators"] = wire.encode_result([g.bit_generator.state for g in generators])
         except _Fatal:
             raise
         except Exception as exc:  # noqa: BLE001 - goes back to the student's code as an exception
@@ -405,34 +469,34 @@ class Sandbox:
         def child_function(*args):
             self._send({"op": "child_call", "ref": ref, "args": wire.encode(list(args), callbacks)}, deadline)
             message = self._converse(callbacks, deadline)
-            if message.get("op") == "child_result":
-                return wire.decode(message.get("value"))
-            if message.get("op") == "child_error":
-                raise _ChildFunctionError(wire.clean_text(message.get("message", "")))
-            if message.get("op") == "timeout":
+            if message.op == "child_result":
+                return message.value("value")
+            if message.op == "child_error":
+                raise _ChildFunctionError(wire.clean_text(message.value("message", "")))
+            if message.op == "timeout":
                 raise _TimedOut()
             raise _Crashed()
 
         return child_function
 
     @staticmethod
-    def _outcome(message: dict) -> CallOutcome:
-        op = message.get("op")
+    def _outcome(message: wire.Message) -> CallOutcome:
+        op = message.op
         clean = wire.clean_text
         try:
             if op == "result":
-                return CallOutcome(OK, value=wire.decode(message.get("value")))
+                return CallOutcome(OK, value=message.value("value"))
+            if op == "error":
+                return CallOutcome(
+                    Verdict.ERROR,
+                    error_type=clean(message.value("type", ""), 60),
+                    message=clean(message.value("message", "")),
+                    where=clean(message.value("where", ""), 60),
+                )
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
             return CallOutcome(Verdict.ERROR, error_type="BadReply", message=clean(str(exc)))
         if op == "missing":
             return CallOutcome(Verdict.MISSING)
         if op == "timeout":
             return CallOutcome(Verdict.TIMEOUT)
-        if op == "error":
-            return CallOutcome(
-                Verdict.ERROR,
-                error_type=clean(message.get("type", ""), 60),
-                message=clean(message.get("message", "")),
-                where=clean(message.get("where", ""), 60),
-            )
         return CallOutcome(Verdict.ERROR, error_type="BadReply", message="unexpected reply")

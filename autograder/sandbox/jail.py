@@ -52,8 +52,8 @@ from __future__ import annotations
 import errno
 import functools
 import hashlib
-import importlib.metadata as metadata
 import itertools
+import json
 import os
 import re
 import resource
@@ -68,6 +68,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import importlib.metadata as metadata
 
 #: where the child's home, working folder and allow-listed packages are, inside the jail
 HOME = "/home/student"
@@ -147,6 +151,8 @@ _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 def _closure(names: Sequence[str]) -> list[metadata.Distribution]:
     """The distributions ``names`` and everything they require (extras left out)."""
+    import importlib.metadata as metadata  # only when the package list is not in our cache
+
     seen: dict[str, metadata.Distribution] = {}
     todo = list(names)
     while todo:
@@ -182,8 +188,20 @@ def package_entries(names: tuple[str, ...] = STUDENT_PACKAGES) -> tuple[tuple[st
     """``(host path, name)`` of every top-level file or folder of the allowed distributions.
 
     Editable installs and ``.pth`` files are never included: they point outside the
-    site-packages folder (an editable grader would point at our repository).
+    site-packages folder (an editable grader would point at our repository).  Reading every
+    distribution's list of files takes a fifth of a second, so the answer is kept in our private
+    cache folder, keyed by what it depends on (``_environment_key``).
     """
+    cache = _cache_folder() / f"packages-{_environment_key(names)}.json"
+    known = _read_cached(cache)
+    if known is not None:
+        return known
+    entries = _package_entries(names)
+    _write_cached(cache, entries)
+    return entries
+
+
+def _package_entries(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     entries: dict[str, str] = {}
     for dist in _closure(names):
         if _is_editable(dist):
@@ -200,6 +218,65 @@ def package_entries(names: tuple[str, ...] = STUDENT_PACKAGES) -> tuple[tuple[st
     return tuple(sorted((path, name) for name, path in entries.items()))
 
 
+def _environment_key(names: tuple[str, ...]) -> str:
+    """What the package list depends on: the interpreter, the names asked for, and every
+    distribution the interpreter can find (each folder on ``sys.path``: its ``*.dist-info`` and
+    ``*.egg-info`` folders, with the times their folder and file list last changed).  Installing,
+    upgrading or removing anything changes it."""
+    stamps: list = [sys.version, os.path.realpath(sys.executable), sys.prefix, names]
+    for folder in sys.path:
+        try:
+            found = sorted(n for n in os.listdir(folder or ".") if n.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            continue
+        for name in found:
+            where = os.path.join(folder or ".", name)
+            stamps.append((os.path.realpath(where), _mtime(where), _mtime(os.path.join(where, "RECORD"))))
+    return hashlib.sha256(repr(stamps).encode()).hexdigest()[:24]
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def _cache_folder() -> Path:
+    """Our cache (the package list, the mirror of the packages): trusted only while ``_private``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gd-sandbox-site"
+
+
+def _read_cached(path: Path) -> tuple[tuple[str, str], ...] | None:
+    """The list kept in ``path``, if our private cache holds it (else None: it is made again)."""
+    try:
+        st = path.lstat()
+        if not _private(path.parent) or not path.is_file() or st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, list) or not all(
+        isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e) for e in data
+    ):
+        return None
+    return tuple((host, name) for host, name in data)
+
+
+def _write_cached(path: Path, entries: tuple[tuple[str, str], ...]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        if not _private(path.parent):
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".packages-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump([list(e) for e in entries], out)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # no cache: the list is read again next time
+
+
 def _link_or_copy(src: str, dst: str) -> None:
     try:
         os.link(src, dst)  # instant, and no disk; refused across file systems or for others' files
@@ -214,7 +291,7 @@ def site_mirror(entries: tuple[tuple[str, str], ...]) -> str | None:
     names the virtual environment in the course's checkout.  None if it cannot be made."""
     stamp = [(name, path, os.stat(path).st_mtime_ns) for path, name in entries]
     key = hashlib.sha256(repr((sys.version, stamp)).encode()).hexdigest()[:16]
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gd-sandbox-site"
+    base = _cache_folder()
     target = base / key
     if _private(base) and _private(target):
         return str(target)
@@ -640,7 +717,41 @@ def bwrap_version() -> tuple[int, ...] | None:
 
 @functools.lru_cache(maxsize=1)
 def available() -> str | None:
-    """None when the jail works on this machine, else a one-line reason why it does not."""
+    """None when the jail works on this machine, else a one-line reason why it does not (from the
+    probe ``check_ahead`` started, if it did)."""
+    probe = _probes.pop() if _probes else _probe()
+    if isinstance(probe, str):
+        return probe
+    proc, cmd, scratch = probe
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.wait()
+        return f"bwrap could not be started: {exc}"
+    finally:
+        cmd.close()
+        scratch.cleanup()
+    if proc.returncode != 0:
+        detail = stderr.decode("utf-8", "replace").strip().splitlines()
+        return "bwrap cannot create the sandbox here: " + (detail[-1] if detail else f"exit {proc.returncode}")
+    return None
+
+
+#: the probe ``check_ahead`` started, for ``available`` to wait for
+_probes: list = []
+
+
+def check_ahead() -> None:
+    """Start ``available``'s probe (a jail that runs the interpreter and exits) now, so that it runs
+    while the grader loads its modules; ``available`` waits for its answer."""
+    if sandbox_disabled() or _probes or available.cache_info().currsize:
+        return
+    _probes.append(_probe())
+
+
+def _probe() -> str | tuple[subprocess.Popen, JailCommand, tempfile.TemporaryDirectory]:
+    """Why the jail cannot work here, or the probe started: (process, its command, its scratch)."""
     if not shutil.which("bwrap"):
         return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     version = bwrap_version()
@@ -653,18 +764,15 @@ def available() -> str | None:
         seccomp_program()
     except (ImportError, OSError) as exc:
         return f"cannot build the seccomp filter (pip install pyseccomp; needs libseccomp2): {exc}"
-    with tempfile.TemporaryDirectory(prefix="gd-probe-") as scratch:
-        cmd = jail_command([interpreter(), "-I", "-S", "-c", "import sys; sys.exit(0)"], Path(scratch))
-        try:
-            proc = subprocess.run(cmd, pass_fds=cmd.pass_fds, capture_output=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"bwrap could not be started: {exc}"
-        finally:
-            cmd.close()
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        return "bwrap cannot create the sandbox here: " + (detail[-1] if detail else f"exit {proc.returncode}")
-    return None
+    scratch = tempfile.TemporaryDirectory(prefix="gd-probe-")
+    cmd = jail_command([interpreter(), "-I", "-S", "-c", "import sys; sys.exit(0)"], Path(scratch.name))
+    try:
+        proc = subprocess.Popen(cmd, pass_fds=cmd.pass_fds, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError as exc:
+        cmd.close()
+        scratch.cleanup()
+        return f"bwrap could not be started: {exc}"
+    return proc, cmd, scratch
 
 
 class SandboxUnavailable(RuntimeError):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-import selectors
+import select
 import signal
 import subprocess
 import sys
@@ -164,6 +164,7 @@ class Child:
         self._folder: unjailed.ChildFolder | None = None  # without the jail: this start's own folder
         self._worker_pid: int | None = None
         self._wait_mark, self._wait_cap = 0.0, 0.0
+        self._cancelled = False
         self.arena_fd = _arena()
         cmd, fds, close = self._command(files)
         home = self._folder.home if self._folder is not None else workdir
@@ -198,12 +199,13 @@ class Child:
         self._out = self.proc.stderr.fileno()
         for fd in (self._req, self._resp, self._out):
             os.set_blocking(fd, False)
-        # one selector each way per child: they serve every message
-        self._rsel = selectors.DefaultSelector()
-        self._rsel.register(self._resp, selectors.EVENT_READ)
-        self._rsel.register(self._out, selectors.EVENT_READ)
-        self._wsel = selectors.DefaultSelector()
-        self._wsel.register(self._req, selectors.EVENT_WRITE)
+        # one poller each way per child: they serve every message (epoll itself, not ``selectors``:
+        # a callback's round trip is a few system calls, and every layer above them counts)
+        self._rpoll = select.epoll()
+        self._rpoll.register(self._resp, select.EPOLLIN)
+        self._rpoll.register(self._out, select.EPOLLIN)
+        self._wpoll = select.epoll()
+        self._wpoll.register(self._req, select.EPOLLOUT)
 
     def _jail_limits(self) -> jail.JailLimits:
         return jail.JailLimits(memory_mb=self.limits.memory_mb, cpu_seconds=int(self.limits.notebook_seconds * 3) + 30)
@@ -238,6 +240,11 @@ class Child:
                 returncode = None
         return returncode
 
+    def cancel(self) -> None:
+        """Make every read and write give up within a second (``Crashed``): how another thread stops
+        one that is waiting for this child, without signalling a process that may be gone."""
+        self._cancelled = True
+
     def kill(self) -> None:
         """Kill the child and every process it started, and wait for them; free what it held."""
         proc = self.proc
@@ -259,8 +266,8 @@ class Child:
             self._pids.remove()  # kills whatever of the jail is left, wherever it went
             self._pids = None
         self.drain_output()
-        self._rsel.close()
-        self._wsel.close()
+        self._rpoll.close()
+        self._wpoll.close()
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             try:
                 stream.close()
@@ -334,7 +341,9 @@ class Child:
             remaining = self.remaining(deadline)
             if remaining <= 0:
                 raise TimedOut()
-            self._wsel.select(min(remaining, 0.5))
+            if self._cancelled:
+                raise Crashed()
+            self._wpoll.poll(min(remaining, 0.5))
             self.drain_output()
             if self.proc.poll() is not None:
                 raise Crashed()
@@ -342,24 +351,26 @@ class Child:
     def read(self, deadline: float) -> bytes:
         """The next bytes the child answers (draining its printed output meanwhile), by
         ``deadline``: ``TimedOut``, or ``Crashed`` once it is dead and nothing is left to read."""
-        sel = self._rsel
+        poller, resp = self._rpoll, self._resp
         while True:
             remaining = self.remaining(deadline)
             if remaining <= 0:
                 raise TimedOut()
+            if self._cancelled:
+                raise Crashed()
             answered = b""
-            for key, _ in sel.select(min(remaining, 1.0)):
-                if key.fd == self._resp:
+            for fd, _ in poller.poll(min(remaining, 1.0)):
+                if fd == resp:
                     try:
-                        chunk = os.read(self._resp, 1 << 20)
+                        chunk = os.read(resp, 1 << 20)
                     except BlockingIOError:
                         continue
                     if not chunk:
                         raise Crashed()
                     answered += chunk
                 elif not self.drain_output():
-                    sel.unregister(key.fd)  # the child closed its output; its answers may follow
-            if self.proc.poll() is not None and not sel.select(0):
-                raise Crashed()  # dead, and nothing left to read
+                    poller.unregister(fd)  # the child closed its output; its answers may follow
             if answered:
                 return answered
+            if self.proc.poll() is not None and not poller.poll(0):
+                raise Crashed()  # dead, and nothing left to read

@@ -10,20 +10,20 @@ copies them in (``/opt/gd``), so no path of ours is named there.  No reference
 implementation is loaded here: the stand-ins for the student's other functions are
 proxies that call the grading process, like ``f`` and ``grad_f``.
 
-The protocol, one JSON message per frame (``wire.frame``), requests on fd 0 and replies
-on fd 1 (the student's prints go to fd 2):
+The protocol, one message per frame (``wire.frame``: an operation and its named fields, each
+field encoded by the codec), requests on fd 0 and replies on fd 1 (the student's prints go to fd 2):
 
-parent -> child  {"op": "load", "cells": [{"index", "source", "mode"}], "cell_seconds", "arena"}
-child -> parent  {"op": "cell_start", "index"} ... {"op": "loaded", "cells": [...], "names"}
-parent -> child  {"op": "call", "fn", "args", "kwargs", "standins": {name: cb}, "global_seed", "seconds"}
-child -> parent  {"op": "callback", "cb", "args"}   (the student called f, grad_f, a stand-in...)
-parent -> child  {"op": "callback_result", "value", "generators"} | {"op": "callback_error", "message"}
-                 | {"op": "child_call", "ref", "args"}  (our stand-in calls a function of theirs)
-child -> parent  {"op": "child_result", "value"} | {"op": "child_error", "message"}
-child -> parent  {"op": "result", "value"} | {"op": "error", ...} | {"op": "missing"} | {"op": "timeout"}
+parent -> child  load {cells: [{"index", "source", "mode"}], cell_seconds, arena}
+child -> parent  cell_start {index} ... loaded {cells: [...], names}
+parent -> child  call {fn, args, kwargs, standins: {name: cb}, global_seed, seconds}
+child -> parent  callback {cb, args, kwargs}   (the student called f, grad_f, a stand-in...)
+parent -> child  callback_result {value, generators} | callback_error {message}
+                 | child_call {ref, args}  (our stand-in calls a function of theirs)
+child -> parent  child_result {value} | child_error {type, message, where}
+child -> parent  result {value} | error {type, message, where} | missing | timeout
 
 Arrays the grader must see after the call ("does not modify its inputs") arrive as views
-into a shared memory arena (``{"__shared__": [offset, dtype, shape]}``), which the grading
+into a shared memory arena (the marker ``__shared__``: offset, dtype, shape), which the grading
 process reads back itself: nothing the child reports about its inputs is trusted.
 """
 
@@ -229,8 +229,9 @@ class _Channel:
     """The child's end of the conversation during one call: proxies for the grader's
     callables, and the student's own callables that our stand-ins may call back."""
 
-    def __init__(self, req_fd: int, resp_fd: int, arena: mmap.mmap | None):
-        self.req_fd = req_fd
+    def __init__(self, reader: wire.Reader, resp_fd: int, arena: mmap.mmap | None):
+        self.reader = reader
+        self.req_fd = reader.fd
         self.resp_fd = resp_fd
         self.arena = arena
         self.local: list = []  # the student's callables handed to a stand-in (this call only)
@@ -249,13 +250,13 @@ class _Channel:
         """How objects of this process travel in a callback's arguments."""
         cb = getattr(obj, "__gd_callback__", None) if callable(obj) else None
         if isinstance(cb, int):
-            return {"__callback__": cb}  # the grader's own callable, going home
+            return wire.CallbackRef(cb)  # the grader's own callable, going home
         if isinstance(obj, np.random.Generator):
             self.generators.append(obj)  # in the order the grading process will decode them
-            return {"__generator__": encode_result(obj.bit_generator.state)}
+            return wire.Marker("__generator__", encode_result(obj.bit_generator.state))
         if callable(obj) and not isinstance(obj, type):
             self.local.append(obj)
-            return {"__childfn__": len(self.local) - 1}
+            return wire.Marker("__childfn__", encode(len(self.local) - 1))
         return None
 
     def _in_hook(self, tag: str, value):
@@ -267,37 +268,46 @@ class _Channel:
             return np.frombuffer(self.arena, dtype=dtype, count=count, offset=offset).reshape(shape)
         raise ValueError("malformed message")
 
-    def decode(self, obj):
-        return decode(obj, self.proxy, np.random.default_rng, hook=self._in_hook)
+    def decode(self, message: wire.Message, name: str, default=None):
+        """The field ``name`` of ``message``, with the grader's callables as proxies."""
+        return message.value(name, default, make_callback=self.proxy, make_rng=np.random.default_rng, hook=self._in_hook)
 
     def callback(self, cb: int, args: tuple, kwargs: dict):
         self.generators = generators = []
         try:
-            payload = encode(list(args), hook=self._out_hook)
-            named = encode(dict(kwargs), hook=self._out_hook)
+            request = {"op": "callback", "cb": cb, "args": encode(list(args), hook=self._out_hook)}
+            if kwargs:  # mostly none: a field less to write and read
+                request["kwargs"] = encode(dict(kwargs), hook=self._out_hook)
         except (TypeError, ValueError) as exc:
             raise RemoteError(f"cannot pass these arguments: {exc}") from None
-        wire.write_message(self.resp_fd, {"op": "callback", "cb": cb, "args": payload, "kwargs": named})
+        wire.write_message(self.resp_fd, request)
         while True:
-            reply = wire.read_message(self.req_fd)
-            op = reply.get("op")
-            if op == "child_call":
+            reply = self.reader.message()
+            if reply.op == "child_call":
                 self._answer_child_call(reply)
                 continue
-            if op == "callback_error":
-                raise RemoteError(str(reply.get("message", "callback failed")))
-            # our stand-in may have drawn from their generator: it continues where ours stopped
-            for gen, state in zip(generators, reply.get("generators") or []):
-                try:
-                    gen.bit_generator.state = decode(state)
-                except (TypeError, ValueError, KeyError):
-                    pass
-            return self.decode(reply.get("value"))
+            if reply.op == "callback_error":
+                raise RemoteError(str(reply.value("message", "callback failed")))
+            if generators:  # our stand-in may have drawn from their generator: it goes on where ours stopped
+                self._catch_up(generators, reply)
+            return self.decode(reply, "value")
 
-    def _answer_child_call(self, request: dict) -> None:
+    @staticmethod
+    def _catch_up(generators: list, reply: wire.Message) -> None:
         try:
-            fn = self.local[int(request["ref"])]
-            value = fn(*self.decode(request["args"]))
+            states = reply.value("generators") or []
+        except (TypeError, ValueError):
+            states = []
+        for gen, state in zip(generators, states):
+            try:
+                gen.bit_generator.state = state
+            except (TypeError, ValueError, KeyError):
+                pass
+
+    def _answer_child_call(self, request: wire.Message) -> None:
+        try:
+            fn = self.local[int(request.value("ref"))]
+            value = fn(*self.decode(request, "args"))
             reply = {"op": "child_result", "value": encode_result(value, hook=self._out_hook)}
         except _TimeUp:
             raise
@@ -311,44 +321,46 @@ def serve(req_fd: int, resp_fd: int) -> None:
     # not out of time; sleeping is bounded by the grading process's wall-clock deadline.
     signal.signal(signal.SIGPROF, _on_alarm)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__, "__LazyModule__": LazyModule}
+    reader = wire.Reader(req_fd)
     arena = None
     while True:
         try:
-            request = wire.read_message(req_fd)
+            request = reader.message()
         except EOFError:
             return
-        op = request.get("op")
-        if op == "load":
-            if request.get("arena") is not None:
-                fd, size = int(request["arena"][0]), int(request["arena"][1])
-                arena = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-            report = run_cells(namespace, request["cells"], request["cell_seconds"], resp_fd)
+        if request.op == "load":
+            where = request.value("arena")
+            if where is not None:
+                arena = mmap.mmap(int(where[0]), int(where[1]), mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            report = run_cells(namespace, request.value("cells"), request.value("cell_seconds"), resp_fd)
             names = {
                 wire.clean_text(k, 60): ("function" if callable(v) else wire.clean_text(type(v).__name__, 60))
                 for k, v in list(namespace.items())[:2000]
                 if isinstance(k, str) and not k.startswith("__")
             }
             wire.write_message(resp_fd, {"op": "loaded", "cells": report, "names": names})
-        elif op == "call":
-            wire.write_message(resp_fd, _answer_call(namespace, request, _Channel(req_fd, resp_fd, arena)))
-        elif op == "exit":
+        elif request.op == "call":
+            wire.write_message(resp_fd, _answer_call(namespace, request, _Channel(reader, resp_fd, arena)))
+        elif request.op == "exit":
             return
 
 
-def _answer_call(namespace, request, channel: _Channel) -> dict:
-    args = channel.decode(request["args"])
-    kwargs = channel.decode(request["kwargs"])
-    standins = {str(name): channel.proxy(int(cb)) for name, cb in (request.get("standins") or {}).items()}
-    if request.get("global_seed") is not None:
-        np.random.seed(request["global_seed"])
+def _answer_call(namespace, request: wire.Message, channel: _Channel) -> dict:
+    fn = request.value("fn")
+    args = channel.decode(request, "args")
+    kwargs = channel.decode(request, "kwargs")
+    standins = {str(name): channel.proxy(int(cb)) for name, cb in (request.value("standins") or {}).items()}
+    global_seed = request.value("global_seed")
+    if global_seed is not None:
+        np.random.seed(global_seed)
         import random
 
-        random.seed(request["global_seed"])
-    signal.setitimer(signal.ITIMER_PROF, float(request.get("seconds", 10)))
+        random.seed(global_seed)
+    signal.setitimer(signal.ITIMER_PROF, float(request.value("seconds", 10)))
     try:
-        value = invoke(namespace, request["fn"], args, kwargs, standins)
+        value = invoke(namespace, fn, args, kwargs, standins)
     except LookupError as exc:
-        if exc.args == (request["fn"],):
+        if exc.args == (fn,):
             return {"op": "missing"}
         return {"op": "error", **describe_exception(exc)}
     except _TimeUp:

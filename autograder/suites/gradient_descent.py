@@ -31,7 +31,7 @@ from .framework import (
     register,
     seeded,
 )
-from .plotting import Plot, figure, name_axes, not_finite, png, with_notes, yours
+from .plotting import Plot, name_axes, not_finite, png, reference_data, subplots, with_notes, yours
 
 suite = register(Suite("02_gradient_descent"))
 check = suite.check
@@ -639,21 +639,26 @@ def _bowl():
 PATH_SHAPE = "(n_steps + 1, d)"
 
 
-@suite.plot
-def path_plot(sub) -> Plot:
-    plt = figure()
+@reference_data
+def _path_reference():
+    """The bowl, where both start, the step, our path and the bowl's contours (for every student)."""
     bowl, start, lr_max = _bowl()
     lr = 0.45 * lr_max
+    xs = np.linspace(-2, 2, 120)
+    Z = np.array([[bowl.f(np.array([a, b])) for a in xs] for b in xs])
+    return bowl, start, lr, reference.gradient_descent(bowl.grad, start, lr, 15), xs, Z
+
+
+@suite.plot
+def path_plot(sub) -> Plot:
+    bowl, start, lr, ref, xs, Z = _path_reference()
     path, why = yours(
         "gradient_descent",
         lambda: as_array(
             "gradient_descent", call(sub, "gradient_descent", bowl.grad, start, lr, 15), (16, 2), PATH_SHAPE
         ),
     )
-    ref = reference.gradient_descent(bowl.grad, start, lr, 15)
-    fig, ax = plt.subplots(figsize=(5, 4.2))
-    xs = np.linspace(-2, 2, 120)
-    Z = np.array([[bowl.f(np.array([a, b])) for a in xs] for b in xs])
+    fig, ax = subplots(figsize=(5, 4.2))
     ax.contour(xs, xs, Z, levels=20, cmap="viridis", linewidths=0.7)
     ax.plot(ref[:, 0], ref[:, 1], "o-", color="#999999", ms=3, label="reference")
     notes = [why]
@@ -696,16 +701,29 @@ def _path_note(path: np.ndarray, start: np.ndarray) -> str:
     return ""
 
 
+#: the learning rates of the loss plot, as factors of 2/λmax, and their colours
+LR_FACTORS = ((0.1, "#4C72B0"), (0.9, "#55A868"), (1.05, "#C44E52"))
+
+
+@reference_data
+def _learning_rate_reference():
+    """The bowl, the start, 2/λmax and our loss curve at each learning rate (for every student)."""
+    bowl, start, lr_max = _bowl()
+    curves = [
+        [bowl.f(p) + 1e-16 for p in reference.gradient_descent(bowl.grad, start, factor * lr_max, 30)]
+        for factor, _ in LR_FACTORS
+    ]
+    return bowl, start, lr_max, curves
+
+
 @suite.plot
 def learning_rate_plot(sub) -> Plot:
-    plt = figure()
-    bowl, start, lr_max = _bowl()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bowl, start, lr_max, curves = _learning_rate_reference()
+    fig, ax = subplots(figsize=(6, 3.5))
     notes = []
-    for factor, color in ((0.1, "#4C72B0"), (0.9, "#55A868"), (1.05, "#C44E52")):
-        theirs = reference.gradient_descent(bowl.grad, start, factor * lr_max, 30)
+    for (factor, color), theirs in zip(LR_FACTORS, curves):
         label = "reference (thick, pale)" if factor == 0.1 else None
-        ax.semilogy([bowl.f(p) + 1e-16 for p in theirs], color=color, alpha=0.35, lw=4, label=label)
+        ax.semilogy(theirs, color=color, alpha=0.35, lw=4, label=label)
         mine, why = yours(
             "gradient_descent",
             lambda f=factor: as_array(

@@ -27,7 +27,7 @@ from .framework import (
     register,
     seeded,
 )
-from .plotting import Plot, figure, not_finite, png, with_notes, yours
+from .plotting import Plot, not_finite, png, reference_data, subplots, with_notes, yours
 
 suite = register(Suite("01_gradients"))
 check = suite.check
@@ -867,27 +867,33 @@ suite.one_number_hints.update(
 # ---------------------------------------------------------------------------------------
 
 
-@suite.plot
-def gradients_plot(sub) -> Plot:
-    plt = figure()
+@reference_data
+def _gradients_problem():
+    """The plot's problem and the correct gradients on it (the same for every student)."""
     rng = seeded("feedback-gradients")
     X, y = regression(40, 4, rng)
     w = rng.normal(size=4)
     labels = (y > np.median(y)).astype(float)
+    return X, y, w, labels, reference.mse_gradient(w, X, y), reference.logistic_gradient(w, X, labels, 0.0)
+
+
+@suite.plot
+def gradients_plot(sub) -> Plot:
+    X, y, w, labels, mse_want, logistic_want = _gradients_problem()
     rows = [
         (
             "mse_gradient",
             lambda: as_array("mse_gradient", call(sub, "mse_gradient", w, X, y), (4,)),
-            reference.mse_gradient(w, X, y),
+            mse_want,
         ),
         (
             "logistic_gradient",
             # l2 = 0: with a penalty, a flipped data term does not mirror every bar
             lambda: as_array("logistic_gradient", call(sub, "logistic_gradient", w, X, labels, l2=0.0), (4,)),
-            reference.logistic_gradient(w, X, labels, 0.0),
+            logistic_want,
         ),
     ]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = subplots(1, 2, figsize=(9, 3.2))
     notes = []
     for ax, (name, thunk, want) in zip(axes, rows):
         got, why = yours(name, thunk)

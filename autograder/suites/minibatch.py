@@ -37,7 +37,7 @@ from .framework import (
     register,
     seeded,
 )
-from .plotting import Plot, figure, name_axes, not_finite, png, with_notes, yours
+from .plotting import Plot, name_axes, not_finite, png, reference_data, subplots, with_notes, yours
 
 suite = register(Suite("03_minibatch"))
 check = suite.check
@@ -750,26 +750,37 @@ def _regression():
     return X, y, rng.normal(size=3) * 2, np.linalg.lstsq(X, y, rcond=None)[0]
 
 
-@suite.plot
-def epochs_plot(sub) -> Plot:
-    plt = figure()
+#: the epochs plot's runs: label, the student's function, its extra arguments, and colour
+EPOCH_RUNS = (
+    ("full batch", "full_batch_gd", (), "#4C72B0"),
+    ("mini-batch (8)", "minibatch_gd", (8, Rng(1)), "#55A868"),
+    ("SGD", "sgd", (Rng(1),), "#C44E52"),
+)
+
+
+@reference_data
+def _epochs_reference():
+    """The plot's problem, its step and our loss curves of the three runs (for every student)."""
     X, y, w0, w_best = _regression()
     grad = reference.mse_gradient
     best = reference.mse_loss(w_best, X, y)
     lr, epochs = 0.02, 8
-    runs = {
-        "full batch": ("full_batch_gd", (), reference.full_batch_gd(grad, X, y, w0, lr, epochs)),
-        "mini-batch (8)": (
-            "minibatch_gd",
-            (8, Rng(1)),
-            reference.minibatch_gd(grad, X, y, w0, lr, epochs, 8, np.random.default_rng(1)),
-        ),
-        "SGD": ("sgd", (Rng(1),), reference.sgd(grad, X, y, w0, lr, epochs, np.random.default_rng(1))),
-    }
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ours = (
+        reference.full_batch_gd(grad, X, y, w0, lr, epochs),
+        reference.minibatch_gd(grad, X, y, w0, lr, epochs, 8, np.random.default_rng(1)),
+        reference.sgd(grad, X, y, w0, lr, epochs, np.random.default_rng(1)),
+    )
+    curves = [[reference.mse_loss(w, X, y) - best + 1e-12 for w in ref] for ref in ours]
+    return X, y, w0, best, lr, epochs, curves
+
+
+@suite.plot
+def epochs_plot(sub) -> Plot:
+    X, y, w0, best, lr, epochs, curves = _epochs_reference()
+    grad = reference.mse_gradient
+    fig, ax = subplots(figsize=(6, 3.5))
     notes = []
-    for (label, (fn, extra, ref)), color in zip(runs.items(), ("#4C72B0", "#55A868", "#C44E52")):
-        ref_losses = [reference.mse_loss(w, X, y) - best + 1e-12 for w in ref]
+    for (label, fn, extra, color), ref_losses in zip(EPOCH_RUNS, curves):
         ax.semilogy(ref_losses, color=color, alpha=0.35, lw=4, label=f"{label} (reference)")
         mine, why = yours(
             fn,
@@ -814,37 +825,53 @@ def _ignores_rng(sub, X, y, w0, lr) -> bool:
     return not np.array_equal(np.asarray(runs[0], dtype=float), np.asarray(runs[1], dtype=float))
 
 
-@suite.plot
-def batch_size_plot(sub) -> Plot:
-    plt = figure()
+#: the batch-size plot's batch sizes (the last is the whole data) and seeds
+NOISE_PLOT_SIZES = (1, 4, 16, 60)
+NOISE_PLOT_SEEDS = range(6)
+
+
+def _spreads(run, X, y) -> list[float]:
+    """The spread (std over seeds) of the loss after one epoch, per batch size, of ``run(size, seed)``."""
+    out = []
+    for size in NOISE_PLOT_SIZES:
+        finals = [reference.mse_loss(run(size, seed), X, y) for seed in NOISE_PLOT_SEEDS]
+        out.append(float(np.std(finals)) + 1e-16)
+    return out
+
+
+@reference_data
+def _batch_size_reference():
+    """The plot's problem, its best weights and our spreads (for every student)."""
     X, y, _, w_best = _regression()
     grad, lr = reference.mse_gradient, 0.02
-    sizes = (1, 4, 16, 60)
-
-    def spreads(run) -> list[float]:
-        out = []
-        for size in sizes:
-            finals = [reference.mse_loss(run(size, seed), X, y) for seed in range(6)]
-            out.append(float(np.std(finals)) + 1e-16)
-        return out
-
-    theirs = spreads(
-        lambda size, seed: reference.minibatch_gd(grad, X, y, w_best, lr, 1, size, np.random.default_rng(seed))[-1]
+    theirs = _spreads(
+        lambda size, seed: reference.minibatch_gd(grad, X, y, w_best, lr, 1, size, np.random.default_rng(seed))[-1],
+        X,
+        y,
     )
+    return X, y, w_best, lr, theirs
+
+
+@suite.plot
+def batch_size_plot(sub) -> Plot:
+    X, y, w_best, lr, theirs = _batch_size_reference()
+    grad, sizes = reference.mse_gradient, NOISE_PLOT_SIZES
     mine, why = yours(
         "minibatch_gd",
         lambda: np.array(
-            spreads(
+            _spreads(
                 lambda size, seed: as_array(
                     "minibatch_gd",
                     call(sub, "minibatch_gd", grad, X, y, w_best, lr, 1, size, Rng(seed)),
                     (2, 3),
                     HISTORY_SHAPE,
-                )[-1]
+                )[-1],
+                X,
+                y,
             )
         ),
     )
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     ax.loglog(sizes, theirs, "o-", color="#999999", alpha=0.6, lw=4, label="reference")
     notes = [why]
     if mine is not None:

@@ -12,13 +12,14 @@ has its plots.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .framework import Fail
+from .framework import COURSE_SEED, Fail
 
 
 @dataclass
@@ -29,24 +30,60 @@ class Plot:
     png: bytes
 
 
-def figure():
-    """matplotlib's pyplot, drawing to PNG (imported when the first plot is drawn)."""
-    import matplotlib
+def subplots(*grid: int, figsize: tuple[float, float], **options):
+    """A figure of our own and its axes (``matplotlib.figure.Figure``: no pyplot, so no global state
+    shared between plots or students), drawn by ``_Canvas``.  matplotlib is imported here, when the
+    first plot is drawn."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    fig = Figure(figsize=figsize)
+    _canvas_class()(fig)
+    return fig, fig.subplots(*grid, **options)
 
-    return plt
+
+@functools.lru_cache(maxsize=1)
+def _canvas_class():
+    """An Agg canvas whose renderer is kept per size: the renderer's caches (text layout, math text)
+    serve every figure of that size, so the tick labels of the hundredth plot cost what the first
+    one's did once.  Each draw clears the renderer first; nothing else is kept."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+
+    renderers: dict[tuple[float, float, float], RendererAgg] = {}
+
+    class _Canvas(FigureCanvasAgg):
+        def get_renderer(self):
+            width, height = self.figure.bbox.size
+            key = (width, height, self.figure.dpi)
+            if key not in renderers:
+                renderers[key] = RendererAgg(width, height, self.figure.dpi)
+            self.renderer = renderers[key]
+            return self.renderer
+
+    return _Canvas
 
 
 def png(fig) -> bytes:
-    """``fig`` as PNG bytes (no software version in them: the same plot gives the same bytes); closes it."""
-    plt = figure()
+    """``fig`` as PNG bytes (no software version in them: the same plot gives the same bytes)."""
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
-    plt.close(fig)
     return buffer.getvalue()
+
+
+def reference_data(compute: Callable) -> Callable:
+    """``compute`` (a plotter's reference curves, from held-out problems with seeds of their own),
+    computed once per process: the same for every student, and costly to compute per report.
+    Keyed by the course seed, which plots always set to 0."""
+
+    @functools.lru_cache(maxsize=4)
+    def cached(seed: int):
+        return compute()
+
+    @functools.wraps(compute)
+    def data():
+        return cached(COURSE_SEED.get())
+
+    return data
 
 
 def name_axes(ax, x: str, y: str) -> None:
