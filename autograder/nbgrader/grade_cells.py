@@ -21,7 +21,6 @@ import base64
 from pathlib import Path
 
 import nbformat
-from nbconvert.preprocessors import ExecutePreprocessor
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ..feedback import function_markdown
@@ -29,11 +28,7 @@ from ..results import GradedSubmission, markdown_text
 from ..submission import grade_submission
 from .cell_results import KEY, decided, error_output, is_test_cell, score_output
 from .points import FIX, test_cell
-from .submitted import course, course_folders, drop_linked_copies, submission, submitted_folder
-
-
-class ChainError(RuntimeError):
-    """nbgrader's autograde chain is not one this course can grade with."""
+from .submitted import course, course_folders, drop_linked_copies, refuse_kernels, submission, submitted_folder
 
 
 class GradeCells(NbGraderPreprocessor):
@@ -43,12 +38,7 @@ class GradeCells(NbGraderPreprocessor):
         return self.preprocess(nb, resources)  # never skipped, whatever ``enabled`` says
 
     def preprocess(self, nb, resources):
-        kernels = [
-            type(p).__name__ for p in getattr(self.parent, "_preprocessors", ()) if isinstance(p, ExecutePreprocessor)
-        ]
-        if kernels:
-            raise ChainError(f"nbgrader autograde would run student code in a kernel ({', '.join(kernels)}): "
-                             "use nbgrader_config.py's chain")  # fmt: skip
+        refuse_kernels(getattr(self.parent, "_preprocessors", ()))  # the exporter did already; never trust one
         info = resources["nbgrader"]
         the_course = course(self)
         assignment = the_course.assignment(info["assignment"])

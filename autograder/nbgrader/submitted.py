@@ -9,8 +9,9 @@ the same way.  Here:
   submitted`` does (``discover``: a symlink, a special file or a copy nested deeper is refused
   and scores 0 with the reason), so both routes grade the same notebook;
 * ``SubmittedNotebooks``, nbgrader's exporter for ``autograde``, reads a refused notebook file
-  (a symlink, a special file, one inside a linked folder) as an empty notebook: nbgrader then
-  restores the graded cells (``OverwriteCells.add_missing_cells``) and each says why it scored 0;
+  (a symlink, a special file, one inside a linked folder) as the assignment's release: nothing
+  of the link's target reaches ``autograded/``, and each test cell says why it scored 0;
+* no chain that would execute the notebook in a kernel reads anything (``refuse_kernels``);
 * ``drop_linked_copies`` removes from ``autograded/`` the files nbgrader copied through a link.
 
 The course (course.yml beside ``nbgrader_config.py``) and nbgrader's folders come from the same
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
+from nbconvert.preprocessors import ExecutePreprocessor
 from nbgrader.coursedir import CourseDirectory
 
 from ..config import Course, load_course
@@ -66,18 +68,41 @@ def linked(path: Path, levels: int = 2) -> bool:
     return any(parent.is_symlink() for parent in list(path.parents)[:levels])
 
 
+class ChainError(RuntimeError):
+    """nbgrader's autograde chain would run student code in a kernel."""
+
+
+def refuse_kernels(preprocessors) -> None:
+    """Raise ``ChainError`` if any of ``preprocessors`` executes notebooks (nbgrader's ``Execute``):
+    student code would run in a kernel, as the instructor, next to nothing of ours but outside the jail."""
+    kernels = [type(p).__name__ for p in preprocessors if isinstance(p, ExecutePreprocessor)]
+    if kernels:
+        raise ChainError(
+            f"refused: this autograde chain would run student code in a kernel ({', '.join(kernels)}); "
+            "use nbgrader_config.py's chain"
+        )
+
+
 class SubmittedNotebooks(NotebookExporter):
     """nbgrader's exporter for ``autograde``: a notebook reached through a link, or one that is
-    not a regular file, is read as an empty notebook (it is refused and scores 0 with the reason)."""
+    not a regular file, is refused and read as the release of its assignment (nothing of the
+    student's and nothing the link points at; it scores 0 and says why)."""
 
     def from_filename(self, filename: str, resources: dict | None = None, **kw):
-        if linked(Path(filename)):
-            self.log.warning("Refused (a link or a special file): %s", filename)
-            empty = nbformat.v4.new_notebook()
-            resources = resources if resources is not None else {}
-            resources.setdefault("metadata", {}).update(name=Path(filename).stem, path=str(Path(filename).parent))
-            return self.from_notebook_node(empty, resources, **kw)
-        return super().from_filename(filename, resources, **kw)
+        refuse_kernels(self._preprocessors)  # before anything of the chain runs
+        path = Path(filename)
+        if not linked(path):
+            return super().from_filename(filename, resources, **kw)
+        self.log.warning("Refused (a link or a special file): %s", filename)
+        folders = course_folders(self)
+        release = Path(folders.root) / folders.release_directory / path.parent.name / path.name
+        if release.is_file() and not linked(release, levels=0):
+            notebook = nbformat.read(str(release), as_version=4)
+        else:
+            notebook = nbformat.v4.new_notebook()
+        resources = resources if resources is not None else {}
+        resources.setdefault("metadata", {}).update(name=path.stem, path=str(path.parent))
+        return self.from_notebook_node(notebook, resources, **kw)
 
 
 def drop_linked_copies(submitted: Path, autograded: Path) -> list[str]:
