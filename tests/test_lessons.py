@@ -25,7 +25,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from bug_zoo import BUGS, CALLEE_BUGS, VARIANTS  # noqa: E402
-from helpers import COURSE, SUPPORT, notebook_path  # noqa: E402
+from helpers import (  # noqa: E402
+    COURSE,
+    SUPPORT,
+    grade_in_process,
+    notebook_path,
+    replace_function,
+    scores,
+    solution_cells,
+)
 
 IDS = [a.id for a in COURSE.assignments]
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
@@ -747,8 +755,10 @@ def test_minibatch_check_stands_on_fixed_values_not_on_full_batch_gd():
 
 
 def test_sgd_check_names_a_row_passed_as_a_batch():
+    # a failed visible check, in words, naming the function: not the helper's raw ValueError
     failed = _run_visible_check("03_minibatch", "sgd", {"sgd": ROW_NOT_BATCH})
-    assert isinstance(failed, ValueError) and "X[i] is a row, not a batch" in str(failed)
+    assert isinstance(failed, AssertionError) and "X[i] is a row, not a batch" in str(failed)
+    assert str(failed).startswith("sgd called grad_fn") and "X[i:i + 1], y[i:i + 1]" in str(failed)
 
 
 # ---------------------------------------- the conceptual mistakes of issue 19, point 11
@@ -846,6 +856,76 @@ def test_a_zoo_mistake_fails_a_visible_check_with_a_sentence_or_passes(bug):
 def test_most_zoo_mistakes_are_caught_by_the_visible_checks():
     caught = [b.id for b in BUGS if _run_visible_check(b.assignment, b.function, {b.function: b.source}) is not None]
     assert len(caught) >= 0.9 * len(BUGS)
+
+
+#: Zoo mistakes the visible checks once let through, or showed as a raw error: the words each
+#: failure must hold now (got-versus-expected values on the small example, and the hint).
+ZOO_CAUGHT = {
+    "sgd-row-not-batch": ("sgd called grad_fn", "X[i] is a row, not a batch", "X[i:i + 1], y[i:i + 1]"),
+    "batches-generator": ("minibatches returned a generator", "a list of index arrays"),
+    "batches-tuple": ("minibatches returned a tuple", "a list of index arrays"),
+    "mb-empty-last-batch": (
+        "minibatch_gd called grad_fn",
+        "an empty batch is never a batch",
+        "range(0, n, batch_size)",
+    ),
+    "gd-early-stop": ("got (1, 2) from a start at the minimum", "stops early", "Run every step"),
+    "full-early-stop": ("got (1, 2) from a start at the minimum", "stops early", "Run every epoch"),
+    "step-clipped": ("got [0.4, 2.8], expected [-2.,  6.]", "shortened to length 1"),
+    "logistic-clipped": ("got 27.631, expected 1000", "clipping the probability"),
+    "logistic-epsilon-in-log": ("got 34.5388, expected 1000", "eps = 1e-15 inside the log"),
+    "full-averages-per-sample-gradients": ("made 4 calls, on batches of sizes [1, 1, 1, 1]", "once per epoch"),
+    "mse-loss-extra-axis": ("(14.1667) inside an array of shape (1,)", "return the number itself"),
+    "lr-extra-axis": ("(0.5) inside an array of shape (1,)", "return the number itself"),
+    "gd-extra-grad-call": ("6 times in 3 steps", "once per step and reuse g"),
+    "lr-power-iteration-from-ones": ("got 2, expected 0.666667", "power iteration started at np.ones"),
+}
+
+
+@pytest.mark.parametrize("bug_id", ZOO_CAUGHT)
+def test_visible_checks_name_these_zoo_mistakes_in_words(bug_id):
+    (bug,) = [b for b in BUGS if b.id == bug_id]
+    failed = _run_visible_check(bug.assignment, bug.function, {bug.function: bug.source})
+    assert isinstance(failed, AssertionError), f"{bug_id}: {failed!r}"
+    for words in ZOO_CAUGHT[bug_id]:
+        assert words in str(failed), f"{words!r} not in {str(failed)!r}"
+
+
+#: Answers the grader gives full marks in the forms these checks look at: the checks pass them too.
+ACCEPTED = [
+    ("01_gradients", "mse_loss", "def mse_loss(w, X, y):\n    return np.array(np.mean((X @ w - y) ** 2))\n"),
+    (
+        "03_minibatch",
+        "full_batch_gd",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    history = [list(map(float, w0))]
+    for _ in range(epochs):
+        history.append(list(np.array(history[-1]) - lr * grad_fn(np.array(history[-1]), X, y)))
+    return history
+""",
+    ),
+    (
+        "02_gradient_descent",
+        "gradient_descent",
+        """
+def gradient_descent(grad_f, w0, lr, n_steps):
+    path = [np.array(w0, dtype=float)]
+    for _ in range(n_steps):
+        path.append(path[-1] - lr * grad_f(path[-1]))
+    print("final gradient norm", np.linalg.norm(grad_f(path[-1])))   # one more call, at the end: harmless
+    return np.array(path)
+""",
+    ),
+]
+
+
+@pytest.mark.parametrize("assignment, function, source", ACCEPTED, ids=[a[1] for a in ACCEPTED])
+def test_forms_the_grader_accepts_pass_the_new_checks(assignment, function, source):
+    cells = replace_function(solution_cells(assignment), function, source)
+    got, out_of = scores(grade_in_process(assignment, cells, [function]))[function]
+    assert got == out_of, f"the grader takes points from this {function}: not a form it accepts"
+    assert _run_visible_check(assignment, function, {function: source}) is None
 
 
 BAD_NUMERICAL_GRADIENT = """

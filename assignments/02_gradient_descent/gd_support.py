@@ -7,6 +7,7 @@ with the grader.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import sys
 import traceback
@@ -31,6 +32,8 @@ __all__ = [
     "plot_curve_with_path",
     "plot_contour_with_paths",
     "plot_loss_curves",
+    "BatchLog",
+    "as_batches",
     "as_history",
     "as_number",
     "as_vector",
@@ -248,20 +251,32 @@ def _show(value) -> str:
     return np.array2string(array, precision=4, suppress_small=True, separator=", ", max_line_width=200)
 
 
-def expect_close(function: str, got, expected, what: str, mistakes: dict | None = None, rtol=1e-6, atol=1e-9):
+def expect_close(
+    function: str,
+    got,
+    expected,
+    what: str,
+    mistakes: dict | None = None,
+    rtol=1e-6,
+    atol=1e-9,
+    otherwise: str | None = None,
+):
     """Fail unless ``got`` is ``expected``, with both values in the message; when ``got``
     matches one of ``mistakes`` (a hint mapped to the value that mistake gives on this very
-    example), the hint follows, so the message names the likely misconception."""
+    example), the hint follows, so the message names the likely misconception; when it matches
+    none, the hint ``otherwise`` (for a family of mistakes with no single value, if given)."""
     got_array, expected_array = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     if got_array.shape == expected_array.shape and np.allclose(got_array, expected_array, rtol=rtol, atol=atol):
         return
     message = f"{function} {what}: got {_show(got_array)}, expected {_show(expected_array)}."
-    for hint, wrong in (mistakes or {}).items():
-        wrong = np.asarray(wrong, dtype=float)
-        if wrong.shape == got_array.shape and np.allclose(got_array, wrong, rtol=rtol, atol=atol):
-            message += " " + hint
-            break
-    raise AssertionError(message)
+    matched = [
+        hint
+        for hint, wrong in (mistakes or {}).items()
+        if np.shape(wrong) == got_array.shape
+        and np.allclose(got_array, np.asarray(wrong, dtype=float), rtol=rtol, atol=atol)
+    ]
+    hint = matched[0] if matched else otherwise
+    raise AssertionError(message + (" " + hint if hint else ""))
 
 
 def _numbers(function: str, value, wanted: str) -> np.ndarray:
@@ -281,6 +296,14 @@ def as_number(function: str, value) -> float:
         raise AssertionError(
             f"{function} should return one number, the mean over all samples, but returned an array of shape "
             f"{array.shape}: average the per-sample losses (np.mean)"
+        )
+    if array.ndim > 0 or isinstance(value, (list, tuple)):
+        # the grader reads the number too, but its check of the answer's form fails it
+        inside = f"an array of shape {array.shape}" if isinstance(value, np.ndarray) else f"a {type(value).__name__}"
+        raise AssertionError(
+            f"{function} returned its number ({_show(array.reshape(()))}) inside {inside}, with an extra axis: "
+            "return the number itself (float(value), or value.item()); keepdims=True or a slice such as [-1:] "
+            "makes the extra axis"
         )
     return float(array.reshape(()))
 
@@ -311,9 +334,15 @@ def as_vector(function: str, value, d: int | None = None) -> np.ndarray:
     return array
 
 
-def as_history(function: str, value, rows: int, d: int, per: str = "epoch", updates_per: int = 1) -> np.ndarray:
+def as_history(
+    function: str, value, rows: int, d: int, per: str = "epoch", updates_per: int = 1, from_rest: bool = False
+) -> np.ndarray:
     """A returned history (or path) as an array of shape ``(rows, d)``, or a sentence saying
-    what is wrong with its rows: one per update instead of one per ``per``, or w0 missing."""
+    what is wrong with its rows: one per update instead of one per ``per``, or w0 missing.
+
+    from_rest : the run started where the gradient is 0: a short history then means a loop
+        that stops early once the gradient is small.
+    """
     array = _numbers(function, value, f"an array of shape ({rows}, {d})")
     if array.shape == (rows, d):
         return array
@@ -322,7 +351,13 @@ def as_history(function: str, value, rows: int, d: int, per: str = "epoch", upda
     )
     if array.ndim == 2 and array.shape[1] == d:
         got = array.shape[0]
-        if updates_per > 1 and got == (rows - 1) * updates_per + 1:
+        if from_rest and got < rows:
+            message += (
+                f" from a start at the minimum, where the gradient is 0: it stops early when the gradient is small. "
+                f"Run every {per} (w just stays where it is), so that row k is always the weights after k {per}s; "
+                "the caller decides how long to run"
+            )
+        elif updates_per > 1 and got == (rows - 1) * updates_per + 1:
             message += f": a row after every update; append w once per {per}, after its last update"
         elif got == rows - 1:
             message += f": one row short (w0 first, then the weights after each {per})"
@@ -331,6 +366,75 @@ def as_history(function: str, value, rows: int, d: int, per: str = "epoch", upda
     elif array.ndim == 1 and array.shape == (d,):
         message += ": only the final weights; return every row"
     raise AssertionError(message)
+
+
+def as_batches(function: str, value) -> list:
+    """Returned batches as the list of integer index arrays the docstring asks for, or a sentence
+    saying what came back instead (the grader's check of the answer's form fails the same ones)."""
+    if not isinstance(value, list):
+        made = "a generator (a `yield`)" if inspect.isgenerator(value) else f"a {type(value).__name__}"
+        raise AssertionError(
+            f"{function} returned {made}; it should return a list of index arrays, one per batch: build the list "
+            "([order[i:i + batch_size] for i in ...]), or wrap what you have in list(...)"
+        )
+    for batch in value:
+        if not isinstance(batch, np.ndarray) or batch.dtype.kind not in "iu":
+            raise AssertionError(
+                f"{function}: each batch should be a numpy array of integer indices (it is used as X[batch]), "
+                f"got {_kind(batch)}: slice the permutation, order[i:i + batch_size]"
+            )
+    return value
+
+
+def _kind(value) -> str:
+    """What ``value`` is, in a few words: its type, and for an array its dtype."""
+    if isinstance(value, np.ndarray):
+        return f"an array of {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+class BatchLog:
+    """A ``grad_fn`` for the visible checks of the training loops: it passes each call on to
+    ``grad_fn`` and records it, after saying in words what is wrong with arguments that are
+    no batch (a single row, an empty batch, labels that do not match the rows), as the
+    grader's own ``grad_fn`` does.
+
+    batches : the (X_batch, y_batch, w) of every call, as float arrays, in order.
+    """
+
+    def __init__(self, function: str, grad_fn):
+        self.function, self.grad_fn = function, grad_fn
+        self.batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def __call__(self, w, X_batch, y_batch):
+        X_seen, y_seen = np.array(X_batch, dtype=float), np.array(y_batch, dtype=float)
+        problem = _batch_problem(X_seen, y_seen)
+        if problem:
+            raise AssertionError(f"{self.function} called grad_fn(w, X_batch, y_batch) with {problem}")
+        self.batches.append((X_seen, y_seen, np.array(w, dtype=float)))
+        return self.grad_fn(w, X_batch, y_batch)
+
+
+def _batch_problem(X_batch: np.ndarray, y_batch: np.ndarray) -> str:
+    """What makes ``X_batch, y_batch`` no batch, in words ('' when they are one)."""
+    if X_batch.ndim == 1:
+        return (
+            f"X_batch of shape {X_batch.shape}, a single row: X[i] is a row, not a batch. A batch of one sample i "
+            "is X[i:i + 1], y[i:i + 1] (shape (1, d))"
+        )
+    if X_batch.ndim != 2:
+        return f"X_batch of shape {X_batch.shape}: a batch is 2-D, rows of X, shape (b, d)"
+    if X_batch.shape[0] == 0:
+        return (
+            "an empty batch (no samples): an empty batch is never a batch, every batch holds at least one sample. "
+            "Check how the order is cut into batches: range(0, n, batch_size) gives the starts"
+        )
+    if y_batch.shape != (X_batch.shape[0],):
+        return (
+            f"{X_batch.shape[0]} rows in X_batch but y_batch of shape {y_batch.shape}: one label per row, taken "
+            "with the same indices, X[batch] and y[batch]"
+        )
+    return ""
 
 
 class show_if_ready(contextlib.AbstractContextManager):
