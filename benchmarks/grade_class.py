@@ -12,7 +12,7 @@ realistic mistakes from the bug zoo) in nbgrader's ``submitted/`` layout, graded
   (``autograder/nbgrader/``: no kernel), feedback plots included;
 * **grade**: ``python -m autograder grade submitted --jobs N`` of this checkout (no feedback).
 
-``--before`` defaults to the last commit that had the gd-sandbox kernel (``autograder/kernelspec.py``).
+``--before`` defaults to the last commit whose ``nbgrader_config.py`` chose the gd-sandbox kernel.
 For each it prints the wall time for the class, per submission, the latency of one submission on
 its own and the peak memory (largest resident set of any process it ran), and the ratios; results
 also go to benchmarks/results/grade_class.json.  Run from anywhere::
@@ -66,15 +66,16 @@ def make_class(root: Path, students: int) -> int:
 
 
 def last_with_kernel() -> str:
-    """The last commit that had the gd-sandbox kernel (the parent of the one that deleted it)."""
-    deleted = subprocess.run(
-        ["git", "log", "-n1", "--format=%H", "--", "autograder/kernelspec.py"],
+    """The last commit whose nbgrader_config.py chose the gd-sandbox kernel (the parent of the one
+    that stopped choosing it)."""
+    changed = subprocess.run(
+        ["git", "log", "-n1", "--format=%H", f"-S{SANDBOX_KERNEL.strip()}", "--", "nbgrader_config.py"],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    return f"{deleted}^"
+    return f"{changed}^"
 
 
 def checkout(ref: str, into: Path) -> Path:
@@ -105,7 +106,7 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
         "print(wall, peak, done.returncode)\n"
     )
-    env = {**tool_env(), "PYTHONPATH": str(cwd)}
+    env = {**tool_env(), "PYTHONPATH": str(cwd), "GD_COURSE_CONFIG": str(cwd / "course.yml")}
     out = subprocess.run(
         [sys.executable, "-c", script, *cmd], cwd=cwd, env=env, capture_output=True, text=True, check=True
     )
@@ -122,7 +123,7 @@ def nbgrader_autograde(root: Path, ids: list[str]) -> dict:
         subprocess.run(
             [py, "-m", "nbgrader", "generate_assignment", a, "--force"],
             cwd=root,
-            env={**tool_env(), "PYTHONPATH": str(root)},
+            env={**tool_env(), "PYTHONPATH": str(root), "GD_COURSE_CONFIG": str(root / "course.yml")},
             check=True,
             capture_output=True,
         )

@@ -33,7 +33,7 @@ def nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=root,
-        env={**tool_env(), "PYTHONPATH": str(root)},
+        env={**tool_env(), "PYTHONPATH": str(root), "GD_COURSE_CONFIG": str(root / "course.yml")},
         capture_output=True,
         text=True,
     )

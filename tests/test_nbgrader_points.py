@@ -85,7 +85,7 @@ def run(root: Path, *argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", *argv],
         cwd=root,
-        env={**tool_env(), "PYTHONPATH": str(root)},
+        env={**tool_env(), "PYTHONPATH": str(root), "GD_COURSE_CONFIG": str(root / "course.yml")},
         capture_output=True,
         text=True,
     )

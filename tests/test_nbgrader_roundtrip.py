@@ -109,7 +109,7 @@ def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.Complet
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=course,
-        env={**tool_env(), "PYTHONPATH": str(course)},
+        env={**tool_env(), "PYTHONPATH": str(course), "GD_COURSE_CONFIG": str(course / "course.yml")},
         capture_output=True,
         text=True,
     )
@@ -121,7 +121,7 @@ def autograder(course: Path, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run(
         [sys.executable, "-m", "autograder", *args],
         cwd=course,
-        env={**tool_env(), "PYTHONPATH": str(course)},
+        env={**tool_env(), "PYTHONPATH": str(course), "GD_COURSE_CONFIG": str(course / "course.yml")},
         capture_output=True,
         text=True,
     )
