@@ -80,27 +80,7 @@ def sync_points(course: Course, db_url: str | None) -> list[str]:
             if path.is_file() and points.sync_notebook(path, assignment):
                 changed.append(str(path.relative_to(course.root)))
     if db_url:
-        changed += _sync_gradebook(course, db_url)
-    return changed
-
-
-def _sync_gradebook(course: Course, db_url: str) -> list[str]:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    changed = []
-    with Gradebook(db_url, course.id) as gb:
-        for assignment in course.assignments:
-            notebook_id = assignment.notebook.removesuffix(".ipynb")
-            try:
-                cells = gb.find_notebook(notebook_id, assignment.id).grade_cells
-            except MissingEntry:
-                continue
-            want = points.expected(assignment)
-            for cell in cells:
-                if cell.name in want and cell.max_score != want[cell.name]:
-                    cell.max_score = want[cell.name]
-                    changed.append(f"gradebook {assignment.id}/{notebook_id}/{cell.name}")
-        gb.db.commit()
+        changed += points.sync_gradebook(course, db_url)
     return changed
 
 

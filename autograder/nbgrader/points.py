@@ -91,23 +91,47 @@ def disagreement(course: Course, folders: tuple[str, ...] = FOLDERS) -> str | No
     return None
 
 
+def _gradebook_cells(gb, course: Course) -> Iterator[tuple[Assignment, str, list]]:
+    """(assignment, notebook id, its grade cells) for each assignment the gradebook ``gb`` holds."""
+    from nbgrader.api import MissingEntry
+
+    for assignment in course.assignments:
+        notebook_id = assignment.notebook.removesuffix(".ipynb")
+        try:
+            yield assignment, notebook_id, gb.find_notebook(notebook_id, assignment.id).grade_cells
+        except MissingEntry:
+            continue
+
+
 def gradebook_disagreement(course: Course, db_url: str) -> str | None:
     """The first grade cell of the gradebook at ``db_url`` whose points disagree with course.yml
     (assignments the gradebook does not hold yet are skipped), as one line; None when all agree."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
     with Gradebook(db_url, course.id) as gb:
-        for assignment in course.assignments:
-            notebook_id = assignment.notebook.removesuffix(".ipynb")
-            try:
-                cells = gb.find_notebook(notebook_id, assignment.id).grade_cells
-            except MissingEntry:
-                continue
+        for assignment, notebook_id, cells in _gradebook_cells(gb, course):
             found = {c.name: c.max_score for c in cells}
             problem = points_problem(found, assignment, f"the gradebook's {assignment.id}/{notebook_id}")
             if problem:
                 return problem
     return None
+
+
+def sync_gradebook(course: Course, db_url: str) -> list[str]:
+    """Write course.yml's points into the grade cells of the gradebook at ``db_url``; return
+    the cells changed."""
+    from nbgrader.api import Gradebook
+
+    changed = []
+    with Gradebook(db_url, course.id) as gb:
+        for assignment, notebook_id, cells in _gradebook_cells(gb, course):
+            want = expected(assignment)
+            for cell in cells:
+                if cell.name in want and cell.max_score != want[cell.name]:
+                    cell.max_score = want[cell.name]
+                    changed.append(f"gradebook {assignment.id}/{notebook_id}/{cell.name}")
+        gb.db.commit()
+    return changed
 
 
 def sync_notebook(path: Path, assignment: Assignment) -> bool:
