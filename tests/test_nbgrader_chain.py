@@ -5,7 +5,8 @@ a kernel runs nothing.
 nbgrader scores a code grade cell with no output as full marks.  So a chain that lost
 ``GradeCells`` (or one where it was disabled, as every nbconvert preprocessor is by default)
 would give every student full marks, silently: the control case below shows it with nbgrader's
-own ``SaveAutoGrades``, and the next one that ``SaveGrades`` turns the same chain's cells into 0.
+own ``SaveAutoGrades`` and nbgrader's own exporter; with ours, a chain that saves with
+``SaveAutoGrades`` is refused, and ``SaveGrades`` turns an unscored chain's cells into 0.
 """
 
 from __future__ import annotations
@@ -74,10 +75,28 @@ def scores(root: Path) -> dict[str, float]:
 
 
 def test_a_chain_without_our_grader_would_give_full_marks_with_nbgrader_saver(course):
-    """The trap, shown: nbgrader's own SaveAutoGrades scores every unexecuted test cell full marks."""
-    done = autograde(course, 'c.Autograde.autograde_preprocessors = ["nbgrader.preprocessors.SaveAutoGrades"]')
+    """The trap, shown (nbgrader's own exporter, none of our guards): nbgrader's SaveAutoGrades
+    scores every unexecuted test cell full marks."""
+    done = autograde(
+        course,
+        'c.Autograde.exporter_class = "nbconvert.exporters.NotebookExporter"\n'
+        'c.Autograde.autograde_preprocessors = ["nbgrader.preprocessors.SaveAutoGrades"]',
+    )
     assert done.returncode == 0, done.stderr
     assert scores(course) == FULL
+
+
+def test_a_chain_that_saves_with_nbgraders_saver_scores_nothing(course):
+    """Our exporter refuses the trap's chain (nbgrader's SaveAutoGrades, even after our grader)
+    before any cell is graded or scored."""
+    done = autograde(
+        course,
+        'c.Autograde.autograde_preprocessors = ["autograder.nbgrader.grade_cells.GradeCells", '
+        '"nbgrader.preprocessors.SaveAutoGrades"]',
+    )
+    assert done.returncode != 0
+    assert "saves grades with SaveAutoGrades" in done.stdout + done.stderr
+    assert not (course / "autograded" / "uphill" / GD / NOTEBOOK).exists()
 
 
 def test_a_chain_without_our_grader_scores_zero_with_the_reason(course):

@@ -28,7 +28,7 @@ from ..results import GradedSubmission, markdown_text
 from ..submission import grade_submission
 from .cell_results import KEY, decided, error_output, is_test_cell, score_output
 from .points import FIX, test_cell
-from .submitted import course, course_folders, drop_linked_copies, refuse_kernels, submission, submitted_folder
+from .submitted import check_chain, course, course_folders, drop_linked_copies, submission, submitted_folder
 
 
 class GradeCells(NbGraderPreprocessor):
@@ -38,7 +38,7 @@ class GradeCells(NbGraderPreprocessor):
         return self.preprocess(nb, resources)  # never skipped, whatever ``enabled`` says
 
     def preprocess(self, nb, resources):
-        refuse_kernels(getattr(self.parent, "_preprocessors", ()))  # the exporter did already; never trust one
+        check_chain(getattr(self.parent, "_preprocessors", ()))  # the exporter did already; never trust one
         info = resources["nbgrader"]
         the_course = course(self)
         assignment = the_course.assignment(info["assignment"])

@@ -11,7 +11,8 @@ the same way.  Here:
 * ``SubmittedNotebooks``, nbgrader's exporter for ``autograde``, reads a refused notebook file
   (a symlink, a special file, one inside a linked folder) as the assignment's release: nothing
   of the link's target reaches ``autograded/``, and each test cell says why it scored 0;
-* no chain that would execute the notebook in a kernel reads anything (``refuse_kernels``);
+* no chain that would execute the notebook in a kernel, or save grades with nbgrader's own
+  ``SaveAutoGrades`` (full marks for an unscored test cell), reads anything (``check_chain``);
 * ``drop_linked_copies`` removes from ``autograded/`` the files nbgrader copied through a link.
 
 The course (course.yml beside ``nbgrader_config.py``) and nbgrader's folders come from the same
@@ -27,9 +28,11 @@ import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbconvert.preprocessors import ExecutePreprocessor
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import SaveAutoGrades
 
 from ..config import Course, load_course
 from ..submission import Submission, UsageError, discover
+from .save_grades import SaveGrades
 
 
 def course_folders(configurable) -> CourseDirectory:
@@ -69,17 +72,28 @@ def linked(path: Path, levels: int = 2) -> bool:
 
 
 class ChainError(RuntimeError):
-    """nbgrader's autograde chain would run student code in a kernel."""
+    """nbgrader's autograde chain would run student code in a kernel, or score test cells our
+    grader did not."""
 
 
-def refuse_kernels(preprocessors) -> None:
-    """Raise ``ChainError`` if any of ``preprocessors`` executes notebooks (nbgrader's ``Execute``):
-    student code would run in a kernel, as the instructor, next to nothing of ours but outside the jail."""
+def check_chain(preprocessors) -> None:
+    """Raise ``ChainError`` if any of ``preprocessors`` executes notebooks (nbgrader's ``Execute``:
+    student code would run in a kernel, as the instructor, outside the jail) or saves grades with
+    nbgrader's own ``SaveAutoGrades`` (it gives full marks to every test cell our grader left
+    empty); ``SaveGrades``, which scores such a cell 0, is the only saver allowed."""
     kernels = [type(p).__name__ for p in preprocessors if isinstance(p, ExecutePreprocessor)]
     if kernels:
         raise ChainError(
             f"refused: this autograde chain would run student code in a kernel ({', '.join(kernels)}); "
             "use nbgrader_config.py's chain"
+        )
+    savers = [
+        type(p).__name__ for p in preprocessors if isinstance(p, SaveAutoGrades) and not isinstance(p, SaveGrades)
+    ]
+    if savers:
+        raise ChainError(
+            f"refused: this autograde chain saves grades with {', '.join(savers)}, which gives full marks to a "
+            "test cell nobody graded; use nbgrader_config.py's chain (autograder.nbgrader.save_grades.SaveGrades)"
         )
 
 
@@ -89,7 +103,7 @@ class SubmittedNotebooks(NotebookExporter):
     student's and nothing the link points at; it scores 0 and says why)."""
 
     def from_filename(self, filename: str, resources: dict | None = None, **kw):
-        refuse_kernels(self._preprocessors)  # before anything of the chain runs
+        check_chain(self._preprocessors)  # before anything of the chain runs
         path = Path(filename)
         if not linked(path):
             return super().from_filename(filename, resources, **kw)
