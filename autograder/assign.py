@@ -1,9 +1,11 @@
 """The ``assign`` verb: make the student release ``assignments/`` from ``solutions/`` with nbgrader.
 
-``python -m autograder assign [ID...]`` runs ``nbgrader generate_assignment`` for each
-assignment (all by default), using a throwaway gradebook unless ``--db`` is given, so that
-the repository never gains a gradebook.db.  With ``--db`` the due dates of course.yml are
-recorded in that gradebook too, ready for ``nbgrader autograde`` and late penalties.
+``python -m autograder assign [ID...]`` first writes course.yml's points into every notebook of
+``solutions/`` and ``assignments/`` and into the gradebook (course.yml is the one points table,
+``nbgrader/points.py``), then runs ``nbgrader generate_assignment`` for each assignment (all by
+default).  The gradebook is ``--db``, else the course's ``gradebook.db`` when there is one, else a
+throwaway one, so that a fresh clone never gains a gradebook.db; in a gradebook that is kept,
+course.yml's due dates are recorded too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from .config import Course
+from .nbgrader import points
 
 
 def tool_env() -> dict[str, str]:
@@ -40,8 +43,12 @@ def nbgrader(course: Course, *args: str) -> subprocess.CompletedProcess:
 
 
 def release(course: Course, assignment_ids: list[str] | None = None, db_url: str | None = None) -> list[Path]:
-    """Regenerate ``assignments/<id>/`` for each id; return the folders written."""
+    """Write course.yml's points everywhere (``sync_points``), then regenerate
+    ``assignments/<id>/`` for each id; return the folders written."""
     ids = assignment_ids or [a.id for a in course.assignments]
+    kept = course.root / "gradebook.db"
+    db_url = db_url or (f"sqlite:///{kept}" if kept.is_file() else None)
+    sync_points(course, db_url)
     written = []
     with tempfile.TemporaryDirectory(prefix="gd-gradebook-") as scratch:
         db = db_url or f"sqlite:///{Path(scratch) / 'gradebook.db'}"
@@ -60,6 +67,21 @@ def release(course: Course, assignment_ids: list[str] | None = None, db_url: str
             nbgrader(course, "generate_assignment", assignment.id, "--force", f"--db={db}")
             written.append(course.root / "assignments" / assignment.id)
     return written
+
+
+def sync_points(course: Course, db_url: str | None) -> list[str]:
+    """course.yml's points into the graded cells of every notebook in ``solutions/`` and
+    ``assignments/`` and of the gradebook at ``db_url`` (nbgrader refuses to run while they differ);
+    return what changed."""
+    changed = []
+    for assignment in course.assignments:
+        for folder in points.FOLDERS:
+            path = course.root / folder / assignment.id / assignment.notebook
+            if path.is_file() and points.sync_notebook(path, assignment):
+                changed.append(str(path.relative_to(course.root)))
+    if db_url:
+        changed += points.sync_gradebook(course, db_url)
+    return changed
 
 
 def run(args, course: Course) -> int:

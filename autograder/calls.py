@@ -1,8 +1,7 @@
 """What calling student code gives back: the outcome of one call, the report of one cell.
 
-Every front end that runs student code (the sandbox's client, the in-kernel front end, a
-submission that cannot be run at all) answers in these types, and the suites read them.  A
-leaf: it imports only the verdicts.
+Whatever runs student code (the sandbox's client, or a submission that cannot be run at all)
+answers in these types, and the suites read them.  A leaf: it imports only the verdicts.
 """
 
 from __future__ import annotations

@@ -103,7 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     assign = verbs.add_parser("assign", help="regenerate assignments/ from solutions/ with nbgrader")
     assign.add_argument("ids", nargs="*", metavar="ID", help="assignment ids (default: all)")
-    assign.add_argument("--db", default=None, help="gradebook URL to record due dates in (default: a throwaway one)")
+    assign.add_argument(
+        "--db",
+        default=None,
+        help="gradebook URL to write points and due dates into (default: the course's gradebook.db if there is one, "
+        "else a throwaway one)",
+    )
     return parser
 
 

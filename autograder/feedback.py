@@ -40,12 +40,30 @@ def draw_plots(sub, assignment_id: str) -> tuple[list[Plot], list[str]]:
     for plotter in suite.plotters if suite else []:
         try:
             with np.errstate(all="ignore"), course_seed(0):
-                plots.append(plotter(sub))
+                drawn = _Calls(sub)
+                plots.append(dataclasses.replace(plotter(drawn), functions=tuple(drawn.called)))
         except Exception as exc:  # noqa: BLE001 - a plot must never stop the report
             note = f"A plot could not be drawn ({type(exc).__name__}); your scores are not affected."
             if note not in notes:
                 notes.append(note)
     return plots, notes
+
+
+class _Calls:
+    """The student's code as a plotter sees it, noting which functions the plot calls (the
+    functions it draws: nbgrader's route shows the plot under the last one's test cell)."""
+
+    def __init__(self, sub):
+        self.sub = sub
+        self.called: list[str] = []
+
+    def call(self, fn, *args, **kwargs):
+        if fn not in self.called:
+            self.called.append(fn)
+        return self.sub.call(fn, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.sub, name)
 
 
 # -------------------------------------------------------------------------------- reports
@@ -96,21 +114,28 @@ def markdown_report(graded: GradedSubmission, plots: list[Plot], notes: list[str
     for note in graded.notes + notes:
         lines += ["", f"> {markdown_text(note)}"]
     for function, score, out_of, tests in _sections(graded):
-        lines += ["", f"## `{function}`: {score:g} / {out_of:g}", ""]
-        for t in tests:
-            description = t.name.split(": ", 1)[1]
-            if t.status == "passed":
-                lines.append(f"- {_MARK['passed']} {description}")
-            else:
-                lines.append(
-                    f"- {_MARK['failed']} {description} ({Verdict(t.verdict).words})  \n  {markdown_text(t.output)}"
-                )
+        lines += ["", *function_markdown(function, score, out_of, tests)]
     if plots:
         lines += ["", "## Your code at work", ""]
         for p in plots:
             title = markdown_text(p.title)
             lines += [f"### {title}", "", f"![{title}](feedback_{p.name}.png)", "", markdown_text(p.caption), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def function_markdown(function: str, score: float, out_of: float, tests: list) -> list[str]:
+    """One function's section of the report (its heading, then each check's outcome), as lines
+    of Markdown: also what nbgrader's route writes under the function's test cell."""
+    lines = [f"## `{function}`: {score:g} / {out_of:g}", ""]
+    for t in tests:
+        description = t.name.split(": ", 1)[1]
+        if t.status == "passed":
+            lines.append(f"- {_MARK['passed']} {description}")
+        else:
+            lines.append(
+                f"- {_MARK['failed']} {description} ({Verdict(t.verdict).words})  \n  {markdown_text(t.output)}"
+            )
+    return lines
 
 
 def html_report(graded: GradedSubmission, plots: list[Plot], notes: list[str]) -> str:

@@ -194,9 +194,14 @@ def run(args, course: Course) -> int:
     from rich.progress import Progress
 
     from .manual import ManualScoresError, read_books
+    from .nbgrader.points import disagreement
     from .submission import UsageError, discover
     from .tables import print_tables
 
+    problem = disagreement(course)  # course.yml is the one points table: nbgrader's must agree
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         submissions = discover(args.paths, course, args.assignment)
         book = read_books(args.manual, args.gradebook, course)

@@ -1,7 +1,7 @@
 """Resource limits for one submission (course.yml ``time_limits``).
 
-A leaf: config reads them, the sandbox enforces them, the in-kernel front end times calls with
-them; it imports nothing, so reading course.yml never loads the sandbox.
+A leaf: config reads them, the sandbox enforces them; it imports nothing, so reading course.yml
+never loads the sandbox.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Run an assignment's hidden checks against one submission and score them.
 
-Shared by both front ends (the command line's sandbox and nbgrader's in-kernel cells), so
-the same submission gets the same verdicts either way.
+Shared by every route (``grade``, ``collect``, Gradescope, nbgrader's autograde, the pytest
+plugin), so the same submission gets the same verdicts on each.
 """
 
 from __future__ import annotations

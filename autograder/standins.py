@@ -1,9 +1,9 @@
 """The stand-in rule: while one function is graded, which of the student's other functions are
 replaced by our reference versions, and the bounds those versions run within.
 
-A grading rule, not transport: the front ends that call student code (the sandbox's client,
-the in-kernel front end) are handed a ``StandinRule`` and ask it, per call, which names to
-replace and with what; neither imports ``reference``.  So one bug costs points once: grading
+A grading rule, not transport: what calls student code (the sandbox's client) is handed a
+``StandinRule`` and asks it, per call, which names to replace and with what; it never imports
+``reference``.  So one bug costs points once: grading
 ``gradient_descent``, the student's ``gd_step`` is ours.
 
 Our versions run in the grading process, so what student code passes them is bounded: counts

@@ -10,8 +10,7 @@ grades the same zoo with that grader, e.g. the one before a change to the rules 
 * the score of the constant and looked-up answers (``CHEATERS``, ``LOOKUPS``) in every assignment,
   which must be 0.
 
-Run from the repository's root: ``python benchmarks/partial_credit.py [--in-process] [--verbose]``.
-``--in-process`` grades with the in-kernel front end (faster, the same runner and checks).
+Run from the repository's root: ``python benchmarks/partial_credit.py [--verbose]``.
 """
 
 from __future__ import annotations
@@ -24,20 +23,16 @@ TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))
 
 from bug_zoo import BUGS, CHEATERS, LOOKUPS  # noqa: E402
-from helpers import COURSE, grade_in_process, grade_sandboxed, replace_function, scores, solution_cells  # noqa: E402
+from helpers import COURSE, grade_sandboxed, replace_function, scores, solution_cells  # noqa: E402
 
 
-def grade(assignment: str, cells: list[dict], functions: list[str] | None, in_process: bool):
-    return (grade_in_process if in_process else grade_sandboxed)(assignment, cells, functions)
-
-
-def bug_scores(in_process: bool, verbose: bool) -> tuple[float, float, int]:
+def bug_scores(verbose: bool) -> tuple[float, float, int]:
     """(points kept, points possible, mistakes that keep some but not all) over the zoo's mistakes."""
     kept = possible = 0.0
     partial = 0
     for bug in BUGS:
         cells = replace_function(solution_cells(bug.assignment), bug.function, bug.source)
-        got, out_of = scores(grade(bug.assignment, cells, [bug.function], in_process))[bug.function]
+        got, out_of = scores(grade_sandboxed(bug.assignment, cells, [bug.function]))[bug.function]
         kept, possible = kept + got, possible + out_of
         partial += 0 < got < out_of
         if verbose:
@@ -45,7 +40,7 @@ def bug_scores(in_process: bool, verbose: bool) -> tuple[float, float, int]:
     return kept, possible, partial
 
 
-def non_answer_scores(in_process: bool) -> dict[str, float]:
+def non_answer_scores() -> dict[str, float]:
     """{kind/assignment: total score} of the constant and looked-up answers."""
     totals = {}
     for kind, answers in (("constant", CHEATERS), ("lookup", LOOKUPS)):
@@ -54,25 +49,24 @@ def non_answer_scores(in_process: bool) -> dict[str, float]:
             for function in COURSE.assignment(assignment).points:
                 cells = replace_function(cells, function, "")
             cells.append({**cells[-1], "mode": "full", "source": source})
-            results = grade(assignment, cells, None, in_process)
+            results = grade_sandboxed(assignment, cells)
             totals[f"{kind} {assignment}"] = round(sum(r.score for r in results), 4)
     return totals
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--in-process", action="store_true", help="grade with the in-kernel front end")
     parser.add_argument("--verbose", action="store_true", help="print each mistake's score")
     args = parser.parse_args()
     import autograder
 
     print(f"grader: {Path(autograder.__file__).parent}")
-    kept, possible, partial = bug_scores(args.in_process, args.verbose)
+    kept, possible, partial = bug_scores(args.verbose)
     print(
         f"zoo mistakes: {len(BUGS)}; points kept {kept:g} of {possible:g} = {kept / possible:.1%}; "
         f"{partial} keep some points but not all"
     )
-    for name, total in non_answer_scores(args.in_process).items():
+    for name, total in non_answer_scores().items():
         print(f"{name}: {total:g} points")
 
 

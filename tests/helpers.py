@@ -10,11 +10,9 @@ from pathlib import Path
 import nbformat
 
 from autograder.config import load_course
-from autograder.kernel import InProcessCode
 from autograder.notebook import read_cells
 from autograder.results import function_scores
 from autograder.runner import run_assignment
-from autograder.sandbox import worker
 from autograder.sandbox.client import Sandbox
 from autograder.standins import StandinRule
 
@@ -53,35 +51,6 @@ def grade_sandboxed(assignment_id: str, cells: list[dict], functions: list[str] 
         rule = StandinRule(tuple(assignment.functions))
         with Sandbox(cells, Path(scratch), [str(SUPPORT)], limits, rule) as sandbox:
             return run_assignment(sandbox, assignment, functions)
-
-
-def grade_in_process(assignment_id: str, cells: list[dict], functions: list[str] | None = None):
-    """The nbgrader path: run the cells in this interpreter, call the functions directly."""
-    assignment = COURSE.assignment(assignment_id)
-    namespace: dict = {"__name__": "__main__"}
-    import signal
-    import sys
-
-    sys.path.insert(0, str(SUPPORT))
-    previous = signal.signal(signal.SIGALRM, worker._on_alarm)
-    try:
-        worker.run_cells(namespace, cells, 30.0, _NullFd.fd())
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-        sys.path.remove(str(SUPPORT))
-    return run_assignment(InProcessCode(namespace, assignment.limits), assignment, functions)
-
-
-class _NullFd:
-    _fd = None
-
-    @classmethod
-    def fd(cls) -> int:
-        import os
-
-        if cls._fd is None:
-            cls._fd = os.open(os.devnull, os.O_WRONLY)
-        return cls._fd
 
 
 def scores(results) -> dict[str, tuple[float, float]]:

@@ -1,5 +1,5 @@
 """Every realistic mistake loses points on its own function, with feedback that names it;
-every correct alternative keeps full marks; both front ends agree on every score."""
+every correct alternative keeps full marks."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from bug_zoo import BUGS, CHEATERS, LOOKUPS, VARIANTS
 from helpers import (
     COURSE,
     REPO,
-    grade_in_process,
     grade_sandboxed,
     replace_function,
     scores,
@@ -68,10 +67,6 @@ def test_bug_loses_points_on_its_function(bug):
     for other in others:  # graded on its own: our stand-in replaces the buggy function
         got, out_of = scores(results)[other]
         assert got == out_of, f"{bug.id} also cost {other}"
-    # the nbgrader path (in-kernel) gives the same score, for the same causes
-    in_kernel = grade_in_process(bug.assignment, cells, [bug.function])
-    assert scores(in_kernel) == {bug.function: scores(results)[bug.function]}
-    assert [r.cause for r in in_kernel] == [r.cause for r in results if r.function == bug.function]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)
@@ -80,7 +75,6 @@ def test_valid_variant_keeps_full_marks(variant):
     results = grade_sandboxed(variant.assignment, cells, [variant.function])
     failed = [f"{r.name}: {r.output}" for r in results if r.status == "failed"]
     assert not failed
-    assert scores(grade_in_process(variant.assignment, cells, [variant.function])) == scores(results)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +92,6 @@ def test_constant_answers_earn_nothing(assignment, answers):
     results = grade_sandboxed(assignment, cells)
     earned = {r.name: r.score for r in results if r.score > 0}
     assert not earned
-    assert sum(scores(grade_in_process(assignment, cells)).get(f, (0, 0))[0] for f in scores(results)) == 0
 
 
 def test_the_spys_hint_reaches_results_json_through_grade(tmp_path):

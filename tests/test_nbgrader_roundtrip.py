@@ -1,13 +1,19 @@
 """Real nbgrader on a copy of the repository: the release, autograde, feedback, export, regrade.
 
-The copy runs its own grader (PYTHONPATH is the copy), so that the hostile student below,
-were the gd-sandbox kernel to fail, would damage only the copy.
+One class, graded once by ``nbgrader autograde`` + ``generate_feedback`` + ``export`` and once by
+``python -m autograder grade submitted``, in a copy of the course with a course.yml of its own (a
+late policy with a grace period, one extension).  The class: good and untouched work in every
+assignment, partly right work, a correct answer that warns or logs, a late student, one inside an
+extension and one inside the grace period, and hostile students who try to read, import, print,
+patch or overwrite anything of ours (the suites, reference.py, course.yml, the gradebook, a
+classmate's notebook) or link to it.  The copy runs its own grader (PYTHONPATH is the copy).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,38 +21,30 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from nbgrader.api import Gradebook
 
 from autograder.assign import tool_env
+from autograder.nbgrader.cell_results import is_test_cell
+from autograder.suites import SUITES
 
 from helpers import COURSE, REPO, copy_repo, filled_release, write_notebook
 
 IDS = [a.id for a in COURSE.assignments]
+GD = "02_gradient_descent"
+NOTEBOOK = COURSE.assignment(GD).notebook
+DUE = "2027-02-19 23:59:00"
+#: submission times (nbgrader's timestamp.txt) against DUE: 34 h late (2 started days: 20%), 40 h late
+#: with a 48 h extension (on time), 20 minutes late inside the 30-minute grace period (on time)
+TIMES = {"late": "2027-02-21 09:59:00.000000 UTC", "extended": "2027-02-21 15:59:00.000000 UTC",
+         "grace": "2027-02-20 00:19:00.000000 UTC"}  # fmt: skip
+
 PLAIN_SIGMOID = """
 def logistic_gradient(w, X, y, l2=0.0):
     p = 1 / (1 + np.exp(-(X @ w)))   # overflows (with a RuntimeWarning) for large -X @ w
     return X.T @ (p - y) / X.shape[0] + l2 * w
 """
-
-
-TAMPER = "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
-MARK = "# rewritten by a student"
-#: what a kernel would rewrite if it could: the grader (found from the import), the course,
-#: the gradebook, a classmate's submission and autograded copy (paths filled in per copy)
-ATTACK = """
-import os, autograder, autograder.kernel
-targets = [autograder.kernel.__file__, {targets}]
-rewrote = []
-for path in targets:
-    try:
-        with open(path, "a") as f:
-            f.write("\\n{mark}\\n")
-        rewrote.append(path)
-    except OSError:
-        pass
-print("rewrote:", rewrote, "| course visible:", os.path.exists({root!r}))
-"""
-#: a correct answer that logs: its stderr output makes nbgrader score the cell 0 in the kernel
+#: a correct answer that logs to stderr (in a kernel, nbgrader scored such a cell 0)
 LOGGING = "import logging\nlogging.basicConfig(level=logging.INFO)\nlog = logging.getLogger('gd')\n"
 LOGGED_LR = """
 def max_stable_lr(H):
@@ -54,11 +52,74 @@ def max_stable_lr(H):
     log.info("largest eigenvalue: %s", largest)
     return 2.0 / largest
 """
+UPHILL = "def gd_step(w, grad, lr):\n    return w + lr * grad\n"
+TAMPER = "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
+MARK = "# rewritten by a student"
+#: reads, imports and prints everything of ours it can find, then raises with it: what a cell
+#: raises reaches the student's own feedback, so anything it found would show there
+SNOOP = """
+import importlib, os, sys
+found = []
+for name in ("autograder", "autograder.reference", "autograder.suites", "reference", "suites", "runner"):
+    try:
+        importlib.import_module(name)
+        found.append("imported " + name)
+    except Exception:
+        pass
+ours = ("gd-course", "course_seed", "register(Suite(", "def max_stable_lr", "written_learning_rate")
+# the allowed packages, the interpreter, and the worker and codec (ours, copied in by design: README)
+skipped = ("/opt/gd/site", sys.base_prefix, "/proc", "/sys", "/dev", "/opt/gd/worker.py", "/opt/gd/wire.py")
+for here, dirs, files in os.walk({top!r}):
+    dirs[:] = [d for d in dirs if os.path.join(here, d) not in skipped]
+    for name in files:
+        path = os.path.join(here, name)
+        if path not in skipped and name.endswith((".py", ".yml", ".yaml", ".db", ".ipynb", ".json", ".csv")):
+            try:
+                with open(path, errors="replace") as f:
+                    text = f.read(1 << 20)
+            except OSError:
+                continue
+            if any(marker in text for marker in ours):
+                found.append(path + ": " + text[:3000])
+for path in {targets}:
+    try:
+        with open(path, errors="replace") as f:
+            found.append(path + ": " + f.read(3000))
+    except OSError:
+        pass
+print("\\n".join(found))
+raise RuntimeError("LEAK:" + (" | ".join(found) or "nothing"))
+"""
+#: tries to rewrite ours on disk: the grader, the course, the gradebook, a classmate's notebooks
+WRITE = """
+rewrote = []
+for path in {targets}:
+    try:
+        with open(path, "a") as f:
+            f.write("\\n{mark}\\n")
+        rewrote.append(path)
+    except OSError:
+        pass
+with open("planted.py", "w") as f:
+    f.write("{mark}")
+"""
 
 
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        env={**tool_env(), "PYTHONPATH": str(course), "GD_COURSE_CONFIG": str(course / "course.yml")},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 or not check, done.stdout + done.stderr
+    return done
+
+
+def autograder(course: Path, *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", *args],
         cwd=course,
         env={**tool_env(), "PYTHONPATH": str(course), "GD_COURSE_CONFIG": str(course / "course.yml")},
         capture_output=True,
@@ -68,44 +129,61 @@ def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     return done
 
 
+def write_course_yml(root: Path) -> None:
+    """The test's own course.yml: the repository's assignments, this late policy and extension."""
+    data = yaml.safe_load((REPO / "course.yml").read_text())
+    data["late_policy"] = {"penalty_per_day": 10, "max_penalty": 50, "grace_minutes": 30}
+    data["extensions"] = [{"student": "extended", "assignment": GD, "hours": 48}]
+    for assignment in data["assignments"]:
+        assignment["due"] = f"{DUE.replace(' ', 'T')}+00:00" if assignment["id"] == GD else assignment["due"]
+    (root / "course.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def hostile_targets(root: Path) -> list[str]:
+    return [
+        str(p)
+        for p in (
+            root / "autograder" / "reference.py",
+            root / "autograder" / "suites" / "gradient_descent.py",
+            root / "course.yml",
+            root / "gradebook.db",
+            root / "submitted" / "good" / GD / NOTEBOOK,
+            root / "autograded" / "good" / GD / NOTEBOOK,
+        )
+    ]
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
-    """A copy of the repository with its students' submissions, autograded by nbgrader: good,
-    stub, warns, and in 02_gradient_descent a tamperer who also attacks the disk from the
-    kernel, a linker whose notebook is a symlink to the solutions, and a logger."""
+    """The class, graded by nbgrader (autograde, generate_feedback, export) and by grade."""
     root = copy_repo(tmp_path_factory.mktemp("course"))
+    write_course_yml(root)
     shutil.rmtree(root / "assignments")
+    sub = root / "submitted"
     for a in IDS:
         nbgrader(root, "generate_assignment", a, "--force")
-        filled_release(a, root / "submitted" / "good" / a)
-        shutil.copytree(REPO / "assignments" / a, root / "submitted" / "stub" / a)
-    write_notebook("01_gradients", root / "submitted" / "warns" / "01_gradients", {"logistic_gradient": PLAIN_SIGMOID})
-    victim = f"{COURSE.assignment('02_gradient_descent').notebook}"
-    targets = [
-        root / "autograder" / "kernel.py",
-        root / "course.yml",
-        root / "gradebook.db",
-        root / "submitted" / "good" / "02_gradient_descent" / victim,
-        root / "autograded" / "good" / "02_gradient_descent" / victim,  # graded before the tamperer
-        root / "planted.py",
-    ]
-    write_notebook(
-        "02_gradient_descent",
-        root / "submitted" / "tamperer" / "02_gradient_descent",
-        {"gd_step": "def gd_step(w, grad, lr):\n    return w + lr * grad\n"},
-        [TAMPER, ATTACK.format(targets=", ".join(repr(str(t)) for t in targets), mark=MARK, root=str(root))],
-    )
-    linked = root / "submitted" / "linker" / "02_gradient_descent"
-    linked.mkdir(parents=True)
-    (linked / victim).symlink_to(f"../../../solutions/02_gradient_descent/{victim}")
-    write_notebook(
-        "02_gradient_descent",
-        root / "submitted" / "logger" / "02_gradient_descent",
-        {"max_stable_lr": LOGGED_LR},
-        [LOGGING],
-    )
-    for a in IDS:
-        nbgrader(root, "autograde", a)
+        filled_release(a, sub / "good" / a)
+        shutil.copytree(REPO / "assignments" / a, sub / "stub" / a)
+    write_notebook("01_gradients", sub / "warns" / "01_gradients", {"logistic_gradient": PLAIN_SIGMOID})
+    partial = "def minibatches(n, batch_size, rng):\n    order = np.random.permutation(n)\n    return [order[i:i + batch_size] for i in range(0, n, batch_size)]\n"
+    write_notebook("03_minibatch", sub / "partial" / "03_minibatch", {"minibatches": partial})
+    write_notebook(GD, sub / "logger" / GD, {"max_stable_lr": LOGGED_LR}, [LOGGING])
+    for student, when in TIMES.items():
+        write_notebook(GD, sub / student / GD, {"gd_step": UPHILL} if student == "late" else {})
+        (sub / student / GD / "timestamp.txt").write_text(when)
+    targets = hostile_targets(root)
+    write_notebook(GD, sub / "snoop" / GD, {}, [SNOOP.format(targets=targets, top="/")])
+    write_notebook(GD, sub / "tamperer" / GD, {"gd_step": UPHILL}, [TAMPER, WRITE.format(targets=targets, mark=MARK)])
+    (sub / "linker" / GD).mkdir(parents=True)
+    (sub / "linker" / GD / NOTEBOOK).symlink_to(f"../../../solutions/{GD}/{NOTEBOOK}")
+    (sub / "mirror").symlink_to("good")
+    write_notebook(GD, sub / "neighbour" / GD)
+    (sub / "neighbour" / GD / "notes.py").symlink_to(root / "autograder" / "reference.py")
+    (sub / "neighbour" / GD / "course.yml").symlink_to("../../../course.yml")
+    nbgrader(root, "autograde", "*")
+    nbgrader(root, "generate_feedback", "*")
+    nbgrader(root, "export")
+    autograder(root, "grade", "submitted", "--out", "graded")
     return root
 
 
@@ -124,70 +202,174 @@ def test_generate_assignment_reproduces_the_release(course):
 def test_release_has_no_solutions_or_hidden_tests():
     for a in IDS:
         text = (REPO / "assignments" / a / COURSE.assignment(a).notebook).read_text()
-        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text and "grade_function" not in text
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text and "autograder" not in text
         nb = nbformat.read(str(REPO / "assignments" / a / COURSE.assignment(a).notebook), as_version=4)
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 
-def grades(course: Path, student: str, assignment: str) -> dict[str, tuple[float, float]]:
+def gradebook_scores(course: Path, student: str, assignment: str) -> dict[str, float]:
+    """{function: score} of the student's test cells in nbgrader's gradebook."""
+    notebook_id = COURSE.assignment(assignment).notebook.removesuffix(".ipynb")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(COURSE.assignment(assignment).notebook[:-6], assignment, student)
-        return {g.name: (g.auto_score, g.max_score) for g in nb.grades if g.cell.cell_type == "code"}
+        nb = gb.find_submission_notebook(notebook_id, assignment, student)
+        return {g.name.removeprefix("test_"): g.auto_score for g in nb.grades if g.cell.cell_type == "code"}
 
 
-def test_autograde_full_marks_for_solutions_zero_for_stubs(course):
+def grade_results(course: Path) -> dict[tuple[str, str], dict]:
+    """{(student, assignment): results.json} of ``grade submitted`` on the same class."""
+    return {
+        (path.parent.parent.name, path.parent.name): json.loads(path.read_text())
+        for path in (course / "graded").glob("*/*/results.json")
+    }
+
+
+def test_the_gradebook_holds_grades_scores_per_function(course):
+    """Every student's every function: nbgrader's gradebook == grade's results.json, hostile ones included."""
+    results = grade_results(course)
+    assert ("snoop", GD) in results and ("linker", GD) in results and ("mirror", GD) in results
+    for (student, assignment), data in results.items():
+        ours = {f: v["score"] for f, v in data["extra_data"]["functions"].items()}
+        assert gradebook_scores(course, student, assignment) == pytest.approx(ours, abs=1e-9), (student, assignment)
+
+
+def test_scores_are_what_the_code_deserves(course):
+    results = grade_results(course)
+
+    def functions(student, assignment=GD):
+        return {f: v["score"] for f, v in results[(student, assignment)]["extra_data"]["functions"].items()}
+
     for a in IDS:
-        good, stub = grades(course, "good", a), grades(course, "stub", a)
-        assert good and set(good) == {f"test_{f}" for f in COURSE.assignment(a).points}
-        for cell, (score, out_of) in good.items():
-            assert score == out_of == COURSE.assignment(a).points[cell[len("test_") :]]
-        assert all(score == 0 for score, _ in stub.values())
-
-
-def test_correct_work_that_warns_keeps_full_marks(course):
-    warns = grades(course, "warns", "01_gradients")
-    assert warns["test_logistic_gradient"] == (3.0, 3.0)
-    assert all(score == out_of for score, out_of in warns.values())
-
-
-def test_partial_credit_matches_the_command_line(course):
-    """A half-right answer gets the same partial score in nbgrader as from python -m autograder."""
-    root = course / "submitted" / "partial" / "03_minibatch"
-    write_notebook(
-        "03_minibatch",
-        root,
-        {
-            "minibatches": (
-                "def minibatches(n, batch_size, rng):\n"
-                "    order = np.random.permutation(n)\n"
-                "    return [order[i:i + batch_size] for i in range(0, n, batch_size)]\n"
-            )
-        },
+        assert functions("good", a) == COURSE.assignment(a).points
+        assert not any(functions("stub", a).values())
+    assert all(
+        score == COURSE.assignment("01_gradients").points[f] for f, score in functions("warns", "01_gradients").items()
     )
-    nbgrader(course, "autograde", "03_minibatch", "--student", "partial")
-    in_kernel = grades(course, "partial", "03_minibatch")["test_minibatches"][0]
-    out = course / "cli-graded"
-    subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(root), "--out", str(out)],
-        cwd=course,
-        check=True,
-        capture_output=True,
-    )
-    cli = json.loads((out / "partial" / "03_minibatch" / "results.json").read_text())
-    assert 0 < in_kernel < 3
-    assert in_kernel == pytest.approx(cli["extra_data"]["functions"]["minibatches"]["score"], abs=1e-3)
+    assert 0 < functions("partial", "03_minibatch")["minibatches"] < 3
+    assert functions("logger")["max_stable_lr"] == 2  # its log lines on stderr cost nothing
+    for student in ("snoop", "neighbour", "extended", "grace"):  # correct code, whatever else it tried
+        assert functions(student) == COURSE.assignment(GD).points, student
+    assert 0 < functions("tamperer")["gd_step"] < 2  # a patched np.allclose does not hide the uphill step
+    for student in ("linker", "mirror"):  # a link to the solutions, or to a classmate's folder: refused
+        assert not any(functions(student).values())
+        assert "symbolic link" in results[(student, GD)]["output"]
 
 
-def test_feedback_hides_the_hidden_tests(course):
+def test_nbgrader_export_equals_grades_final_scores(course):
+    """nbgrader export's score (after its late penalty) == grade submitted's final score (after course.yml's)."""
+    rows = list(csv.DictReader((course / "grades.csv").open()))
+    exported = {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows}
+    results = grade_results(course)
+    for key, data in results.items():
+        assert exported[key] == pytest.approx(data["score"], abs=1e-3), key
+    assert results[("late", GD)]["extra_data"]["lateness"]["penalty_percent"] == 20
+    assert exported[("late", GD)] == pytest.approx(0.8 * results[("late", GD)]["extra_data"]["raw_score"], abs=1e-3)
+    assert exported[("extended", GD)] == exported[("grace", GD)] == COURSE.assignment(GD).max_score
+    duedates = {r["duedate"] for r in rows if r["assignment"] == GD}
+    assert duedates == {DUE}  # course.yml's due date reached the gradebook
+
+
+def test_regrade_finds_no_difference(course):
+    autograder(course, "regrade", "--report", str(course / "regrade.csv"))
+    rows = list(csv.DictReader((course / "regrade.csv").open()))
+    assert [r for r in rows if r["flag"]] == []
+    finals = {(r["student"], r["assignment"]): float(r["gradebook"]) for r in rows if r["function"] == "final score"}
+    assert finals[("late", GD)] < finals[("good", GD)] == COURSE.assignment(GD).max_score
+
+
+def secret_lines(course: Path) -> set[str]:
+    """Lines of the hidden suites, reference.py and course.yml's seeds that no student wrote or
+    was given (the good students submit the solutions' answers, which reference.py shares)."""
+    ours = [*(course / "autograder" / "suites").glob("*.py"), course / "autograder" / "reference.py"]
+    lines = {line.strip() for path in ours for line in path.read_text().splitlines() if len(line.strip()) >= 20}
+    lines |= {f"seed: {a.seed}" for a in COURSE.assignments}
+    given = [*(course / "submitted").rglob("*.ipynb"), *(course / "support").glob("*.py")]
+    public = "\n".join(p.read_text() for p in given if not p.is_symlink())
+    return {line for line in lines if line not in public}
+
+
+def outputs_of(course: Path) -> list[Path]:
+    return [p for folder in ("autograded", "feedback") for p in (course / folder).rglob("*") if p.is_file()]
+
+
+def test_nothing_of_ours_reaches_autograded_or_feedback(course):
+    secret = secret_lines(course)
+    assert len(secret) > 500  # the suites and reference.py are long: the check has something to find
+    for path in outputs_of(course):
+        text = path.read_text(errors="replace")
+        leaked = [line for line in secret if line in text]
+        assert not leaked, (path, leaked[:3])
+
+
+def test_what_the_snoop_found_was_nothing(course):
+    """Its cell raised with everything it could read or import: the feedback shows that was nothing
+    (and the note is there, so a leak would have shown)."""
+    html = (course / "feedback" / "snoop" / GD / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    assert "LEAK:nothing" in html
+    assert "LEAK:nothing" in (course / "graded" / "snoop" / GD / "results.json").read_text()
+
+
+def test_the_snoop_finds_ours_where_it_can_see_it(course):
+    """The snoop's search works: run outside the jail, over the course's folder, it finds ours."""
+    snoop = SNOOP.format(targets=hostile_targets(course), top=str(course / "autograder"))
+    done = subprocess.run([sys.executable, "-c", snoop], cwd=course, capture_output=True, text=True)
+    assert "LEAK:nothing" not in done.stderr and "reference.py: " in done.stderr
+    assert "course.yml: course:" in done.stderr and "def mse_gradient" in done.stderr
+
+
+def test_no_link_is_followed_into_autograded_or_feedback(course):
+    """The neighbour's links (to reference.py, course.yml) are not copied; the linker's and the
+    mirror's notebooks (links to the solutions and to a classmate) are not shown back to them."""
+    for folder in ("autograded", "feedback"):
+        names = {p.name for p in (course / folder / "neighbour" / GD).iterdir()}
+        assert names and not names & {"notes.py", "course.yml"}, names
+    release = (REPO / "assignments" / GD / NOTEBOOK).read_text()
+    answers = [
+        line.strip()
+        for c in nbformat.read(str(REPO / "solutions" / GD / NOTEBOOK), as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"
+        for line in c.source.splitlines()
+        if len(line.strip()) >= 12 and "SOLUTION" not in line and json.dumps(line.strip())[1:-1] not in release
+    ]
+    assert len(answers) >= 4, answers  # the answers: what the release does not have
+    for student in ("linker", "mirror"):
+        for path in [
+            *(course / "autograded" / student).rglob("*.ipynb"),
+            *(course / "feedback" / student).rglob("*.html"),
+        ]:
+            text = path.read_text()
+            assert not [a for a in answers if a in text], path
+            assert "symbolic link" in text  # and each says why it scored 0
+
+
+def test_the_tamperer_touched_nothing(course):
+    touched = [
+        p
+        for p in course.rglob("*")
+        if p.is_file()
+        and not p.is_symlink()
+        and not {"tamperer", "tests"} & set(p.relative_to(course).parts)  # the attack's own source
+        and MARK.encode() in p.read_bytes()
+    ]
+    assert touched == [] and not list(course.rglob("planted.py"))
+
+
+def test_feedback_shows_what_feedback_html_shows(course):
+    """Under each test cell: the function's score, every check's words (as results.json has them)
+    and the report's plots; no hidden-test region, no mark scheme."""
+    results = grade_results(course)
     for a in IDS:
-        nbgrader(course, "generate_feedback", a)
         for student in ("good", "stub"):
             html = (
                 course / "feedback" / student / a / COURSE.assignment(a).notebook.replace(".ipynb", ".html")
             ).read_text()
-            assert "BEGIN HIDDEN TESTS" not in html and "grade_function" not in html and "autograder" not in html
+            assert "BEGIN HIDDEN TESTS" not in html and "autograder" not in html
             assert "MARK SCHEME" not in html and "Model answer" not in html
-            assert "visible_checks" in html  # the visible checks are still shown
+            assert "visible_checks" in html  # the visible checks (the student's own view) are shown
+            for test in results[(student, a)]["tests"]:
+                assert test["name"].split(": ", 1)[1] in html.replace("&amp;", "&"), test["name"]
+    late = (course / "feedback" / "late" / GD / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    assert "moves uphill" in late and "a penalty of 20%" in late
+    assert late.count("data:image/png") == len(SUITES[GD].plotters)
 
 
 def test_graders_see_the_mark_schemes(course):
@@ -202,83 +384,9 @@ def test_graders_see_the_mark_schemes(course):
     assert graded == {f"test_{f}" for f in COURSE.assignment("01_gradients").points} | {"written_gradient_sign"}
 
 
-def test_export_writes_the_csv(course):
-    nbgrader(course, "export")
-    rows = list(csv.DictReader((course / "grades.csv").open()))
-    good = {r["assignment"]: float(r["score"]) for r in rows if r["student_id"] == "good"}
-    assert good == {a.id: a.max_score for a in COURSE.assignments}  # written answers not yet graded by hand
-
-
-def cell_output(notebook: Path, marker: str) -> str:
-    nb = nbformat.read(str(notebook), as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
-    return "".join(o.get("text", "") for o in cell.outputs)
-
-
-def test_kernel_cannot_touch_the_grader_the_course_or_classmates(course):
-    """The tamperer's kernel tried to append to the grader, course.yml, the gradebook and the good
-    student's notebooks, and to plant a file: in the gd-sandbox kernel it sees none of them."""
-    said = cell_output(course / "autograded" / "tamperer" / "02_gradient_descent" / "gradient_descent.ipynb", "rewrote")
-    assert "rewrote: [] | course visible: False" in said, said
-    touched = [
-        p
-        for p in course.rglob("*")
-        if p.is_file()
-        and not p.is_symlink()
-        and not {"tamperer", "tests"} & set(p.relative_to(course).parts)  # the attack's own source
-        and MARK.encode() in p.read_bytes()
-    ]
-    assert touched == [] and not (course / "planted.py").exists()
-
-
-def test_regrade_trusts_submitted_notebooks_and_writes_only_what_differs(course):
-    """regrade grades submitted/ out of process: the tamperer's in-kernel score (fooled by a patched
-    np.allclose) and the linker's (a symlink to the solutions, followed by nbgrader) come down, the
-    logger's (a correct answer whose log line nbgrader counts as an error) goes up, and nothing
-    else in the gradebook changes: the good student, graded in the same run as the tamperer's
-    attack, is neither flagged nor touched."""
-    assignment = COURSE.assignment("02_gradient_descent")
-    before = {s: grades(course, s, assignment.id) for s in ("good", "stub", "tamperer", "linker", "logger")}
-    assert before["linker"]["test_gd_step"][0] == 2  # nbgrader followed the symlink to the solutions
-    assert before["logger"]["test_max_stable_lr"][0] == 0  # ... and scored a log line as an error
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder",
-            "regrade",
-            "--assignment",
-            assignment.id,
-            "--report",
-            str(course / "regrade.csv"),
-            "--write",
-        ],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        env={**tool_env(), "PYTHONPATH": str(course), "GD_COURSE_CONFIG": str(course / "course.yml")},
-    )
-    assert run.returncode == 0, run.stderr
-    rows = list(csv.DictReader((course / "regrade.csv").open()))
-    flags = {(r["student"], r["function"]): r["flag"] for r in rows if r["flag"]}
-    expected = {
-        ("tamperer", "gd_step"): "higher",  # the patched np.allclose hides the sign flip...
-        ("tamperer", "gradient_descent"): "lower",  # ... and fails a check that compares with w0
-        ("logger", "max_stable_lr"): "lower",  # its log lines are on stderr
-    }
-    expected.update({("linker", f): "higher" for f, points in assignment.points.items() if points})
-    assert flags == expected
-    linker_rows = [r for r in rows if r["student"] == "linker"]
-    assert all(float(r["trusted"]) == 0 and "symbolic link" in r["note"] for r in linker_rows)
-    trusted = {(r["student"], r["function"]): float(r["trusted"]) for r in rows}
-    after = {s: grades(course, s, assignment.id) for s in before}
-    for student, cells in before.items():
-        for cell, (score, out_of) in cells.items():
-            function = cell[len("test_") :]
-            if (student, function) in flags:
-                assert after[student][cell] == (trusted[(student, function)], out_of)  # written back
-            else:
-                assert after[student][cell] == (score, out_of)  # untouched
-    assert trusted[("tamperer", "gd_step")] < before["tamperer"]["test_gd_step"][0]
-    assert trusted[("logger", "max_stable_lr")] == 2
-    assert after["good"] == before["good"] and all(s == o for s, o in after["good"].values() if o)
+def test_test_cells_in_autograded_hold_no_hidden_code(course):
+    """A test cell in autograded/ (what formgrader and generate_feedback read) is the visible checks
+    the student had, and our result: no hidden-test region."""
+    for path in (course / "autograded").rglob("*.ipynb"):
+        for cell in filter(is_test_cell, nbformat.read(str(path), as_version=4).cells):
+            assert "BEGIN HIDDEN TESTS" not in cell.source and not re.search(r"\bautograder\b", cell.source), path

@@ -19,16 +19,14 @@ process and the nbgrader kernel).  The child sees an allow-list, not the machine
   ``--dev``), the empty tmpfs that mask site-packages folders.  ``--size`` needs bubblewrap
   0.5.0 (Debian 12 has 0.8.0, Ubuntu 22.04 0.6.1, 24.04 0.9.0); with an older one the jail is
   unavailable (fail closed, ``available``).  Memory no folder bounds (memfd, SysV shared memory
-  and message queues) is refused by the filter.  (The nbgrader kernel alone also writes a host
-  folder, ``rw_binds``, for its sockets: disk, each file bounded by RLIMIT_FSIZE.)
+  and message queues) is refused by the filter.
 * new user, PID, network, IPC, UTS, cgroup and mount namespaces (``--unshare-all``), uid
   and gid 65534 inside (mapped to the grading user outside: everything of the host it sees
   is mounted read-only, and it holds no capability), no further user namespaces,
   ``--die-with-parent``, ``--new-session`` (no TIOCSTI into our terminal), ``--clearenv``
   and a minimal environment;
-* a seccomp filter, built with libseccomp (``pyseccomp``), that allows sockets by allow-list
-  (the grader's child may open none, of any family; the nbgrader kernel Unix and
-  NETLINK_ROUTE sockets only), kills a process that makes a system call through another ABI
+* a seccomp filter, built with libseccomp (``pyseccomp``), that refuses every socket (the
+  child may open none, of any family), kills a process that makes a system call through another ABI
   (i386's ``int 0x80``, x32), and refuses mount and friends, ptrace and cross-process memory
   access, keyrings, bpf, perf events, namespaces, personality changes, module loading,
   io_uring, memfd and SysV shared memory...
@@ -59,7 +57,6 @@ import re
 import resource
 import shutil
 import site
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -374,21 +371,13 @@ DENIED_SYSCALLS = (
     "memfd_create", "memfd_secret", "shmget", "msgget",
 )  # fmt: skip
 
-#: the socket families the nbgrader kernel may open (``local_sockets``): Unix sockets (ZeroMQ's ipc
-#: transport) for ``socket`` and ``socketpair``, and netlink (protocol NETLINK_ROUTE only: its interface
-#: lookup) for ``socket``.  Every other family is refused; the grader's child may open no socket at all.
-KERNEL_SOCKETS = {"socket": (socket.AF_UNIX, socket.AF_NETLINK), "socketpair": (socket.AF_UNIX,)}
-NETLINK_ROUTE = 0
 
-
-@functools.lru_cache(maxsize=2)
-def seccomp_program(local_sockets: bool = False) -> bytes:
+@functools.lru_cache(maxsize=1)
+def seccomp_program() -> bytes:
     """The BPF program (from libseccomp via ``pyseccomp``) that bwrap loads before the child runs.
 
-    Sockets by allow-list: none at all (``socket`` and ``socketpair`` refused for every family),
-    or with ``local_sockets`` (the nbgrader kernel only, in its own network namespace) the
-    families of ``KERNEL_SOCKETS``.  The rules are for the machine's own ABI (x86-64): a call
-    through another ABI the kernel accepts (i386's ``int 0x80``, with its ``socketcall``; x32)
+    No sockets at all: ``socket`` and ``socketpair`` are refused (EAFNOSUPPORT) for every family.
+    The rules are for the machine's own ABI (x86-64): a call through another ABI the kernel accepts (i386's ``int 0x80``, with its ``socketcall``; x32)
     kills the process (libseccomp's bad-architecture action).
     """
     import pyseccomp as seccomp
@@ -401,7 +390,8 @@ def seccomp_program(local_sockets: bool = False) -> bytes:
             flt.add_rule(deny, name)
         except (OSError, ValueError):
             continue  # not a syscall on this architecture
-    _refuse_sockets(flt, local_sockets)
+    flt.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), "socket")
+    flt.add_rule(seccomp.ERRNO(errno.EAFNOSUPPORT), "socketpair")
     # clone/clone3 with namespace flags: --disable-userns already refuses new user namespaces;
     # this refuses the others too.  (clone3 passes flags in memory: refuse it, glibc falls back.)
     for bit in (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080):
@@ -413,36 +403,6 @@ def seccomp_program(local_sockets: bool = False) -> bytes:
         flt.export_bpf(out)
         out.seek(0)
         return out.read()
-
-
-def _refuse_sockets(flt, local_sockets: bool) -> None:
-    """Rules refusing (EAFNOSUPPORT) every socket outside the allow-list of ``seccomp_program``."""
-    import pyseccomp as seccomp
-
-    refuse = seccomp.ERRNO(errno.EAFNOSUPPORT)
-    if not local_sockets:
-        flt.add_rule(refuse, "socket")
-        flt.add_rule(refuse, "socketpair")
-        return
-    for call, allowed in KERNEL_SOCKETS.items():
-        for family in _all_but(allowed):
-            flt.add_rule(refuse, call, family)
-    flt.add_rule(
-        refuse, "socket", seccomp.Arg(0, seccomp.EQ, socket.AF_NETLINK), seccomp.Arg(2, seccomp.NE, NETLINK_ROUTE)
-    )
-
-
-def _all_but(allowed: Sequence[int]) -> list:
-    """Conditions on argument 0 that, one rule each, match every value except ``allowed``.
-
-    All 64 bits are compared: the kernel reads an ``int``, so a family with high bits set would
-    be truncated to one of ours; it matches here and is refused.
-    """
-    import pyseccomp as seccomp
-
-    top = max(allowed)
-    below = [seccomp.Arg(0, seccomp.EQ, value) for value in range(top) if value not in allowed]
-    return [*below, seccomp.Arg(0, seccomp.GT, top)]
 
 
 def _data_fd(data: bytes) -> int:
@@ -477,13 +437,10 @@ def _jail_command(
     scratch: Path | None,
     fds: list[int],
     *,
-    ro_binds: Sequence[Path | tuple[Path, str]] = (),
     limits: JailLimits | None = None,
     files: Mapping[str, bytes] | None = None,
-    rw_binds: Sequence[Path] = (),
     env: Mapping[str, str] | None = None,
     packages: Sequence[str] = STUDENT_PACKAGES,
-    allow_local_sockets: bool = False,
 ) -> JailCommand:
     """The bwrap command line that runs ``argv`` in the jail described in this module's docstring.
 
@@ -498,25 +455,15 @@ def _jail_command(
     fds : list of int
         Receives every descriptor opened, as it is opened (``jail_command`` closes them if
         this fails part-way).
-    ro_binds : sequence of Path or of (Path, str)
-        Extra host paths visible read-only, at the same path inside, or a ``(host, inside)``
-        pair to show it elsewhere (the nbgrader kernel's grader package, under ``/opt/gd``).
     limits : JailLimits
         Sizes of the private tmpfs folders (the rlimits are set by ``rlimits``).
     files : mapping of str to bytes
         Read-only files created inside: ``{"/opt/gd/worker.py": source}``.  Our own code
         enters this way, so no path of ours is named inside.
-    rw_binds : sequence of Path
-        Host paths writable inside, at the same path (the nbgrader kernel's connection file).
     env : mapping
         Extra environment variables (the environment starts empty).
     packages : sequence of str
         Distributions student code may import (with what they require).
-    allow_local_sockets : bool
-        Allow Unix and NETLINK_ROUTE sockets (``seccomp_program``), and no other: only for the
-        nbgrader kernel, whose ZeroMQ sockets are Unix sockets in a ``rw_binds`` folder (the jail
-        has its own network namespace, so they reach nothing of the host's).  Without it the
-        child may open no socket at all.
 
     Returns
     -------
@@ -563,11 +510,6 @@ def _jail_command(
         fd = _data_fd(data)
         fds.append(fd)
         cmd += ["--ro-bind-data", str(fd), inner]
-    for path in ro_binds:
-        host, inside = path if isinstance(path, tuple) else (path, path)
-        cmd += ["--ro-bind", str(host), str(inside)]
-    for path in rw_binds:
-        cmd += ["--bind", str(path), str(path)]
     cmd += ["--remount-ro", "/"]  # the root tmpfs bwrap makes (and /opt/gd, /home in it): last, once all is mounted
     environment = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -586,7 +528,7 @@ def _jail_command(
     for key, value in environment.items():
         cmd += ["--setenv", key, value]
     cmd += ["--chdir", HOME]
-    fd = _data_fd(seccomp_program(allow_local_sockets))
+    fd = _data_fd(seccomp_program())
     fds.append(fd)
     cmd += ["--seccomp", str(fd), "--", *argv]
     return JailCommand(cmd, fds)

@@ -205,7 +205,7 @@ def run_cells(namespace: dict, cells: list, cell_seconds: float, resp_fd: int) -
 def invoke(namespace: dict, fn_name: str, args, kwargs, standins: dict):
     """Call ``namespace[fn_name]`` with ``standins`` temporarily replacing the globals it
     calls (our ``gd_step`` inside their ``gradient_descent``), so that each function is
-    graded on its own.  Shared by the child process and the in-kernel front end."""
+    graded on its own."""
     fn = namespace.get(fn_name)
     if fn is None:
         raise LookupError(fn_name)

@@ -1,7 +1,7 @@
 """What a hidden suite and a hidden check are, and the helpers every suite uses.
 
 A check is a function ``test_...(sub)`` that calls the student's code through ``sub``
-(a ``StudentCode``: the sandbox or the in-kernel front end, both return plain data) and
+(a ``StudentCode``: the sandbox, which returns plain data) and
 raises ``Fail`` with words for the student when the answer is wrong.  Each suite module makes
 its assignment's ``Suite`` and registers it (``register``); on it, checks are registered with
 ``@check(function, description, weight)`` and the feedback report's plotters with
@@ -71,7 +71,7 @@ class Mistake(str):
 
 
 class StudentCode(Protocol):
-    """The student's functions, callable by name: the sandbox, the in-kernel front end, or an
+    """The student's functions, callable by name: the sandbox, or an
     unreadable submission.  Every call answers with a ``CallOutcome``, never an exception.
 
     The options: ``standins`` (names our versions replace during the call, besides those the
@@ -700,7 +700,7 @@ def expect_responds(sub, fn: str, args: tuple, changes: dict[str, tuple], *, sta
     first = _numbers(fn, call(sub, fn, *args, standins=standins, **kwargs))
     for name, changed in changes.items():
         other = _numbers(fn, call(sub, fn, *changed, standins=standins, **kwargs))
-        # compared as bytes: exact, and untouched by a student's patched np.array_equal (in-kernel)
+        # compared as bytes: exact, and untouched by any patched np.array_equal
         if first.shape == other.shape and first.tobytes() == other.tobytes():
             raise Fail(
                 f"`{fn}` returns the same answer whatever {name} is, so its answer is not computed from its "

@@ -28,6 +28,7 @@ class Plot:
     title: str
     caption: str
     png: bytes
+    functions: tuple[str, ...] = ()  # the student functions it draws (``feedback.draw_plots`` notes them)
 
 
 def subplots(*grid: int, figsize: tuple[float, float], **options):
