@@ -1515,7 +1515,10 @@ def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
     return np.array(history)
 """,
         never_says=("with the current w",),
-        passes=("full_batch_gd: returns the history, shape (epochs + 1, d)", "full_batch_gd: does not modify its inputs"),
+        passes=(
+            "full_batch_gd: returns the history, shape (epochs + 1, d)",
+            "full_batch_gd: does not modify its inputs",
+        ),
     ),
     Bug(
         "fb-final-weights-only",
