@@ -134,7 +134,7 @@ def penalty_points(auto_score: float, penalty_percent: float) -> float:
     Written answers graded by hand are not penalised: the penalty is known the moment the work
     is autograded and never changes when hand grading lands, as nbgrader's own late penalty (computed
     at autograde time) and Gradescope's manual questions (added to the autograder's score after it).
-    nbgrader's gradebook takes no penalty off: the nbgrader route's final grade is ``grade``'s.
+    nbgrader's gradebook takes the same points off (``nbgrader.late_policy.CourseLatePolicy``).
     """
     return round(auto_score * penalty_percent / 100, 4)
 

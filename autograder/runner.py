@@ -6,6 +6,7 @@ plugin), so the same submission gets the same verdicts on each.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -24,6 +25,25 @@ def _standin_note(used: set[str]) -> str:
         return ""
     names = ", ".join(f"`{n}`" for n in sorted(used))
     return f" (Checked with our own {names}, so a mistake there does not cost points here.)"
+
+
+def never_defined(sub, function: str) -> str:
+    """Why ``function`` is missing when the cell that defines it stopped before its ``def`` ran (an
+    error, a time-out), naming that cell as the notebook's banner does ('' when no such cell)."""
+    stopped = {r.index: r for r in getattr(sub, "cell_reports", None) or [] if r.status != "ok"}
+    defines = re.compile(rf"^\s*def\s+{re.escape(function)}\s*\(", re.MULTILINE)
+    for cell in getattr(sub, "cells", None) or []:
+        report = stopped.get(cell.get("index"))
+        if report is not None and defines.search(cell.get("source", "")):
+            why = {"timeout": "it did not finish in time", "crashed": "it stopped Python"}.get(
+                report.status, f"it raised {report.error_type or 'an error'}"
+            )
+            return (
+                f"`{function}` was never defined: cell {report.index + 1}, which defines it, stopped before its "
+                f"`def` ran ({why}; see the note on that cell). Fix that cell, or move the code that stops it "
+                f"below the function, and `{function}` is graded."
+            )
+    return ""
 
 
 def split_points(points: float, weights: list[float], decimals: int = 4) -> list[float]:
@@ -53,6 +73,7 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
     shares = split_points(points, [c.weight for c in checks])
     results: list[TestResult] = []
     stopped: Fail | None = None
+    stop_words = ""  # what the checks after a stop say (the stop's words, or a pointer to them)
     passed: set[str] = set()
     failed_as: dict[str, Verdict] = {}  # description -> verdict, for the checks that did not pass
     reported: dict[str, str] = {}  # message -> the description of the first check that said it
@@ -61,7 +82,7 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
     take_used = getattr(sub, "take_standins_used", lambda: set())
     for c, max_score in zip(checks, shares):
         if stopped is not None:
-            results.append(TestResult(c.name, function, 0.0, max_score, stopped.verdict, str(stopped), stopped.cause))
+            results.append(TestResult(c.name, function, 0.0, max_score, stopped.verdict, stop_words, stopped.cause))
             continue
         gated = c.requires is not None and c.requires not in passed
         take_used()  # forget calls made by earlier checks
@@ -90,7 +111,10 @@ def _run_checks(sub, function: str, points: float, checks: list[Check]) -> list[
             note = _standin_note(take_used())
             results.append(TestResult(c.name, function, 0.0, max_score, verdict, message + note, fail.cause))
             if fail.verdict.stops:
-                stopped = fail
+                stopped, stop_words = fail, str(fail)
+                if fail.verdict == Verdict.MISSING and never_defined(sub, function):
+                    results[-1].output = never_defined(sub, function)  # said once; the other checks point to it
+                    stop_words = f"`{function}` was never defined (see above)."
             continue
         except Exception as exc:  # noqa: BLE001 - odd return values must cost points, not crash the grader
             closed_by = closed_by or (c.description if c.gate else None)

@@ -409,8 +409,9 @@ def _run_notes(code: StudentCode) -> list[str]:
         if cell.status == "ok":
             continue
         what = f"{cell.error_type}: {cell.message}" if cell.error_type else cell.message
-        where = f" ({cell.where})" if cell.where else ""
-        notes.append(f"Cell {cell.index + 1} of your notebook failed: {what}{where}.")
+        number = cell.index + 1  # counted from 1, as the notebook's own numbers and every `where` are
+        where = cell.where.removeprefix(f"cell {number}, ")  # "line 4" of this cell; another cell by its number
+        notes.append(f"Cell {number} of your notebook failed: {what}{f' ({where})' if where else ''}.")
     return notes
 
 

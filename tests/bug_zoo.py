@@ -902,7 +902,7 @@ def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
         "mb-scaled-step",
         A3,
         "minibatch_gd",
-        "each update should be",
+        "your steps are batch_size times too large",
         """
 def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
     w, history = w0.copy(), [w0.copy()]
@@ -1460,6 +1460,153 @@ def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
     return np.array(history)
 """,
         never_says=("ZeroDivisionError", "division by zero"),
+    ),
+    # ---------------------------------------------------------- held-out students (issue 18 follow-up)
+    Bug(
+        "mse-grad-zeros-placeholder",
+        A1,
+        "mse_gradient",
+        "only zeros",
+        """
+def mse_gradient(w, X, y):
+    return np.zeros_like(w)                          # placeholder, to fill in later
+""",
+        never_says=("constant factor", "form of the formula is right", "points downhill"),
+    ),
+    Bug(
+        "logistic-grad-no-sigmoid",
+        A1,
+        "logistic_gradient",
+        "the sigmoid is missing",
+        """
+def logistic_gradient(w, X, y, l2=0.0):
+    return X.T @ (X @ w - y) / len(y) + l2 * w      # the linear-regression gradient
+""",
+    ),
+    Bug(
+        "gd-lr-twice",
+        A2,
+        "gradient_descent",
+        "the learning rate is applied twice",
+        """
+def gradient_descent(grad_f, w0, lr, n_steps):
+    path = [w0.copy()]
+    w = w0.copy()
+    for _ in range(n_steps):
+        step = lr * grad_f(w)
+        w = gd_step(w, step, lr)                     # gd_step multiplies by lr again
+        path.append(w)
+    return np.array(path)
+""",
+        never_says=("gives the wrong value along the path",),
+    ),
+    Bug(
+        "fb-step-divided-by-n",
+        A3,
+        "full_batch_gd",
+        "your steps are n times too small",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    w = w0.copy()
+    history = [w.copy()]
+    for _ in range(epochs):
+        w = w - lr * grad_fn(w, X, y) / len(X)       # "average over the samples" once more
+        history.append(w.copy())
+    return np.array(history)
+""",
+        never_says=("with the current w",),
+        passes=(
+            "full_batch_gd: returns the history, shape (epochs + 1, d)",
+            "full_batch_gd: does not modify its inputs",
+        ),
+    ),
+    Bug(
+        "fb-final-weights-only",
+        A3,
+        "full_batch_gd",
+        "returns only the final weights",
+        """
+def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
+    w = w0.copy()
+    for _ in range(epochs):
+        w = w - lr * grad_fn(w, X, y)
+    return w
+""",
+        never_says=("1-dimensional",),
+    ),
+    Bug(
+        "sgd-lr-over-n",
+        A3,
+        "sgd",
+        "your steps are n times too small",
+        """
+def sgd(grad_fn, X, y, w0, lr, epochs, rng):
+    n = len(X)
+    w = w0.copy()
+    history = [w.copy()]
+    for _ in range(epochs):
+        for i in rng.permutation(n):
+            w = w - (lr / n) * grad_fn(w, X[i:i + 1], y[i:i + 1])
+        history.append(w.copy())
+    return np.array(history)
+""",
+        never_says=("with the current w",),
+        passes=("sgd: randomness only from rng", "sgd: does not modify its inputs"),
+    ),
+    Bug(
+        "mb-step-divided-by-batch-size",
+        A3,
+        "minibatch_gd",
+        "your steps are batch_size times too small",
+        """
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    w = w0.copy()
+    history = [w.copy()]
+    for _ in range(epochs):
+        for batch in minibatches(len(X), batch_size, rng):
+            w = w - lr * grad_fn(w, X[batch], y[batch]) / batch_size   # mean over the batch
+        history.append(w.copy())
+    return np.array(history)
+""",
+        never_says=("with the current w",),
+        passes=("minibatch_gd: randomness only from rng", "minibatch_gd: does not modify its inputs"),
+    ),
+    Bug(
+        "mb-lr-twice",
+        A3,
+        "minibatch_gd",
+        "the learning rate is applied twice",
+        """
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    w = w0.copy()
+    history = [w.copy()]
+    for _ in range(epochs):
+        for b in minibatches(len(X), batch_size, rng):
+            grad = lr * grad_fn(w, X[b], y[b])
+            w = w - lr * grad
+        history.append(w.copy())
+    return np.array(history)
+""",
+        never_says=("with the current w",),
+        passes=("minibatch_gd: randomness only from rng",),
+    ),
+    Bug(
+        "mb-deepcopy-rng",
+        A3,
+        "minibatch_gd",
+        "not a copy (copy.deepcopy(rng))",
+        """
+import copy
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    w = w0.copy()
+    history = [w.copy()]
+    for _ in range(epochs):
+        # a copy of the generator, so that rng itself is not changed
+        for b in minibatches(len(X), batch_size, copy.deepcopy(rng)):
+            w = w - lr * grad_fn(w, X[b], y[b])
+        history.append(w.copy())
+    return np.array(history)
+""",
     ),
 ]
 
@@ -2152,6 +2299,43 @@ def full_batch_gd(grad_fn, X, y, w0, lr, epochs):
     for epoch in range(1, epochs + 1):
         w = w - lr * grad_fn(w, X, y)
         history[epoch] = w
+    return history
+""",
+    ),
+    Variant(
+        "mse-grad-float32-inside",
+        A1,
+        "mse_gradient",
+        """
+def mse_gradient(w, X, y):
+    X32, w32, y32 = X.astype(np.float32), w.astype(np.float32), y.astype(np.float32)
+    return np.float32(2 / len(y)) * X32.T @ (X32 @ w32 - y32)
+""",
+    ),
+    Variant(
+        "mse-loss-float32-inside",
+        A1,
+        "mse_loss",
+        """
+def mse_loss(w, X, y):
+    X32, w32, y32 = X.astype(np.float32), w.astype(np.float32), y.astype(np.float32)
+    return float(np.mean((X32 @ w32 - y32) ** 2))
+""",
+    ),
+    Variant(
+        "mb-float32-inside",
+        A3,
+        "minibatch_gd",
+        """
+def minibatch_gd(grad_fn, X, y, w0, lr, epochs, batch_size, rng):
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    w = w0.astype(np.float32)
+    history = np.zeros((epochs + 1, len(w0)), dtype=np.float32)
+    history[0] = w
+    for e in range(epochs):
+        for b in minibatches(len(X), batch_size, rng):
+            w = (w - lr * grad_fn(w, X32[b], y32[b])).astype(np.float32)
+        history[e + 1] = w
     return history
 """,
     ),

@@ -28,7 +28,7 @@ from bug_zoo import BUGS, CALLEE_BUGS, VARIANTS  # noqa: E402
 from helpers import (  # noqa: E402
     COURSE,
     SUPPORT,
-    grade_in_process,
+    grade_sandboxed,
     notebook_path,
     replace_function,
     scores,
@@ -923,7 +923,7 @@ def gradient_descent(grad_f, w0, lr, n_steps):
 @pytest.mark.parametrize("assignment, function, source", ACCEPTED, ids=[a[1] for a in ACCEPTED])
 def test_forms_the_grader_accepts_pass_the_new_checks(assignment, function, source):
     cells = replace_function(solution_cells(assignment), function, source)
-    got, out_of = scores(grade_in_process(assignment, cells, [function]))[function]
+    got, out_of = scores(grade_sandboxed(assignment, cells, [function]))[function]
     assert got == out_of, f"the grader takes points from this {function}: not a form it accepts"
     assert _run_visible_check(assignment, function, {function: source}) is None
 

@@ -145,7 +145,8 @@ def _definitions_only(tree: ast.Module) -> ast.Module:
 
 
 def student_frames_summary(exc: BaseException) -> str:
-    """Where in the student's cells the error happened, e.g. ``cell 7, line 3``."""
+    """Where in the student's cells the error happened, e.g. ``cell 7, line 3`` (cells counted from 1, as the
+    notebook's banners count them: ``run_cells`` names each cell's code so)."""
     where = ""
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename.startswith("<cell "):
@@ -172,10 +173,11 @@ def run_cells(namespace: dict, cells: list, cell_seconds: float, resp_fd: int) -
         wire.write_message(resp_fd, {"op": "cell_start", "index": cell["index"]})
         entry = {"index": cell["index"], "status": "ok"}
         try:
-            tree = ast.parse(_strip_magics(cell["source"]), filename=f"<cell {cell['index']}>")
+            name = f"<cell {cell['index'] + 1}>"  # 1-based, as Jupyter users count
+            tree = ast.parse(_strip_magics(cell["source"]), filename=name)
             if cell["mode"] == "defs":
                 tree = _definitions_only(tree)
-            code = compile(tree, f"<cell {cell['index']}>", "exec")
+            code = compile(tree, name, "exec")
             signal.setitimer(signal.ITIMER_PROF, cell_seconds)
             try:
                 exec(code, namespace)
@@ -189,7 +191,7 @@ def run_cells(namespace: dict, cells: list, cell_seconds: float, resp_fd: int) -
                 "status": "error",
                 "type": "SyntaxError",
                 "message": wire.clean_text(exc.msg),
-                "where": f"cell {cell['index']}, line {exc.lineno}",
+                "where": f"cell {cell['index'] + 1}, line {exc.lineno}",
             }
         except BaseException as exc:  # noqa: BLE001 - a student cell may raise anything, even SystemExit
             entry = {"index": cell["index"], "status": "error", **describe_exception(exc)}

@@ -437,6 +437,12 @@ def as_history(
     except (TypeError, ValueError):
         arr = None
     rtol = max(precision_of(value), 1e-12)
+    if arr is not None and arr.shape == (d,) and rows > 1:
+        raise Fail(
+            f"`{fn}` returns only the final weights; return the whole history, shape {expected}.",
+            "echo",
+            "returns_final_weights",
+        )
     if arr is not None and arr.ndim == 2 and arr.shape[1] == d and 1 <= arr.shape[0] < rows:
         starts_at_w0 = same_rows(arr[0], w0, rtol)
         missing = rows - arr.shape[0]
@@ -511,6 +517,20 @@ def close(a, b, rtol: float = 1e-7, atol: float = 1e-10) -> bool:
     )
 
 
+#: how far float32 arithmetic may take an answer from ours, relative to the size of its values:
+#: float32 keeps 7 digits, and sums and products of a few hundred numbers lose one or two of them
+FLOAT32_RTOL = 1e-5
+
+
+def close_to_scale(student, oracle, rtol: float, atol: float) -> bool:
+    """Every entry within ``rtol`` times the largest entry of ``oracle`` (plus ``atol``): an
+    entry near zero is judged against the size of the whole answer, as rounding errs."""
+    s, o = np.asarray(student, dtype=float), np.asarray(oracle, dtype=float)
+    if s.shape != o.shape or not (np.all(np.isfinite(s)) and np.all(np.isfinite(o))):
+        return False
+    return bool(np.all(np.abs(s - o) <= rtol * np.max(np.abs(o), initial=0.0) + atol))
+
+
 def diagnose(student, candidates: dict[str, Any], rtol: float = 1e-6, atol: float = 1e-9) -> str:
     """The hint for the first known mistake that ``student`` matches, or ''.  (Where formulas
     coincide, on a 1x1 matrix say, a check asks first about a case where they differ.)"""
@@ -563,12 +583,23 @@ _SCALE_CAUSES = {
 }
 
 
+#: an answer of zeros (a placeholder such as ``np.zeros_like(w)``): no constant factor explains it
+_ZEROS_ONE = Mistake("returns_zeros", " It returns 0, a placeholder: compute the value from the inputs.")
+_ZEROS_MANY = Mistake(
+    "returns_zeros",
+    " It returns only zeros, a placeholder such as np.zeros_like(w): zeros give no information about the slope. "
+    "Compute it from the inputs.",
+)
+
+
 def scale_mistake(student, oracle, sizes: dict[str, int]) -> str:
     """``scale_hint``'s words as a ``Mistake`` (its cause: ``factor_n``, ``opposite_sign``,
     ``opposite_sign_factor_2``, ``constant_factor``...), or ''."""
     s, o = np.asarray(student, dtype=float).ravel(), np.asarray(oracle, dtype=float).ravel()
     if s.shape != o.shape or not (np.all(np.isfinite(s)) and np.all(np.isfinite(o))):
         return ""
+    if not np.any(s) and np.any(o):  # a placeholder: no factor turns zeros into an answer
+        return _ZEROS_ONE if o.size == 1 else _ZEROS_MANY
     big = np.abs(o) > 1e-9 * np.max(np.abs(o), initial=0.0)
     if not np.any(big) or np.any(s[~big] != 0):
         return ""
@@ -610,8 +641,11 @@ def expect_close(
     sizes: dict[str, int] | None = None,
 ) -> None:
     """Fail unless ``student`` matches ``oracle``; name the likely mistake when we recognise it:
-    one of ``candidates``, or (given the case's ``sizes``) a constant factor such as 2, n or d."""
-    if close(student, oracle, rtol, atol):
+    one of ``candidates``, or (given the case's ``sizes``) a constant factor such as 2, n or d.
+
+    An answer computed in float32 (a valid style, whatever the inputs' dtype) passes within
+    ``FLOAT32_RTOL`` of the scale of the values (its largest entry, not each entry alone)."""
+    if close(student, oracle, rtol, atol) or close_to_scale(student, oracle, max(rtol, FLOAT32_RTOL), atol):
         return
     student_arr = np.asarray(student, dtype=float)
     found = matched(student, candidates or {}, rtol, atol)

@@ -32,6 +32,7 @@ from .framework import (
     seeded,
 )
 from .plotting import Plot, name_axes, not_finite, png, reference_data, subplots, with_notes, yours
+from .steps import scaled_step, step_factors
 
 suite = register(Suite("02_gradient_descent"))
 check = suite.check
@@ -216,6 +217,14 @@ def _step_runs(sub):
         yield (q, w0, lr, n_steps, *_descend(sub, q.grad, w0, lr, n_steps))
 
 
+#: the learning rate twice (gd_step(w, lr * grad, lr)): said first, as the cause, whichever gd_step ran
+LR_TWICE = Mistake(
+    "lr_applied_twice",
+    "`gradient_descent`: the learning rate is applied twice, so each step is lr * lr * grad (far too small). "
+    "gd_step(w, grad, lr) already multiplies by lr: pass it the gradient itself, gd_step(w, grad_f(w), lr).",
+)
+
+
 @check("gradient_descent", GD_STEPS, weight=2, requires=GD_SHAPE)
 def test_gradient_descent_steps(sub):
     for q, w0, lr, n_steps, path, spy, precision in _step_runs(sub):
@@ -237,10 +246,14 @@ def test_gradient_descent_steps(sub):
                 "`gradient_descent`: row k of the path must be the weights at which step k+1 evaluates the gradient.",
                 cause="rows_not_steps",
             )
+        expected_steps = lr * np.array([q.grad(p) for p in path[:-1]])
+        scaled = scaled_step("gradient_descent", step_factors(path[:-1] - path[1:], expected_steps), lr, ())
+        if getattr(scaled, "cause", "") == LR_TWICE.cause:
+            raise Fail(LR_TWICE, cause=LR_TWICE.cause)
         expect_close(
             "gradient_descent",
             path[1:],
-            path[:-1] - lr * np.array([q.grad(p) for p in path[:-1]]),
+            path[:-1] - expected_steps,
             what="along the path (each row should be gd_step of the previous one)",
             rtol=max(precision, 1e-10),
             atol=max(precision, 1e-12),

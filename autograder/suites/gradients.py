@@ -188,6 +188,12 @@ def test_mse_gradient_shape(sub):
 def test_mse_gradient_descends(sub):
     w, X, y = _mse_data(20, 4, "descends")
     got = as_array("mse_gradient", call(sub, "mse_gradient", w, X, y), (4,))
+    if not np.any(got):
+        raise Fail(
+            "`mse_gradient` returns only zeros: a step against it does not move, so it says nothing about the slope.",
+            "echo",
+            cause="returns_zeros",
+        )
     step = 1e-3 * got
     if not _mse_oracle(w - step, X, y) < _mse_oracle(w, X, y):
         raise Fail(
@@ -408,6 +414,11 @@ def _logistic_grad_mistakes(w, X, y, l2):
         Mistake("l2_missing", "The L2 part of the gradient seems to be missing: add l2 * w."): g0,
         Mistake("l2_halved", "The L2 part of the gradient should be l2 * w (the derivative of l2/2 * w @ w)."): g0
         + 0.5 * l2 * w,
+        Mistake(
+            "missing_sigmoid",
+            "It looks like the linear-regression gradient X.T @ (X @ w - y) / n: the sigmoid is missing. The "
+            "prediction is sigmoid(X @ w), so use X.T @ (sigmoid(X @ w) - y) / n.",
+        ): X.T @ (X @ w - y) / n + l2 * w,
         Mistake("sigmoid_of_minus_z", "It uses sigmoid(-X @ w): the prediction is sigmoid(X @ w)."): X.T
         @ (1 - p - y)
         / n

@@ -35,9 +35,11 @@ from .framework import (
     last_weights,
     precision_of,
     register,
+    same_rows,
     seeded,
 )
 from .plotting import Plot, name_axes, not_finite, png, reference_data, subplots, with_notes, yours
+from .steps import scaled_step, step_factors
 
 suite = register(Suite("03_minibatch"))
 check = suite.check
@@ -58,6 +60,7 @@ class SpyCall:
     rows: np.ndarray  # indices into X; -1 for a row that is not in X
     labels_match: bool
     grad: np.ndarray
+    precision: float = 0.0  # of the w the loop passed: a float32 loop is judged at float32 precision
 
 
 class BatchSpy:
@@ -82,6 +85,7 @@ class BatchSpy:
             raise ValueError(
                 "grad_fn was called far more often than the loop has updates: once per batch and update is enough."
             )
+        precision = precision_of(w)
         w = np.array(w, dtype=float)
         X_batch = np.asarray(X_batch, dtype=float)
         y_batch = np.asarray(y_batch, dtype=float)
@@ -91,7 +95,7 @@ class BatchSpy:
         rows = rows_of(X_batch, self.X)
         labels_match = bool(np.all(rows >= 0)) and bool(np.allclose(y_batch, self.y[rows], rtol=1e-6, atol=1e-9))
         grad = lsq_gradient(w, X_batch, y_batch)
-        self.calls.append(SpyCall(w, rows, labels_match, grad))
+        self.calls.append(SpyCall(w, rows, labels_match, grad, precision))
         return grad
 
 
@@ -237,15 +241,17 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
             )
         if epochs >= 2 and any(np.array_equal(orders[0], o) for o in orders[1:]):
             raise Fail(
-                f"`{fn}` uses the same order in every epoch; draw a fresh random order at the start of each epoch.",
+                f"`{fn}` uses the same order in every epoch; draw a fresh random order at the start of each epoch. "
+                "Use the rng as it is given, not a copy (copy.deepcopy(rng)) or a new generator from a seed: "
+                "each epoch then continues its stream and gets a new order.",
                 cause="same_order_every_epoch",
             )
 
-    if not np.array_equal(calls[0].w, p.w0):
+    if not same_rows(calls[0].w, p.w0, calls[0].precision):
         raise Fail(f"`{fn}`: the first gradient must be taken at w0.", cause="first_gradient_not_at_w0")
     for prev, nxt in zip(calls, calls[1:]):
         expected_w = prev.w - p.lr * prev.grad
-        if close(nxt.w, expected_w, rtol=1e-9, atol=1e-12):
+        if close(nxt.w, expected_w, rtol=1e-9, atol=1e-12) or same_rows(nxt.w, expected_w, nxt.precision):
             continue
         if close(nxt.w, prev.w + p.lr * prev.grad, rtol=1e-9, atol=1e-12):
             raise Fail(f"`{fn}` steps uphill: it adds the gradient. Update with w - lr * grad.", cause="steps_uphill")
@@ -262,6 +268,9 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
                 "not once at the end of the epoch.",
                 cause="updates_once_per_epoch",
             )
+        scaled = scaled_loop_step(fn, calls, p, batch_size)
+        if scaled:
+            raise Fail(scaled, cause=scaled.cause)
         raise Fail(f"`{fn}`: each update should be w - lr * grad_fn(w, X_batch, y_batch), with the current w.")
 
     after = [calls[(e + 1) * per_epoch - 1] for e in range(epochs)]
@@ -274,6 +283,15 @@ def verify_run(fn: str, spy: BatchSpy, history, p: Problem, epochs: int, batch_s
                 cause="aliased_history",
             )
         raise Fail(f"`{fn}`: row k of the history must be the weights at the end of epoch k.", cause="rows_not_epochs")
+
+
+def scaled_loop_step(fn: str, calls: list[SpyCall], p: Problem, batch_size: int) -> str:
+    """Words for a loop whose every step is one constant times lr * grad ('' otherwise): the
+    learning rate twice, or a division (or product) by n or the batch size."""
+    taken = [a.w - b.w for a, b in zip(calls, calls[1:])]
+    factors = step_factors(taken, [p.lr * a.grad for a in calls[:-1]])
+    lengths = [len(c.rows) for c in calls[:-1]]
+    return scaled_step(fn, factors, p.lr, [("n", p.n), ("batch_size", batch_size), ("batch_size", lengths)])
 
 
 #: how often each loop calls grad_fn, in the words of its own docstring
