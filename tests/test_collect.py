@@ -606,3 +606,36 @@ def test_state_written_as_root_is_saved_by_the_runner_user_and_holds(tmp_path, m
     finally:
         for folder in cleanup:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_branch_too_long_to_read_still_moves_the_clock(tmp_path):
+    """A branch of more commits than the grader reads is refused, but what was fetched is still
+    observed: after the deadline the student cannot swap in a clean history whose back-dated
+    commit would count from the last run that read the branch (before the deadline)."""
+    course, repo = make_course(tmp_path), StudentRepo(tmp_path, "alice")
+    shutil.copy(notebook_path("assignments", ASSIGNMENT), repo.notebook)  # the untouched release: 0 points
+    repo.push("2027-02-04T10:00:00")
+    students = [read_roster_row("alice", repo.origin)]
+    out = tmp_path / "out"
+    collect(course, students, out, now=at("2027-02-04T12:00:00"), new_ledger=True)
+    first = sh("rev-parse", "HEAD", cwd=repo.work).strip()
+    empty = "".join(
+        f"commit refs/heads/main\ncommitter S <s@example.org> {1801900000 + i} +0000\ndata 2\nx\n"
+        + (f"from {first}\n" if i == 0 else "")
+        + "\n"
+        for i in range(2001)
+    )
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo.work, input=empty.encode(), check=True)
+    sh("push", "--quiet", "origin", "main", cwd=repo.work)
+    (refused,) = collect(course, students, out, now=at("2027-02-05T10:00:00"))  # before the deadline
+    assert refused.status == "graded" and "more than 2000 commits" in refused.message, refused
+    (again,) = collect(course, students, out, now=at("2027-02-06T10:00:00"))  # after it: refused once per head
+    assert again.status == "unchanged"
+    sh("reset", "--quiet", "--hard", first, cwd=repo.work)
+    write_notebook(ASSIGNMENT, repo.work)  # the solution, dated before the deadline, pushed after it
+    sh("add", "-A", cwd=repo.work)
+    sh("commit", "--quiet", "-m", "solution", cwd=repo.work, when="2027-02-05T09:00:00")
+    sh("push", "--quiet", "--force", "origin", "main", cwd=repo.work)
+    collect(course, students, out, now=at("2027-02-07T10:00:00"))
+    late = results(out, "alice")["extra_data"]["lateness"]
+    assert late["submitted_at"] == "2027-02-06T10:00:00+00:00" and late["days_late"] == 1, late
