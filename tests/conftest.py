@@ -48,11 +48,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 #: waiting at the end
 LONGEST_FIRST = (
     "test_nbgrader_roundtrip.py",
+    "test_nbgrader_ordinary_user.py",
+    "test_nbgrader_points.py",
     "test_workflows.py",
     "test_collect.py",
-    "test_lessons.py",
+    "test_nbgrader_chain.py",
     "test_hostile.py",
+    "test_hostile_replies.py",
+    "test_notebooks_run.py",
     "test_instructors_term.py",
+    "test_lessons.py",
 )
 #: a module that defines a fixture of one of these scopes shares its set-up between its tests
 SHARED_SCOPE = re.compile(r"""scope\s*=\s*["'](module|class|package)["']""")
@@ -64,6 +69,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within a module is kept
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than there are cores.  Many tests spend part of their time
+    waiting (a child's time limit, a git or nbgrader process starting), and one more worker keeps
+    the cores busy meanwhile."""
+    return (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) + 1
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)

@@ -109,15 +109,21 @@ def leftovers(uid: int, ours: set[str]) -> list[str]:
 
 
 def processes(uid: int) -> list[int]:
-    """The ids of the processes ``uid`` runs."""
+    """The ids of the processes ``uid`` runs (not zombies: a process that has exited and waits only
+    for its parent to read its status holds nothing and runs nothing)."""
     pids = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if os.stat(f"/proc/{pid}").st_uid == uid:
+            if os.stat(f"/proc/{pid}").st_uid == uid and _state(pid) != "Z":
                 pids.append(int(pid))
         except OSError:
             continue
     return pids
+
+
+def _state(pid: str) -> str:
+    """The state letter of /proc/<pid>/stat (after the command name, which may hold spaces)."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
 
 
 @pytest.fixture()
