@@ -102,7 +102,9 @@ def _score(path, line, question: str, cell: str, points: float) -> float | None:
 
 def read_gradebook(url: str, course: Course) -> ManualBook:
     """The written answers' scores graders gave in nbgrader's formgrader (``url``: the gradebook,
-    e.g. ``sqlite:///gradebook.db``); a question not graded yet is pending."""
+    e.g. ``sqlite:///gradebook.db``); a question not graded yet is pending.  An answer left as the
+    release had it is scored 0 by ``nbgrader autograde`` itself, which then asks no grader for it
+    (``needs_manual_grade`` false): that 0 is its score, as in ``nbgrader export``."""
     from nbgrader.api import Gradebook, MissingEntry
 
     book: ManualBook = {}
@@ -123,8 +125,18 @@ def read_gradebook(url: str, course: Course) -> ManualBook:
                     except MissingEntry:
                         scores[question] = None
                         continue
-                    scores[question] = None if grade.manual_score is None else float(grade.manual_score)
+                    scores[question] = _written_score(grade)
     return book
+
+
+def _written_score(grade) -> float | None:
+    """A gradebook grade's score: a grader's, else nbgrader's own where it needs no grader (a blank
+    answer: 0), else pending (``None``)."""
+    if grade.manual_score is not None:
+        return float(grade.manual_score)
+    if grade.auto_score is not None and not grade.needs_manual_grade:
+        return float(grade.auto_score)
+    return None
 
 
 def read_books(csv_paths: list[str], gradebook: str | None, course: Course) -> ManualBook:

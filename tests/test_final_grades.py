@@ -97,16 +97,26 @@ def test_scores_from_nbgraders_gradebook(tmp_path):
         gb.add_assignment(A2)
         gb.add_notebook("gradient_descent", A2)
         gb.add_grade_cell(QUESTION, "gradient_descent", A2, max_score=3, cell_type="markdown")
-        for student in ("ann", "bob"):
+        for student in ("ann", "bob", "cy"):
             gb.add_student(student)
             gb.add_submission(A2, student)
         gb.find_grade(QUESTION, "gradient_descent", A2, "ann").manual_score = 2.0
+        blank = gb.find_grade(QUESTION, "gradient_descent", A2, "cy")  # as nbgrader autograde leaves a blank answer
+        blank.auto_score, blank.needs_manual_grade = 0.0, False
         gb.db.commit()
-    assert read_gradebook(url, course) == {("ann", A2): {QUESTION: 2.0}, ("bob", A2): {QUESTION: None}}
+    assert read_gradebook(url, course) == {
+        ("ann", A2): {QUESTION: 2.0},
+        ("bob", A2): {QUESTION: None},  # answered, not graded yet: pending
+        ("cy", A2): {QUESTION: 0.0},  # left blank: nbgrader's own 0, no grader asked (export says 0 too)
+    }
     csv_file = tmp_path / "m.csv"
     csv_file.write_text(f"student,{QUESTION}\nbob,1\nann,\n")
     # a CSV given too fills what formgrader left pending, and leaves a score alone where it says nothing
-    assert read_books([str(csv_file)], url, course) == {("ann", A2): {QUESTION: 2.0}, ("bob", A2): {QUESTION: 1.0}}
+    assert read_books([str(csv_file)], url, course) == {
+        ("ann", A2): {QUESTION: 2.0},
+        ("bob", A2): {QUESTION: 1.0},
+        ("cy", A2): {QUESTION: 0.0},
+    }
 
 
 # ------------------------------------------------------- one student, one final score, everywhere
