@@ -117,6 +117,7 @@ def _in_lanes(submissions: list[Submission], course: Course, jobs: int, feedback
             if conn in ready or gone:
                 _take_answers(conn, held, submissions, file, failed, (lambda *_: None) if gone else hand_out)
             if gone:  # its answers all read: what it still held is lost
+                process.join(5)  # its sentinel is ready a moment before its exit status is
                 for index in sorted(held):
                     failed(submissions[index], f"the worker process grading it died (exit {process.exitcode})")
                 held.clear()

@@ -117,7 +117,7 @@ def test_new_points_reach_every_route_after_assign_and_every_command_refuses_bef
         assert done.returncode != 0 and done.stderr.strip() == line, (argv, done.stderr[-2000:])
     assert not (root / "autograded").exists() and not (root / "graded").exists()
 
-    assert run(root, "autograder", "assign").returncode == 0
+    assert run(root, "autograder", "assign", GD).returncode == 0
     for folder in points.FOLDERS:
         nb = json.loads((root / folder / GD / NOTEBOOK).read_text())
         assert points.notebook_points(nb)["test_gd_step"] == 3
