@@ -70,11 +70,12 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_worker(submission, course_path: str, feedback: bool):
-    """``grade._grade_in_worker``, measured: one line of figures per submission in ``LOG``."""
+def timed_worker(submission, course, feedback: bool = False):
+    """``grade.grade_submission`` (what each ``--jobs`` lane calls), measured: one line of figures
+    per submission in ``LOG``."""
     _callbacks.clear()
     wall, cpu = time.perf_counter(), _cpu()
-    graded = _grade_in_worker(submission, course_path, feedback)
+    graded = _grade_submission(submission, course, feedback=feedback)
     line = {
         "student": submission.student,
         "score": graded.score,
@@ -90,7 +91,7 @@ def timed_worker(submission, course_path: str, feedback: bool):
     return graded
 
 
-_grade_in_worker = grade._grade_in_worker
+_grade_submission = grade.grade_submission
 
 
 def make_class(root: Path, honest: int) -> tuple[Path, Path]:
@@ -117,8 +118,8 @@ def main() -> dict:
     parser.add_argument("--honest", type=int, default=2, help="honest classmates per assignment")
     args = parser.parse_args()
     if args.jobs < 2:
-        parser.error("--jobs must be 2 or more: the grading processes are the pool's")
-    grade._grade_in_worker = timed_worker  # the pool's processes are forked: they run it
+        parser.error("--jobs must be 2 or more: the grading processes are the lanes'")
+    grade.grade_submission = timed_worker  # the lanes are forked processes: they run it
     time_callbacks(_callbacks)
     with tempfile.TemporaryDirectory(prefix="gd-hostile-") as scratch:
         honest_folder, mixed_folder = make_class(Path(scratch), args.honest)
