@@ -9,8 +9,8 @@
 - ``heads.json``: each repository's head at this run, a digest of the roster and course.yml, and
   when pending work falls due: what ``heads`` compares to decide that a scheduled run has nothing
   to do.
-- ``slots/<slot>/<student>/<assignment>/results.json``: the results of each slot, so that the one
-  that counts can be written to ``<student>/<assignment>/results.json`` without grading again.
+- ``slots/<slot>/<student>/<assignment>/``: the results and report of each slot, so that the one
+  that counts can be written to ``<student>/<assignment>/`` without grading again.
 
 The first two cannot be rebuilt: ``open_state`` refuses to go on without them (``LedgerLost``)
 unless a new ledger is asked for.  The grader may run as root (through ``sudo``) while the
