@@ -26,7 +26,7 @@ from pathlib import Path
 from ..config import Course
 from ..lateness import DAY, Lateness, assess, student_deadline
 from ..manual import ManualBook, apply, merge
-from ..results import GradedSubmission, read_results, write_atomic
+from ..results import GradedSubmission, hand_over, read_results, write_atomic
 from ..submission import filed, filed_name, finish
 from . import feedback_branch
 from .gitio import GitError, default_branch, fetch, resolve, take_token
@@ -36,7 +36,7 @@ from .ledger import LedgerLost, iso
 from .objects import Objects, TooLarge
 from .roster import CollectError, Student
 from .snapshot import Refused, Snapshot, extract, locate
-from .state import SLOTS, RunState, hand_over, open_state, write_heads
+from .state import SLOTS, RunState, open_state, write_heads
 
 #: bytes read from one repository's objects in one run (its history's notebooks included)
 BUDGET = 512 * 1024 * 1024
