@@ -30,10 +30,14 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Course
-from .results import GradedSubmission, safe, write_atomic
+from .results import GradedSubmission, hand_over, safe, write_atomic
 from .tables import spreadsheet_cell
+
+if TYPE_CHECKING:
+    from .manual import ManualBook
 
 ROSTER_COLUMNS = ("name", "lms_id", "sis_id", "sis_login_id", "section", "email")
 
@@ -163,7 +167,6 @@ def run(args, course: Course) -> int:
     import sys
 
     from .manual import ManualScoresError, read_books
-    from .submission import load_all_results, write_class_files
 
     out_dir = Path(args.results)
     try:
@@ -174,6 +177,18 @@ def run(args, course: Course) -> int:
     except (ExportError, ManualScoresError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:  # run as root through sudo: what it writes goes to the user who called it
+        return _write_all(out_dir, course, book, roster)
+    finally:
+        hand_over(out_dir)
+
+
+def _write_all(out_dir: Path, course: Course, book: ManualBook, roster: dict[str, LmsStudent]) -> int:
+    """The class files and the exports, from every results.json under ``out_dir``; the exit status."""
+    import sys
+
+    from .submission import load_all_results, write_class_files
+
     write_class_files(out_dir, book)
     graded = load_all_results(out_dir)
     if not graded:

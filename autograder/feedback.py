@@ -8,7 +8,8 @@ data makes the picture degenerate, the caption says so in a sentence.
 The heading shows the final grade (``GradedSubmission.grade``: auto + manual - late penalty), the
 same number as grades.csv and every export, and what it is made of.  ``write_reports`` keeps the
 plots' titles and captions beside their PNGs (``feedback_plots.json``), so that
-``rewrite_reports`` can write the report again when hand-graded scores change its grade.
+``rewrite_reports`` can write the report again when hand-graded scores change its grade (and
+``collect`` can give the report of an earlier grading that still counts).
 """
 
 from __future__ import annotations
@@ -203,6 +204,15 @@ def write_reports(graded: GradedSubmission, out_dir: Path) -> Path:
 def rewrite_reports(graded: GradedSubmission, out_dir: Path) -> bool:
     """Write ``graded``'s report again where one was written (its grade changed: hand-graded
     scores came in), with the plots kept beside it; False when it has no report there."""
+    kept = with_kept_plots(graded, out_dir)
+    if kept is not None:
+        write_reports(kept.for_report(), out_dir)
+    return kept is not None
+
+
+def with_kept_plots(graded: GradedSubmission, out_dir: Path) -> GradedSubmission | None:
+    """``graded`` with the plots of the report ``write_reports`` wrote for it under ``out_dir``;
+    ``None`` when there is no such report."""
     folder = out_dir / graded.student / graded.assignment
     try:
         index = json.loads((folder / PLOTS_INDEX).read_text(encoding="utf-8"))
@@ -211,6 +221,5 @@ def rewrite_reports(graded: GradedSubmission, out_dir: Path) -> bool:
             for p in index["plots"]
         ]
     except (OSError, ValueError, KeyError, TypeError):
-        return False
-    write_reports(dataclasses.replace(graded.for_report(), plots=plots, plot_notes=list(index["notes"])), out_dir)
-    return True
+        return None
+    return dataclasses.replace(graded, plots=plots, plot_notes=list(index["notes"]))

@@ -192,12 +192,10 @@ def run(args, course: Course) -> int:
     import sys
 
     jail.check_ahead()  # its answer comes while the rest of the grader loads
-    from rich.progress import Progress
-
     from .manual import ManualScoresError, read_books
     from .nbgrader.points import disagreement
+    from .results import hand_over
     from .submission import UsageError, discover
-    from .tables import print_tables
 
     problem = disagreement(course)  # course.yml is the one points table: nbgrader's must agree
     if problem:
@@ -210,6 +208,22 @@ def run(args, course: Course) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out_dir = Path(args.out)
+    try:
+        return _grade_and_report(args, course, submissions, book, out_dir)
+    finally:  # run as root through sudo (the workflow): its upload step, as the runner's user, reads them
+        hand_over(out_dir)
+        if args.junit:
+            hand_over(Path(args.junit))
+
+
+def _grade_and_report(args, course: Course, submissions: list[Submission], book: ManualBook, out_dir: Path) -> int:
+    """Grade, file and show: the tables, the JUnit XML and the job summary asked for; the exit status."""
+    import sys
+
+    from rich.progress import Progress
+
+    from .tables import print_tables
+
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("grading", total=len(submissions))
         try:

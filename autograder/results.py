@@ -9,7 +9,9 @@ late penalty, a share of the autograded points (``lateness.penalty_points``).  E
 ``GradedSubmission.grade``, so one student's final score is one number everywhere.
 
 Everything written is a pure function of the verdicts (no times, no dates), so grading the
-same submission twice gives byte-identical files, and results are written ASCII-safe.  A
+same submission twice gives byte-identical files, and results are written ASCII-safe.  Files are
+written private (0600); a verb run as root through ``sudo`` (the workflow's grade and collect)
+gives what it wrote to the user who called it (``hand_over``), whose later steps upload it.  A
 leaf of the house: it imports only the other leaves (verdicts, lateness, the codec's text
 cleaning), never the runner or the sandbox.
 """
@@ -356,3 +358,16 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def hand_over(path: Path) -> None:
+    """Give ``path`` (a file, or a folder and everything in it) to the user who ran us through
+    sudo (``SUDO_UID``), so that the workflow's later steps, run as that user (artifact, cache,
+    state branch), can read what root wrote.  Links are changed themselves, never followed."""
+    uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
+    if os.geteuid() != 0 or not uid.isdigit() or not gid.isdigit() or not os.path.lexists(path):
+        return
+    os.lchown(path, int(uid), int(gid))
+    for folder, dirs, files in os.walk(path) if path.is_dir() else ():
+        for name in dirs + files:
+            os.lchown(os.path.join(folder, name), int(uid), int(gid))

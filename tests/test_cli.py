@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from helpers import COURSE, REPO, filled_release, write_notebook
+from public_python import unused_uid, world_traversable_tempdir
 
 
 def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -116,6 +121,45 @@ def test_assignment_option_for_renamed_notebook(tmp_path):
     done = run_cli("grade", str(renamed), "--assignment", "02_gradient_descent", "--out", str(tmp_path / "o"))
     assert done.returncode == 0, done.stderr
     assert results(tmp_path / "o", "x", "02_gradient_descent")["score"] == COURSE.assignment("02_gradient_descent").max_score
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="root only")
+def test_grade_and_export_run_as_root_leave_files_the_sudo_user_can_upload(tmp_path):
+    """The workflow's grade job runs ``grade`` as root through sudo, and its upload step as the
+    runner's user: that user (here a uid of no user, as SUDO_UID) reads and tars everything
+    ``grade`` wrote (root writes it 0600), the JUnit file outside the folder too, and then
+    everything ``export`` added."""
+    uid = gid = unused_uid()
+    machine = world_traversable_tempdir("gd-runner-")
+    try:
+        submitted = tmp_path / "submitted"  # only root reads the notebooks
+        filled_release("01_gradients", submitted / "alice" / "01_gradients")
+        wrong = {"mse_loss": "def mse_loss(w, X, y):\n    return 0.0\n"}
+        write_notebook("01_gradients", submitted / "bob" / "01_gradients", wrong)
+        out, junit = machine / "graded", machine / "junit.xml"
+        sudo = {**os.environ, "SUDO_UID": str(uid), "SUDO_GID": str(gid)}
+        grade = ["grade", str(submitted), "--out", str(out), "--feedback", "--junit", str(junit)]
+        for verb, made in (
+            (grade, {"results.json", "feedback.md", "01_gradients_written.md"}),
+            (["export", str(out)], {"canvas.csv"}),
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "autograder", *verb], cwd=REPO, env=sudo, capture_output=True, text=True
+            )
+            assert done.returncode == 0, done.stderr
+            written = [p.relative_to(machine).as_posix() for p in [out, *sorted(out.rglob("*")), junit]]
+            assert made | {"grades.csv", "01_gradients_manual.csv"} <= {Path(p).name for p in written}
+            as_runner = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
+            tar = subprocess.run(
+                [*as_runner, "tar", "-cf", "-", "-C", str(machine), "graded", "junit.xml"], capture_output=True
+            )
+            assert tar.returncode == 0, tar.stderr.decode()
+            with tarfile.open(fileobj=io.BytesIO(tar.stdout)) as archive:
+                assert sorted(m.name.rstrip("/") for m in archive.getmembers()) == sorted(written)
+                assert json.loads(archive.extractfile("graded/alice/01_gradients/results.json").read())["score"] > 0
+            assert all(os.lstat(machine / p).st_uid == uid for p in written)  # the runner's: it may remove them
+    finally:
+        shutil.rmtree(machine, ignore_errors=True)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -211,8 +212,10 @@ def test_late_commit_is_penalised_even_when_back_dated(term):
     # first seen at 10:10, not there at 09:00: pushed after 09:00 on the day after the deadline
     assert late["submitted_at"] == "2027-02-06T09:00:00+00:00" and late["days_late"] == 1
     assert late["penalty_percent"] == 10 and late_grading["score"] == 13.5
-    report = term["repos"]["alice"].show("feedback:feedback.md")
-    assert "1 day late, a penalty of 10% of your autograded points, so they count 13.5 / 15" in report
+    penalty = "1 day late, a penalty of 10% of your autograded points, so they count 13.5 / 15"
+    assert penalty in term["repos"]["alice"].show("feedback:status.md")  # her on-time grade counts (the report's)
+    report = (term["out"] / "slots" / "late" / "alice" / ASSIGNMENT / "feedback.md").read_text()  # kept, should it count
+    assert penalty in report
     assert "**Score: 13.5 / 17** (auto only, manual pending)" in report  # the final grade, in the heading
 
 
@@ -224,6 +227,56 @@ def test_the_default_policy_keeps_the_better_on_time_grade(term):
     assert "Your on-time commit" in status and "(15) counts" in status and "(13.5)" in status
     rows = {r["student"]: r for r in csv.DictReader((term["out"] / "grades.csv").open())}
     assert rows["alice"]["score"] == "15" and rows["alice"]["days_late"] == "0"
+
+
+def test_every_output_shows_the_on_time_grade_that_counts(tmp_path, capsys):
+    """erin: a mistake on time, the fix 4 days late; dave: the same mistake on time, a fix dated
+    before the deadline but pushed 2 days after it.  Each late fix is worth less after the penalty
+    than the on-time mistake, so the on-time grade counts (the default policy): grades.csv, the
+    terminal table, the job summary (its mean) and the report on the feedback branch all show it,
+    and status.md says that the late commit was graded for information only."""
+    from autograder.reports import markdown_summary
+    from autograder.tables import print_tables
+
+    course = make_course(tmp_path)
+    assert course.late_policy.counts == "best"
+    repos = {name: StudentRepo(tmp_path, name) for name in ("dave", "erin")}
+    on_time = {}
+    for name, repo in repos.items():
+        write_notebook(ASSIGNMENT, repo.work, WRONG_CHECK)
+        on_time[name] = repo.push("2027-02-04T10:00:00", "a mistake")
+    students = [read_roster_row(name, repo.origin) for name, repo in repos.items()]
+    out = tmp_path / "out"
+    collect(course, students, out, push_feedback=True, now=at("2027-02-04T12:00:00"), new_ledger=True)
+    collect(course, students, out, push_feedback=True, now=at("2027-02-06T23:00:00"))  # nothing new
+    late = {}
+    for name, repo in repos.items():
+        filled_release(ASSIGNMENT, repo.work)
+        late[name] = repo.push("2027-02-05T11:00:00" if name == "dave" else "2027-02-09T10:00:00", "the fix")
+    outcomes = collect(course, students, out, push_feedback=True, now=at("2027-02-09T11:00:00"))
+    assert [o.status for o in outcomes] == ["graded", "graded"], outcomes
+
+    rows = {r["student"]: r for r in csv.DictReader((out / "grades.csv").open())}
+    graded = {o.student: o.graded for o in outcomes}
+    for name, repo in repos.items():
+        row, grade = rows[name], graded[name].grade
+        late_grading = json.loads((out / "slots" / "late" / name / ASSIGNMENT / "results.json").read_text())
+        assert row["days_late"] == "0" and float(row["score"]) == results(out, name)["score"] == grade.score
+        assert late_grading["extra_data"]["raw_score"] == 15 and late_grading["score"] < grade.score
+        report, status = repo.show("feedback:feedback.md"), repo.show("feedback:status.md")
+        assert sh("log", "-1", "--format=%s", "feedback", cwd=repo.origin).strip() == f"Feedback for {late[name][:7]}"
+        assert f"**Score: {grade.score:g} / {grade.max_score:g}**" in report and ": on time." in report
+        assert f"{late_grading['score']:g} /" not in report
+        plots = set(re.findall(r"feedback_\w+\.png", report))  # the plots of the report that counts, with it
+        assert plots and plots <= set(sh("ls-tree", "--name-only", "feedback", cwd=repo.origin).split())
+        assert status.splitlines()[2] == f"Your grade: {grade.words()}, from your on-time commit `{on_time[name][:7]}`."
+        assert f"Graded commit `{late[name][:7]}`, shown for information (it does not count)" in status
+    print_tables(list(graded.values()))
+    table = capsys.readouterr().out
+    for name in repos:
+        assert f"{float(rows[name]['score']):g}/{float(rows[name]['max_score']):g}" in table.split(name, 1)[1]
+    mean = sum(float(r["score"]) for r in rows.values()) / len(rows)
+    assert f"mean final score {mean:.2f} /" in markdown_summary(list(graded.values()))
 
 
 def test_commit_inside_an_extension_is_not_penalised(term):

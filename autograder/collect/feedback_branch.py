@@ -7,6 +7,7 @@ untouched; only the ``feedback`` branch is pushed.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..results import GradedSubmission
@@ -25,18 +26,38 @@ def reports_today(reports: list[str], now: dt.datetime) -> int:
     return sum(dt.datetime.fromisoformat(t).astimezone(dt.timezone.utc).date() == today for t in reports)
 
 
-def status_text(sha: str, graded: GradedSubmission, counted: str, used: int, limit: int | None) -> str:
-    """``status.md``: which commit was graded, its lateness, which grade counts, reports left."""
-    late = graded.lateness
-    lines = ["# Grading status", "", f"Graded commit `{sha[:7]}`: {graded.grade.words()}."]
-    if late:
-        lines.append(late.sentence(graded.score, graded.max_score))
-    if counted:
-        lines.append(counted)
-    if limit:
-        lines.append(f"Reports today (UTC): {used} of {limit}.")
-    lines += ["", "Your report is in `feedback.md` on this branch."]
-    return "\n".join(lines) + "\n"
+@dataclass(frozen=True)
+class Grading:
+    """One commit and its grade."""
+
+    sha: str
+    graded: GradedSubmission
+
+    def lateness(self) -> list[str]:
+        late = self.graded.lateness
+        return [late.sentence(self.graded.score, self.graded.max_score)] if late else []
+
+
+def status_text(graded: Grading, counted: Grading, why: str, used: int, limit: int | None) -> str:
+    """``status.md``: which commit was graded and its lateness; when another commit's grade
+    counts (the late policy), that grade first, and why it counts; the reports left today."""
+    lines = ["# Grading status", ""]
+    if counted.sha == graded.sha:
+        lines += [f"Graded commit `{graded.sha[:7]}`: {graded.graded.grade.words()}.", *graded.lateness()]
+        report = "Your report is in `feedback.md` on this branch."
+    else:
+        late = counted.graded.lateness
+        which = "latest" if late and late.late else "on-time"
+        lines += [
+            f"Your grade: {counted.graded.grade.words()}, from your {which} commit `{counted.sha[:7]}`.",
+            f"Graded commit `{graded.sha[:7]}`, shown for information (it does not count): "
+            f"{graded.graded.grade.words()}.",
+            *graded.lateness(),
+        ]
+        report = f"The report in `feedback.md` on this branch is the one of commit `{counted.sha[:7]}`, which counts."
+    lines += [why] if why else []
+    lines += [f"Reports today (UTC): {used} of {limit}."] if limit else []
+    return "\n".join([*lines, "", report]) + "\n"
 
 
 def push(bare: Path, repo: str, files: dict[str, bytes], message: str) -> None:

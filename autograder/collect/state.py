@@ -9,12 +9,12 @@
 - ``heads.json``: each repository's head at this run, a digest of the roster and course.yml, and
   when pending work falls due: what ``heads`` compares to decide that a scheduled run has nothing
   to do.
-- ``slots/<slot>/<student>/<assignment>/results.json``: the results of each slot, so that the one
-  that counts can be written to ``<student>/<assignment>/results.json`` without grading again.
+- ``slots/<slot>/<student>/<assignment>/``: the results and report of each slot, so that the one
+  that counts can be written to ``<student>/<assignment>/`` without grading again.
 
 The first two cannot be rebuilt: ``open_state`` refuses to go on without them (``LedgerLost``)
 unless a new ledger is asked for.  The grader may run as root (through ``sudo``) while the
-workflow's later steps, which save the state, run as the runner's user: ``hand_over`` gives the
+workflow's later steps, which save the state, run as the runner's user: ``results.hand_over`` gives the
 whole folder to the user sudo was called by.
 """
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,16 +75,3 @@ def open_state(out: Path, new_ledger: bool) -> RunState:
 def write_heads(out: Path, heads: dict[str, str], inputs: str, wake_at: dt.datetime | None) -> None:
     data = {"heads": heads, "inputs": inputs, "wake_at": iso(wake_at) if wake_at else None}
     write_atomic(out / HEADS_FILE, json.dumps(data, indent=1, sort_keys=True) + "\n")
-
-
-def hand_over(out: Path) -> None:
-    """Give ``out`` and everything in it to the user who ran us through sudo (``SUDO_UID``), so
-    that the workflow's later steps (cache, artifact, state branch) can read it.  Links are
-    changed themselves, never followed."""
-    uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
-    if os.geteuid() != 0 or not uid.isdigit() or not gid.isdigit() or not out.is_dir():
-        return
-    os.lchown(out, int(uid), int(gid))
-    for folder, dirs, files in os.walk(out):
-        for name in dirs + files:
-            os.lchown(os.path.join(folder, name), int(uid), int(gid))

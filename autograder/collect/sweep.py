@@ -5,8 +5,9 @@ default branch along first parents (``history``), and choose the commits that co
 course.yml's ``late_policy`` (``lateness.LatePolicy.counted``): the last one submitted on time and,
 after the deadline, the latest one submitted by the cutoff.  Each is graded once per content
 (``snapshot.Snapshot.key``) in the sandbox like ``grade`` does; the one that counts is written to
-``DIR/<student>/<assignment>/results.json``; with ``--push-feedback`` the report goes to the
-student's ``feedback`` branch.
+``DIR/<student>/<assignment>/results.json``, and every output (the report beside it, the tables,
+the job summary, with ``--push-feedback`` the student's ``feedback`` branch) shows that grade; a
+newer commit that does not count is named in ``status.md``, its grade shown for information.
 
 Containment: whatever happens on one student (a missing repository, a date git accepts and
 Python does not, a tree too large, a grader failure) is that student's outcome, with a reason;
@@ -25,7 +26,7 @@ from pathlib import Path
 from ..config import Course
 from ..lateness import DAY, Lateness, assess, student_deadline
 from ..manual import ManualBook, apply, merge
-from ..results import GradedSubmission, write_atomic
+from ..results import GradedSubmission, hand_over, read_results, write_atomic
 from ..submission import filed, filed_name, finish
 from . import feedback_branch
 from .gitio import GitError, default_branch, fetch, resolve, take_token
@@ -35,7 +36,7 @@ from .ledger import LedgerLost, iso
 from .objects import Objects, TooLarge
 from .roster import CollectError, Student
 from .snapshot import Refused, Snapshot, extract, locate
-from .state import RunState, hand_over, open_state, write_heads
+from .state import SLOTS, RunState, open_state, write_heads
 
 #: bytes read from one repository's objects in one run (its history's notebooks included)
 BUDGET = 512 * 1024 * 1024
@@ -234,7 +235,7 @@ def grade_candidates(
         slots = {"late": latest, **({"on_time": on_time} if on_time and policy.counts == "best" else {})}
     for stale in {"on_time", "late"} - set(slots):
         entry.pop(stale, None)  # e.g. an extension made the late commit on time
-    graded: list[tuple[Point, GradedSubmission, str]] = []
+    graded: list[tuple[str, Point, GradedSubmission, str]] = []
     limited: Point | None = None
     for name in ("on_time", "late"):
         if name not in slots:
@@ -250,7 +251,7 @@ def grade_candidates(
             limited = point
             continue
         result, refused = grade_point(run, student, objects, point, late)
-        finish(result, run.out / "slots" / name, manual=run.manual)
+        finish(result, run.out / "slots" / name, feedback=True, manual=run.manual)  # its report, should it count
         grade = result.grade
         entry[name] = {
             "key": point.snapshot.key,
@@ -258,9 +259,9 @@ def grade_candidates(
             "lateness": late.to_json(),
             "final": round(grade.score - grade.manual, 4),  # the autograded part: what lateness changes
         }
-        graded.append((point, result, f"refused: {refused}" if refused else ""))
+        graded.append((name, point, result, f"refused: {refused}" if refused else ""))
     counted = count(run, student, assignment_id, entry, slots)
-    outcome = report(run, student, bare, entry, graded, counted) if graded else None
+    outcome = report(run, student, bare, entry, graded, counted) if graded and counted else None
     if limited is not None:
         told = over_limit(run, student, bare, entry, assignment_id, limited, deadline, tell=not graded)
         return outcome or told
@@ -287,45 +288,64 @@ def grade_point(
     return graded, submission.refused
 
 
-def count(run: Run, student: Student, assignment_id: str, entry: dict, slots: dict) -> str:
-    """Write the results of the slot that counts as the student's results; say which, and why."""
+def count(run: Run, student: Student, assignment_id: str, entry: dict, slots: dict) -> tuple[str, str] | None:
+    """Write the results of the slot that counts as the student's results; say which slot, and
+    why it counts when there are two (``None`` when none is graded yet)."""
     scores = {name: (entry.get(name) or {}).get("final") for name in ("on_time", "late")}
     present = {name: scores[name] for name in slots if entry.get(name)}
     if not present:
-        return ""
+        return None
     name = run.course.late_policy.counted(present.get("on_time"), present.get("late"))
     folder = Path(filed_name(student.name)) / assignment_id
     source = run.out / "slots" / name / folder / "results.json"
     write_atomic(run.out / folder / "results.json", source.read_text(encoding="utf-8"))
     if len(present) < 2:
-        return ""
+        return name, ""
     if name == "on_time":
-        return (
+        return name, (
             f"Your on-time commit `{entry['on_time']['commit'][:7]}` ({scores['on_time']:g}) counts: it is "
             f"better than your latest commit after the penalty ({scores['late']:g})."
         )
-    return (
+    return name, (
         f"Your latest commit counts ({scores['late']:g} after the penalty, better than {scores['on_time']:g} on time)."
     )
 
 
-def report(run: Run, student: Student, bare: Path, entry: dict, graded: list, counted: str) -> Outcome:
-    """Write the newest grading's report; push it to the ``feedback`` branch with the status."""
-    from ..feedback import write_reports
-
-    point, result, refused = graded[-1]
-    result = apply(filed(result), run.manual)
-    write_reports(result.for_report(), run.out)
+def report(run: Run, student: Student, bare: Path, entry: dict, graded: list, counted: tuple[str, str]) -> Outcome:
+    """Write the report of the grade that counts; push it to the ``feedback`` branch with the
+    status: the commit graded last, and, when another one counts, which one and why."""
+    slot, why = counted
+    name, point, newest, refused = graded[-1]
+    fresh = {name: result for name, _, result, _ in graded}
+    result = counted_report(run, student, newest.assignment, slot, fresh.get(slot))
     reports = [t for t in entry["reports"] if run.now - dt.datetime.fromisoformat(t) < 2 * DAY] + [iso(run.now)]
     if run.push_feedback:  # before the state is updated: if the push fails, the next run grades and pushes again
         folder = run.out / result.student / result.assignment
         files = {name: (folder / name).read_bytes() for name in feedback_branch.report_files(result)}
         used = feedback_branch.reports_today(reports, run.now)
-        text = feedback_branch.status_text(point.commit.sha, result, counted, used, run.course.feedback_per_day)
+        graded_now = feedback_branch.Grading(point.commit.sha, apply(filed(newest), run.manual))
+        counting = feedback_branch.Grading(entry[slot]["commit"], result)
+        text = feedback_branch.status_text(graded_now, counting, why, used, run.course.feedback_per_day)
         files["status.md"] = text.encode()
         feedback_branch.push(bare, student.repo, files, f"Feedback for {point.commit.sha[:7]}")
     entry.update(reports=reports, pending=None)
-    return Outcome(student.name, result.assignment, "graded", " ".join(filter(None, [refused, counted])), result)
+    return Outcome(student.name, result.assignment, "graded", " ".join(filter(None, [refused, why])), result)
+
+
+def counted_report(
+    run: Run, student: Student, assignment_id: str, slot: str, fresh: GradedSubmission | None
+) -> GradedSubmission:
+    """The grade that counts (slot ``slot``: graded in this run, ``fresh``, or in an earlier one,
+    its report kept in the slot's folder), its report written in the student's folder."""
+    from ..feedback import with_kept_plots, write_reports
+
+    if fresh is not None:
+        result = apply(filed(fresh), run.manual)
+    else:
+        result = read_results(run.state.slot_results(slot, filed_name(student.name), assignment_id))
+        result = with_kept_plots(result, run.out / SLOTS / slot) or result  # no plots from before reports were kept
+    write_reports(result.for_report(), run.out)
+    return result
 
 
 def push_regraded(run: Run, roster: list[Student], regraded: list[GradedSubmission]) -> list[Outcome]:
