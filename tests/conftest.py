@@ -52,12 +52,24 @@ LONGEST_FIRST = (
     "test_nbgrader_points.py",
     "test_workflows.py",
     "test_collect.py",
+    "test_gradescope.py",  # the first of AS_NOBODY's modules, which run together
     "test_nbgrader_chain.py",
     "test_hostile.py",
     "test_hostile_replies.py",
     "test_notebooks_run.py",
     "test_instructors_term.py",
     "test_lessons.py",
+)
+#: modules whose tests run processes as uid 65534 (nobody) on this machine: the Gradescope route
+#: without a jail ends by killing every process of that uid (``unjailed.sweep``, right in a
+#: container that grades one submission), so these run one after another on one worker, never
+#: beside each other
+AS_NOBODY = (
+    "test_gradescope.py",
+    "test_jail.py",
+    "test_sandbox.py",
+    "test_public_python.py",
+    "test_unjailed.py",
 )
 #: a module that defines a fixture of one of these scopes shares its set-up between its tests
 SHARED_SCOPE = re.compile(r"""scope\s*=\s*["'](module|class|package)["']""")
@@ -83,7 +95,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """Under xdist (README's ``-n auto``) tests go to the workers one by one, except that a module
     whose tests share a module-scoped set-up (nbgrader's round trip, a graded class, a bundle) goes
-    whole to one worker, so that the set-up runs once; in collection order (the longest first).
+    whole to one worker, so that the set-up runs once, and the modules of ``AS_NOBODY`` go together
+    to one worker; in collection order (the longest first).
     (``--dist loadgroup`` would do this with marks, but cannot under pytest 9.2, whose node ids
     xdist 3.8 no longer rewrites.)"""
     from xdist.scheduler import LoadScopeScheduling
@@ -97,6 +110,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class SharedSetupTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
+            if Path(module).name in AS_NOBODY:
+                return "processes of uid 65534"
             return module if module in shared else nodeid
 
     config.option.loadscopereorder = False  # keep LONGEST_FIRST's order
