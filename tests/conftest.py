@@ -47,6 +47,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 #: scheduled first under xdist, so that the rest fills the other workers meanwhile instead of
 #: waiting at the end
 LONGEST_FIRST = (
+    "test_as_ordinary_user.py",  # one test: the sandbox's tests again, as an ordinary uid
     "test_nbgrader_roundtrip.py",
     "test_nbgrader_ordinary_user.py",
     "test_nbgrader_points.py",
