@@ -28,6 +28,7 @@ import argparse
 import grp
 import os
 import pwd
+import random
 import shutil
 import stat
 import subprocess
@@ -55,16 +56,20 @@ def world_traversable_tempdir(prefix: str, parent: str | None = PARENT) -> Path:
     return folder
 
 
-def unused_uid(candidates: range = range(61000, 62000)) -> int:
+def unused_uid(candidates: range = range(1_000_000_000, 2_000_000_000)) -> int:
     """A uid (also free as a gid) with no passwd or group entry and no process: another user to act
-    as (``setpriv --reuid``) without creating one."""
+    as (``setpriv --reuid``) without creating one.  Drawn at random from a wide range, so that tests
+    running at the same time (xdist workers) do not pick the same one, and kill each other's
+    processes when they clean up after their uid."""
     busy = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             busy.add(os.stat(f"/proc/{pid}").st_uid)
         except OSError:
             continue
-    for uid in candidates:
+    draw = random.SystemRandom()
+    for _ in range(1000):
+        uid = draw.choice(candidates)
         if uid in busy:
             continue
         try:
