@@ -3,7 +3,7 @@
 No jail, no child process, no pipe: each notebook's cells run here as the sandbox's child runs them
 (``worker.run_cells``: answer cells in full, lesson cells for their definitions), and the
 assignment's hidden suites call its functions directly through the in-kernel front end
-(``kernel.InProcessCode``, which copies what crosses as the codec would).  Imports are paid once.
+(``InProcessCode`` below, which copies what crosses as the codec would).  Imports are paid once.
 What ``grade`` costs above this is the price of running student code safely::
 
     python benchmarks/floor.py PATH... [--assignment ID] [--repeat 3]
@@ -31,14 +31,63 @@ import numpy as np
 REPO = Path(os.environ.get("GD_FLOOR_TREE") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(REPO))
 
+from autograder.calls import OK, CallOutcome  # noqa: E402
 from autograder.config import Course, load_course  # noqa: E402
-from autograder.kernel import InProcessCode  # noqa: E402
 from autograder.notebook import read_cells  # noqa: E402
 from autograder.runner import run_assignment  # noqa: E402
 from autograder.sandbox import worker  # noqa: E402
 from autograder.standins import StandinRule  # noqa: E402
 from autograder.submission import Submission, discover  # noqa: E402
 from autograder.suites.framework import course_seed  # noqa: E402
+from autograder.verdicts import Verdict  # noqa: E402
+from autograder.wire import RemoteError, Rng, roundtrip  # noqa: E402
+
+
+class InProcessCode:
+    """The student's functions called directly in this interpreter, with ``Sandbox.call``'s
+    interface: the floor a grader in the student's own process could reach.  As in the sandbox,
+    what crosses is copied as the codec would, callbacks raise as remote errors, and the stand-in
+    rule replaces the functions our version of the graded one calls.  (The in-kernel front end
+    that held this is gone: nothing grades in the student's process any more.)"""
+
+    def __init__(self, namespace: dict, limits, standins: StandinRule):
+        self.namespace, self.limits, self.standin_rule = namespace, limits, standins
+
+    def _materialise(self, value):
+        if isinstance(value, Rng):
+            return np.random.default_rng(value.seed)
+        if callable(value):
+            return self._proxy(value)
+        if isinstance(value, (list, tuple)) and any(callable(v) or isinstance(v, Rng) for v in value):
+            return type(value)(self._materialise(v) for v in value)
+        return roundtrip(value)
+
+    @staticmethod
+    def _proxy(callback):
+        def proxy(*args):
+            try:
+                value = callback(*roundtrip(list(args)))
+            except Exception as exc:  # noqa: BLE001 - reaches the student as in the sandbox
+                raise RemoteError(str(exc)[:300]) from None
+            return roundtrip(value)
+
+        return proxy
+
+    def call(self, fn, args=(), kwargs=None, *, standins=(), global_seed=None, return_args=False, seconds=None):
+        if fn not in self.namespace:
+            return CallOutcome(Verdict.MISSING)
+        args = [self._materialise(a) for a in args]
+        kwargs = {k: self._materialise(v) for k, v in (kwargs or {}).items()}
+        if global_seed is not None:
+            np.random.seed(global_seed)
+        ours = self.standin_rule.standins(fn, standins, lambda name: callable(self.namespace.get(name)))
+        try:
+            value = worker.invoke(self.namespace, fn, args, kwargs, ours)
+        except BaseException as exc:  # noqa: BLE001 - the solutions and classes benchmarked raise little
+            info = worker.describe_exception(exc)
+            return CallOutcome(Verdict.ERROR, error_type=info["type"], message=info["message"], where=info["where"])
+        after = [None if callable(a) or isinstance(a, np.random.Generator) else roundtrip(a) for a in args]
+        return CallOutcome(OK, value=roundtrip(value), args_after=after if return_args else None)
 
 
 def floor_grade(submission: Submission, course: Course, cells: list[dict]) -> float:
