@@ -186,6 +186,13 @@ def merge(out_dir: Path, book: ManualBook | None) -> list[GradedSubmission]:
     return changed
 
 
+def unmatched(book: ManualBook | None, graded: list[GradedSubmission]) -> list[str]:
+    """The book's entries that match no graded submission (``"zed (02_gradient_descent)"``): a
+    misspelt name or id in a scores file, which would otherwise be ignored without a word."""
+    known = {(g.student, g.assignment) for g in graded}
+    return sorted(f"{student} ({assignment})" for student, assignment in (book or {}) if (student, assignment) not in known)
+
+
 # ---------------------------------------------------------------- for the grader of written answers
 
 

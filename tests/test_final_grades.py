@@ -146,7 +146,8 @@ def test_one_final_score_in_every_output(tmp_path, monkeypatch, capsys):
     submit(submitted, "leo", "2027-02-21 12:00:00 UTC", {"gd_step": BUGGY_STEP})  # 2 started days late: 20%
     submit(submitted, "eve", "2027-02-21 12:00:00 UTC")  # as late, inside her 48-hour extension
     manual = tmp_path / "manual.csv"
-    manual.write_text(f"student,{QUESTION}\nann,2.5\nleo,3\neve,\n")  # eve's answer: not graded yet
+    # eve's answer: not graded yet; "zed" is a misspelt name, matching no submission: said, not ignored
+    manual.write_text(f"student,{QUESTION}\nann,2.5\nleo,3\neve,\nzed,1\n")
     drawn = {}
 
     def histogram(scores, max_score, assignment, path, pending=0):
@@ -157,7 +158,8 @@ def test_one_final_score_in_every_output(tmp_path, monkeypatch, capsys):
     course_arg = ["--course", str(course.path)]
     grade = ["grade", str(submitted), "--out", str(out), "--feedback", "--jobs", "2"]
     assert cli.main([*course_arg, *grade, "--manual", str(manual), "--summary", str(summary)]) == 0
-    terminal = capsys.readouterr().out
+    terminal, said = capsys.readouterr()
+    assert f"written answers' scores for zed ({A2}) match no graded submission" in said
 
     leo = read_results(out / "leo" / A2 / "results.json")
     grade_ = leo.grade
