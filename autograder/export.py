@@ -187,7 +187,7 @@ def _write_all(out_dir: Path, course: Course, book: ManualBook, roster: dict[str
     """The class files and the exports, from every results.json under ``out_dir``; the exit status."""
     import sys
 
-    from .manual import unmatched
+    from .manual import warn_unmatched
     from .submission import load_all_results, write_class_files
 
     write_class_files(out_dir, book)
@@ -197,9 +197,7 @@ def _write_all(out_dir: Path, course: Course, book: ManualBook, roster: dict[str
         return 2
     written = write_exports(out_dir, course, graded, roster)
     pending = sorted(f"{g.student} ({g.assignment})" for g in graded if g.grade.pending)
-    lost = unmatched(book, graded)
-    if lost:
-        print(f"warning: written answers' scores for {', '.join(lost)} match no graded submission", file=sys.stderr)
+    warn_unmatched(book, graded)
     unknown = sorted({g.student for g in graded} - set(roster)) if roster else []
     print("wrote " + ", ".join(str(p) for p in written))
     if pending:

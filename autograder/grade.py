@@ -216,24 +216,14 @@ def run(args, course: Course) -> int:
             hand_over(Path(args.junit))
 
 
-def _warn_unmatched(book: ManualBook, out_dir: Path) -> None:
-    """Say which hand-graded scores matched no graded submission (a misspelt name, say)."""
-    import sys
-
-    from .manual import unmatched
-    from .submission import load_all_results
-
-    lost = unmatched(book, load_all_results(out_dir))
-    if lost:
-        print(f"warning: written answers' scores for {', '.join(lost)} match no graded submission", file=sys.stderr)
-
-
 def _grade_and_report(args, course: Course, submissions: list[Submission], book: ManualBook, out_dir: Path) -> int:
     """Grade, file and show: the tables, the JUnit XML and the job summary asked for; the exit status."""
     import sys
 
     from rich.progress import Progress
 
+    from .manual import warn_unmatched
+    from .submission import load_all_results
     from .tables import print_tables
 
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
@@ -265,7 +255,8 @@ def _grade_and_report(args, course: Course, submissions: list[Submission], book:
     if args.feedback:
         print(f"feedback reports: {out_dir}/<student>/<assignment>/feedback.html and feedback.md")
     print(f"wrote {len(graded)} results.json under {out_dir}/ and {out_dir / 'grades.csv'}")
-    _warn_unmatched(book, out_dir)
+    if book:  # the class's results are read again only when there are hand-graded scores to match
+        warn_unmatched(book, load_all_results(out_dir))
     if grader_failures:
         print(
             f"error: the grader failed on some submissions (marked in their results):\n{grader_failures}",

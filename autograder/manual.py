@@ -186,11 +186,15 @@ def merge(out_dir: Path, book: ManualBook | None) -> list[GradedSubmission]:
     return changed
 
 
-def unmatched(book: ManualBook | None, graded: list[GradedSubmission]) -> list[str]:
-    """The book's entries that match no graded submission (``"zed (02_gradient_descent)"``): a
-    misspelt name or id in a scores file, which would otherwise be ignored without a word."""
+def warn_unmatched(book: ManualBook | None, graded: list[GradedSubmission]) -> None:
+    """Say (on stderr) which of the book's entries match no graded submission (``zed
+    (02_gradient_descent)``): a misspelt name or id in a scores file, else ignored without a word."""
+    import sys
+
     known = {(g.student, g.assignment) for g in graded}
-    return sorted(f"{student} ({assignment})" for student, assignment in (book or {}) if (student, assignment) not in known)
+    lost = sorted(f"{student} ({assignment})" for student, assignment in (book or {}) if (student, assignment) not in known)
+    if lost:
+        print(f"warning: written answers' scores for {', '.join(lost)} match no graded submission", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- for the grader of written answers
