@@ -27,20 +27,10 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT / "tests"))
 
+from autograder.sandbox.unjailed import processes_of  # noqa: E402
+
 from public_python import build_public_python, unused_uid, world_traversable_tempdir  # noqa: E402
 from testcourse import copy_repo  # noqa: E402
-
-
-def processes_of(uid: int) -> list[int]:
-    """The pids of ``uid``'s processes."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if os.stat(f"/proc/{pid}").st_uid == uid:
-                found.append(int(pid))
-        except OSError:
-            continue
-    return found
 
 
 def chown_tree(folder: Path, uid: int) -> None:

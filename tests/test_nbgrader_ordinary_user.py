@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder.sandbox.unjailed import processes_of
+
 from helpers import COURSE, copy_repo, filled_release, write_notebook
 
 pytestmark = pytest.mark.skipif(
@@ -100,30 +102,12 @@ def leftovers(uid: int, ours: set[str]) -> list[str]:
                     found.append(entry.path)
             except OSError:
                 continue
-    for pid in processes(uid):
+    for pid in processes_of(uid):
         try:
             found.append(f"process {pid}: {Path(f'/proc/{pid}/cmdline').read_bytes()[:200]!r}")
         except OSError:
             continue
     return found
-
-
-def processes(uid: int) -> list[int]:
-    """The ids of the processes ``uid`` runs (not zombies: a process that has exited and waits only
-    for its parent to read its status holds nothing and runs nothing)."""
-    pids = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if os.stat(f"/proc/{pid}").st_uid == uid and _state(pid) != "Z":
-                pids.append(int(pid))
-        except OSError:
-            continue
-    return pids
-
-
-def _state(pid: str) -> str:
-    """The state letter of /proc/<pid>/stat (after the command name, which may hold spaces)."""
-    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
 
 
 @pytest.fixture()
@@ -132,7 +116,7 @@ def instructor(public_python):
     uid = public_python_module.unused_uid()
     folder = public_python_module.world_traversable_tempdir(prefix="gd-instructor-")
     yield uid, folder
-    for pid in processes(uid):  # none if the test passed; that uid was unused before it
+    for pid in processes_of(uid):  # none if the test passed; that uid was unused before it
         os.kill(pid, signal.SIGKILL)
     shutil.rmtree(folder, ignore_errors=True)
 
