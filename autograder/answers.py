@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import nbformat
+from .notebook import read_notebook
 
 #: longest written answer kept (longer ones are cut, and say so)
 MAX_WRITTEN = 4000
@@ -66,7 +66,7 @@ def written_answers(notebook: Path, grade_ids: list[str]) -> dict[str, str]:
     if not grade_ids or notebook.is_symlink() or not notebook.is_file():
         return {}
     try:
-        nb = nbformat.read(str(notebook), as_version=4)
+        nb = read_notebook(notebook)
     except Exception:  # noqa: BLE001 - a damaged notebook has no answers to keep; grading says why
         return {}
     answers = {}
