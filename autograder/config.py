@@ -139,8 +139,13 @@ def _schema_error(data) -> jsonschema.ValidationError | None:
     return jsonschema.exceptions.best_match(validator.iter_errors(data))
 
 
-def load_course(path: Path | str | None = None) -> Course:
-    """Read and validate course.yml; raise ``CourseConfigError`` with a one-line reason."""
+def load_course(path: Path | str | None = None, *, check_suites: bool = True) -> Course:
+    """Read and validate course.yml; raise ``CourseConfigError`` with a one-line reason.
+
+    With ``check_suites=False`` the agreement with the hidden suites (``check_against_suites``,
+    which imports them and numpy) is left to the grading itself, which checks before it grades:
+    a grading command then starts the first student's jail while the suites load.
+    """
     path = Path(path) if path else find_course_file()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -196,20 +201,25 @@ def load_course(path: Path | str | None = None) -> Course:
         ],
         feedback_per_day=data.get("feedback_per_day"),
     )
-    _check_against_suites(course)
+    if check_suites:
+        check_against_suites(course)
     return course
 
 
-def _check_against_suites(course: Course) -> None:
-    """Every function that carries points must have hidden checks, or it could never score."""
+def check_against_suites(course: Course) -> None:
+    """Every function that carries points must have hidden checks, or it could never score
+    (checked once per process and course file: grading asks before every submission)."""
+    _suites_grade(course.path.name, tuple((a.id, tuple(a.points)) for a in course.assignments))
+
+
+@lru_cache(maxsize=8)
+def _suites_grade(file_name: str, assignments: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
     from .suites import SUITES
 
-    for i, a in enumerate(course.assignments):
-        if a.id not in SUITES:
-            raise CourseConfigError(f"{course.path.name}: assignments[{i}].id: no hidden suite for '{a.id}'")
-        graded = {c.function for c in SUITES[a.id].checks}
-        for fn in a.points:
+    for i, (aid, functions) in enumerate(assignments):
+        if aid not in SUITES:
+            raise CourseConfigError(f"{file_name}: assignments[{i}].id: no hidden suite for '{aid}'")
+        graded = {c.function for c in SUITES[aid].checks}
+        for fn in functions:
             if fn not in graded:
-                raise CourseConfigError(
-                    f"{course.path.name}: assignments[{i}].points.{fn}: no hidden checks grade '{fn}'"
-                )
+                raise CourseConfigError(f"{file_name}: assignments[{i}].points.{fn}: no hidden checks grade '{fn}'")

@@ -377,15 +377,16 @@ def grader_failed(submission: Submission, course: Course) -> GradedSubmission:
 
 
 def _graded(submission: Submission, course: Course, code: StudentCode, feedback: bool) -> GradedSubmission:
-    from .feedback import draw_plots
+    from .config import check_against_suites
     from .runner import run_assignment
 
+    check_against_suites(course)  # a course read without it (``load_course``) is checked here, once
     assignment = course.assignment(submission.assignment_id)
     tests = run_assignment(code, assignment)
     if isinstance(code, Sandbox) and code.start_failure:
         raise SandboxStartFailure(code.start_failure)  # a grader failure: graded again next run
     # a report always has its plots: an unreadable notebook's show the reference, and say why
-    plots, plot_notes = draw_plots(code, assignment.id) if feedback else ([], [])
+    plots, plot_notes = _plots(code, assignment.id) if feedback else ([], [])
     notes = [*submission.notes, *_run_notes(code)]
     late = submission_lateness(submission, course)
     graded = GradedSubmission(
@@ -396,6 +397,12 @@ def _graded(submission: Submission, course: Course, code: StudentCode, feedback:
     if not submission.refused and isinstance(code, Sandbox):
         graded.written = written_answers(submission.notebook, list(assignment.manual))
     return graded
+
+
+def _plots(code: StudentCode, assignment_id: str):
+    from .feedback import draw_plots  # and matplotlib with it: only for a report
+
+    return draw_plots(code, assignment_id)
 
 
 def _run_notes(code: StudentCode) -> list[str]:
@@ -480,8 +487,6 @@ def write_class_files(out_dir: Path, manual: ManualBook | None = None) -> None:
     """The class's files, from all results under ``out_dir`` once ``manual``'s hand-graded scores
     are merged into them (``manual.merge``): grades.csv, and per assignment the histogram of
     final scores, the class report and the written answers to grade (``manual.write_sheets``)."""
-    from .classreport import write_class_report
-
     merge(out_dir, manual)
     everything = load_all_results(out_dir)
     if not everything:
@@ -489,6 +494,7 @@ def write_class_files(out_dir: Path, manual: ManualBook | None = None) -> None:
     write_atomic(out_dir / "grades.csv", class_csv(everything))
     for t in score_tables(by_student(everything)):
         if len(t.rows) >= 2:  # a class: its histogram and its report (matplotlib is loaded only then)
+            from .classreport import write_class_report
             from .histogram import score_histogram
 
             pending = sum(bool(g.grade.pending) for g in t.rows)

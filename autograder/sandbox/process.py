@@ -211,7 +211,7 @@ class Child:
         return jail.JailLimits(memory_mb=self.limits.memory_mb, cpu_seconds=int(self.limits.notebook_seconds * 3) + 30)
 
     def _command(self, files: dict[str, bytes]) -> tuple[list[str], tuple[int, ...], Callable[[], None]]:
-        if jail.require():
+        if jail.wanted():
             cmd = jail.jail_command(
                 [jail.interpreter(), "-I", "-S", "/opt/gd/worker.py"],
                 self.workdir,
