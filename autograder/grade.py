@@ -127,14 +127,18 @@ def _in_lanes(submissions: list[Submission], course: Course, jobs: int, feedback
         conn.close()
 
 
-def _require_jail() -> None:
-    """Fail closed: no student code runs outside the jail unless the operator turned it off."""
+def _ready_to_grade(course: Course) -> None:
+    """Stop the whole command (before any grade counts) when the jail cannot work here (fail closed:
+    no student code runs outside it unless the operator turned it off), or when course.yml gives
+    points to a function no hidden check grades (``CourseConfigError``)."""
+    from .config import check_against_suites
     from .submission import UsageError
 
     try:
         jail.require()
     except jail.SandboxUnavailable as exc:
         raise UsageError(str(exc)) from None
+    check_against_suites(course)
 
 
 def grade_all(
@@ -175,9 +179,9 @@ def grade_all(
 
     if jobs <= 1 or len(submissions) <= 1:
         with opening_ahead():
-            for s in submissions[:2]:  # their jails start while the probe of the jail runs
+            for s in submissions[:2]:  # their jails start while the probe of the jail runs, and the suites load
                 open_ahead(s, course)
-            _require_jail()
+            _ready_to_grade(course)
             for i, s in enumerate(submissions):
                 for upcoming in submissions[i : i + 2]:  # this one, and the next one's jail meanwhile
                     open_ahead(upcoming, course)
@@ -188,7 +192,7 @@ def grade_all(
                     continue
                 file(s, g)
     else:
-        _require_jail()  # before the lanes fork: they inherit the answer
+        _ready_to_grade(course)  # before the lanes fork: they inherit the answers
         _in_lanes(submissions, course, jobs, feedback, file, failed)
     graded.sort(key=lambda g: (g.assignment, g.student))
     write_class_files(out_dir, manual)

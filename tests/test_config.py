@@ -89,6 +89,21 @@ def test_every_command_stops_with_one_line(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "gd_step" in done.stderr
+    # points for a function no hidden check grades: grade checks that once its first jail is starting
+    (tmp_path / "ungraded").mkdir()
+    ungraded = broken(tmp_path / "ungraded", CASES["ungraded-function"][0])
+    out = tmp_path / "graded"
+    for jobs in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "autograder", "grade", "solutions", "--out", str(out), "--jobs", jobs],
+            cwd=REPO,
+            env={**env, "GD_COURSE_CONFIG": str(ungraded)},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == "error: course.yml: assignments[0].points.mystery: no hidden checks grade 'mystery'"
+        assert not list(out.glob("**/results.json"))  # nothing graded, nothing filed
     # nbgrader reads the same file through nbgrader_config.py
     course_copy = tmp_path / "course"
     course_copy.mkdir()
