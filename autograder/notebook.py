@@ -15,6 +15,9 @@ from pathlib import Path
 
 #: nbformat's major version: every Jupyter since 2015 saves it, and nbgrader reads no other
 NBFORMAT = 4
+#: a larger notebook file is refused before it is read (parsed, it would take several times its size
+#: of the grader's memory); saved outputs are what make notebooks large, and grading needs none
+MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
 
 class NotebookError(Exception):
@@ -32,8 +35,14 @@ def read_notebook(path: Path) -> dict:
     Raises ``NotebookError`` (in words for the student) for a file that is not a format-4 notebook.
     """
     try:
-        with open(path, encoding="utf-8") as f:
-            nb = json.load(f)
+        with open(path, "rb") as f:
+            data = f.read(MAX_NOTEBOOK_BYTES + 1)
+        if len(data) > MAX_NOTEBOOK_BYTES:
+            raise NotebookError(
+                f"your notebook file is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear its outputs "
+                "(Kernel > Restart Kernel and Clear All Outputs), save it and submit it again"
+            )
+        nb = json.loads(data.decode("utf-8-sig"))  # a byte-order mark, as some editors write, is no damage
     except (OSError, UnicodeDecodeError) as exc:
         raise NotebookError(f"your notebook file could not be read ({type(exc).__name__})") from None
     except (ValueError, RecursionError) as exc:

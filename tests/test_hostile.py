@@ -261,6 +261,7 @@ UNREADABLE = {
     "no-cells": json.dumps({"nbformat": 4, "cells": {"0": {}}}),
     "source-not-text": json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": {"x": 1}}]}),
     "nested-too-deep": "[" * 200_000 + "]" * 200_000,
+    "larger-than-50-MB": json.dumps({"nbformat": 4, "cells": [], "padding": "x" * (50 << 20)}),
 }
 
 
