@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import nbformat
+from .notebook import NotebookError, cell_source, nbgrader_metadata, read_notebook
 
 #: longest written answer kept (longer ones are cut, and say so)
 MAX_WRITTEN = 4000
@@ -66,15 +66,14 @@ def written_answers(notebook: Path, grade_ids: list[str]) -> dict[str, str]:
     if not grade_ids or notebook.is_symlink() or not notebook.is_file():
         return {}
     try:
-        nb = nbformat.read(str(notebook), as_version=4)
-    except Exception:  # noqa: BLE001 - a damaged notebook has no answers to keep; grading says why
+        nb = read_notebook(notebook)
+    except NotebookError:  # a damaged notebook has no answers to keep; grading says why
         return {}
     answers = {}
-    for cell in nb.get("cells", []):
-        meta = cell.get("metadata", {}).get("nbgrader")
-        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
-        if grade_id in grade_ids and grade_id not in answers:
-            source = cell.get("source", "")
-            text = source if isinstance(source, str) else "".join(source)
+    for cell in nb["cells"]:
+        meta = nbgrader_metadata(cell) if isinstance(cell, dict) else None
+        grade_id = meta.get("grade_id") if meta else None
+        if isinstance(grade_id, str) and grade_id in grade_ids and grade_id not in answers:
+            text = cell_source(cell) or ""
             answers[grade_id] = text if len(text) <= MAX_WRITTEN else text[:MAX_WRITTEN] + " [cut]"
     return answers

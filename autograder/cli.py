@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs must be at least 1")
     verb = importlib.import_module(f"{__package__}.{args.verb}")  # autograder/<verb>.py does it
     try:
-        return verb.run(args, load_course(args.course))
+        # grade checks the course against the suites once its first jail is starting (``load_course``)
+        return verb.run(args, load_course(args.course, check_suites=args.verb != "grade"))
     except CourseConfigError as exc:  # a bad course.yml, or an assignment id it does not know
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ each submission finishes, atomically, so an interrupted batch loses nothing alre
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,6 +127,20 @@ def _in_lanes(submissions: list[Submission], course: Course, jobs: int, feedback
         conn.close()
 
 
+def _ready_to_grade(course: Course) -> None:
+    """Stop the whole command (before any grade counts) when the jail cannot work here (fail closed:
+    no student code runs outside it unless the operator turned it off), or when course.yml gives
+    points to a function no hidden check grades (``CourseConfigError``)."""
+    from .config import check_against_suites
+    from .submission import UsageError
+
+    try:
+        jail.require()
+    except jail.SandboxUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    check_against_suites(course)
+
+
 def grade_all(
     submissions: list[Submission],
     course: Course,
@@ -141,12 +156,8 @@ def grade_all(
     A failure of the grader on one submission does not stop the batch: that submission gets a
     results.json saying so, the others are graded, and ``GraderFailure`` is raised at the end.
     """
-    from .submission import UsageError, finish, grader_failed, open_ahead, opening_ahead, write_class_files
+    from .submission import finish, grader_failed, open_ahead, opening_ahead, write_class_files
 
-    try:
-        jail.require()  # fail closed: no student code runs outside the jail unless turned off
-    except jail.SandboxUnavailable as exc:
-        raise UsageError(str(exc)) from None
     graded: list[GradedSubmission] = []
     failures: list[str] = []
 
@@ -168,6 +179,9 @@ def grade_all(
 
     if jobs <= 1 or len(submissions) <= 1:
         with opening_ahead():
+            for s in submissions[:2]:  # their jails start while the probe of the jail runs, and the suites load
+                open_ahead(s, course)
+            _ready_to_grade(course)
             for i, s in enumerate(submissions):
                 for upcoming in submissions[i : i + 2]:  # this one, and the next one's jail meanwhile
                     open_ahead(upcoming, course)
@@ -178,6 +192,7 @@ def grade_all(
                     continue
                 file(s, g)
     else:
+        _ready_to_grade(course)  # before the lanes fork: they inherit the answers
         _in_lanes(submissions, course, jobs, feedback, file, failed)
     graded.sort(key=lambda g: (g.assignment, g.student))
     write_class_files(out_dir, manual)
@@ -216,17 +231,37 @@ def run(args, course: Course) -> int:
             hand_over(Path(args.junit))
 
 
-def _grade_and_report(args, course: Course, submissions: list[Submission], book: ManualBook, out_dir: Path) -> int:
-    """Grade, file and show: the tables, the JUnit XML and the job summary asked for; the exit status."""
-    import sys
-
+def _progress_bar():
+    """rich's progress bar on a terminal; elsewhere (CI, a pipe) a stand-in that draws nothing
+    and costs no import."""
+    if not sys.stderr.isatty():
+        return _NoProgress()
     from rich.progress import Progress
 
+    return Progress(transient=True)
+
+
+class _NoProgress:
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def add_task(self, *args, **kwargs) -> int:
+        return 0
+
+    def advance(self, *args, **kwargs) -> None:
+        pass
+
+
+def _grade_and_report(args, course: Course, submissions: list[Submission], book: ManualBook, out_dir: Path) -> int:
+    """Grade, file and show: the tables, the JUnit XML and the job summary asked for; the exit status."""
     from .manual import warn_unmatched
     from .submission import load_all_results
     from .tables import print_tables
 
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+    with _progress_bar() as progress:
         task = progress.add_task("grading", total=len(submissions))
         try:
             graded = grade_all(

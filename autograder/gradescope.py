@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     from .sandbox import jail
 
     jail.check_ahead()  # the probe runs while course.yml is read and the grader loads (grade_upload)
-    course = load_course(args.course)
+    course = load_course(args.course, check_suites=False)  # checked by the grading, its jail starting
     _private_folder(root / "results")  # before any student code runs (grade_upload)
     from .results import write_results
 

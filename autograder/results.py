@@ -29,7 +29,6 @@ from pathlib import Path
 
 from .lateness import Lateness, penalty_points
 from .verdicts import Verdict
-from .wire import clean_text
 
 #: longest text of one test or note in a results file (student-influenced text is cut earlier)
 MAX_OUTPUT = 4000
@@ -39,6 +38,8 @@ MAX_CODE = 3000
 
 def safe(text: object, limit: int = MAX_OUTPUT) -> str:
     """Text fit for results.json, CSV and XML: no control characters or lone surrogates, bounded."""
+    from .wire import clean_text  # the codec's rule; imported here, as it brings numpy
+
     return clean_text(text, limit)
 
 

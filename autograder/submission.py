@@ -38,17 +38,15 @@ from .lateness import Lateness, assess, lateness, read_timestamp
 from .manual import ManualBook, apply, merge, write_sheets
 from .notebook import NotebookError, read_cells
 from .results import GradedSubmission, ManualScore, read_results, results_json, write_atomic, write_results
-from .sandbox.client import Sandbox
-from .standins import StandinRule
 from .tables import by_student, class_csv, score_tables
 from .verdicts import Verdict
 
 if TYPE_CHECKING:
     from .suites.framework import StudentCode
 
-# The suites, the runner and the feedback (and through them every suite module) are imported
-# where they are first used: a submission's child is launched first and runs its notebook
-# meanwhile (``open_ahead``).
+# numpy, the sandbox's client, the suites, the runner and the feedback (and through them every
+# suite module) are imported where they are first used: a submission's child is started first
+# and runs its notebook meanwhile (``Opening``, ``open_ahead``).
 
 #: neighbouring files larger than this are not copied beside the notebook
 MAX_COPIED_FILE = 5 * 1024 * 1024
@@ -282,19 +280,29 @@ class Opening:
                 scratch_copy(submission.notebook, workdir)
             support = [str(course.root / "support")]  # gd_support.py: copied in, like the neighbours
             assignment = course.assignment(submission.assignment_id)
-            rule = StandinRule(tuple(assignment.functions))
-            return Sandbox(cells, workdir, support, assignment.limits, rule)
+            from .sandbox.process import Child, home_files
+
+            started = Child(workdir, home_files(support), assignment.limits)  # before numpy loads, below
+            try:
+                from .sandbox.client import Sandbox
+                from .standins import StandinRule
+
+                rule = StandinRule(tuple(assignment.functions))
+                return Sandbox(cells, workdir, support, assignment.limits, rule, started=started)
+            except BaseException:
+                started.kill()
+                raise
         except BaseException:
             self._scratch.cleanup()
             raise
 
     def start(self) -> Opening:
-        if isinstance(self.code, Sandbox):
+        if not isinstance(self.code, Unreadable):
             self.code.start_ahead()
         return self
 
     def close(self) -> None:
-        if isinstance(self.code, Sandbox):
+        if not isinstance(self.code, Unreadable):
             self.code.close()
         if self._scratch is not None:
             self._scratch.cleanup()
@@ -344,15 +352,15 @@ def open_submission(submission: Submission, course: Course, cells: list[dict] | 
     assignment = course.assignment(submission.assignment_id)
     ahead = _AHEAD.get()
     opening = ahead.pop(submission, None) if ahead is not None and cells is None else None
-    from .suites.framework import course_seed
+    # launched at once: the notebook runs while the caller loads the suites (every route)
+    opening = opening or Opening(submission, course, cells).start()
+    try:
+        from .suites.framework import course_seed
 
-    with course_seed(assignment.seed):
-        # launched at once: the notebook runs while the caller loads the suites (every route)
-        opening = opening or Opening(submission, course, cells).start()
-        try:
+        with course_seed(assignment.seed):
             yield opening.code
-        finally:
-            opening.close()
+    finally:
+        opening.close()
 
 
 # ----------------------------------------------------------------------------------- grade
@@ -377,15 +385,16 @@ def grader_failed(submission: Submission, course: Course) -> GradedSubmission:
 
 
 def _graded(submission: Submission, course: Course, code: StudentCode, feedback: bool) -> GradedSubmission:
-    from .feedback import draw_plots
+    from .config import check_against_suites
     from .runner import run_assignment
 
+    check_against_suites(course)  # a course read without it (``load_course``) is checked here, once
     assignment = course.assignment(submission.assignment_id)
     tests = run_assignment(code, assignment)
-    if isinstance(code, Sandbox) and code.start_failure:
+    if getattr(code, "start_failure", ""):
         raise SandboxStartFailure(code.start_failure)  # a grader failure: graded again next run
     # a report always has its plots: an unreadable notebook's show the reference, and say why
-    plots, plot_notes = draw_plots(code, assignment.id) if feedback else ([], [])
+    plots, plot_notes = _plots(code, assignment.id) if feedback else ([], [])
     notes = [*submission.notes, *_run_notes(code)]
     late = submission_lateness(submission, course)
     graded = GradedSubmission(
@@ -393,9 +402,15 @@ def _graded(submission: Submission, course: Course, code: StudentCode, feedback:
     )
     graded.manual = {q: ManualScore(points) for q, points in assignment.manual.items()}  # pending
     graded.code = function_code(getattr(code, "cells", None) or [], assignment.functions)
-    if not submission.refused and isinstance(code, Sandbox):
+    if not submission.refused and not isinstance(code, Unreadable):
         graded.written = written_answers(submission.notebook, list(assignment.manual))
     return graded
+
+
+def _plots(code: StudentCode, assignment_id: str):
+    from .feedback import draw_plots  # and matplotlib with it: only for a report
+
+    return draw_plots(code, assignment_id)
 
 
 def _run_notes(code: StudentCode) -> list[str]:
@@ -480,8 +495,6 @@ def write_class_files(out_dir: Path, manual: ManualBook | None = None) -> None:
     """The class's files, from all results under ``out_dir`` once ``manual``'s hand-graded scores
     are merged into them (``manual.merge``): grades.csv, and per assignment the histogram of
     final scores, the class report and the written answers to grade (``manual.write_sheets``)."""
-    from .classreport import write_class_report
-
     merge(out_dir, manual)
     everything = load_all_results(out_dir)
     if not everything:
@@ -489,6 +502,7 @@ def write_class_files(out_dir: Path, manual: ManualBook | None = None) -> None:
     write_atomic(out_dir / "grades.csv", class_csv(everything))
     for t in score_tables(by_student(everything)):
         if len(t.rows) >= 2:  # a class: its histogram and its report (matplotlib is loaded only then)
+            from .classreport import write_class_report
             from .histogram import score_histogram
 
             pending = sum(bool(g.grade.pending) for g in t.rows)

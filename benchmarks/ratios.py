@@ -3,15 +3,18 @@
     python benchmarks/ratios.py [--students 8] [--repeat 3] [--baseline DIR] [--no-nbgrader] [--assignment ID]
 
 For each assignment: a class of K submissions in nbgrader's layout (the filled release, the untouched
-release and K - 2 realistic mistakes of the bug zoo) and one submission alone (the filled release).
+release and K - 2 realistic mistakes of the bug zoo), the class of its first two, and one submission
+alone (the filled release).
 Every measurement is a fresh command timed from outside (wall seconds, and the CPU seconds of it and
 of everything it ran); in each round the commands run one after the other in a rotating order, and
 the median of ``--repeat`` rounds is kept:
 
 - ``floor``: ``benchmarks/floor.py`` on the class: the same cells and suites in one process, its own
   time per submission (imports excluded);
-- ``grade``: ``python -m autograder grade --jobs 1`` on the class and on the one submission: per
-  submission = (class - one) / (K - 1), fixed cost per command = one - per submission;
+- ``grade``: ``python -m autograder grade --jobs 1`` on the class, on its first two and on the one
+  submission: per submission = (class - two) / (K - 2) (both write the class files: the histogram and
+  the class report, which a single submission does not have), fixed cost per command = one - per
+  submission, class files = two - one - per submission (what a class command adds once);
 - ``grade --feedback``: the same with ``--feedback``;
 - ``nbgrader``: STOCK ``nbgrader autograde`` (the python3 kernel runs each notebook with its hidden
   cells, which call the suites in the kernel), per submission the same way;
@@ -91,8 +94,11 @@ def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, fl
 
 
 def tool_env(tree: Path) -> dict:
-    """This Python's scripts first on PATH (nbgrader's kernel, alembic), ``tree``'s package first."""
+    """This Python's scripts first on PATH (nbgrader's kernel, alembic), ``tree``'s package first, and
+    Python's bytecode cache in use, as on an installed machine (a shell that turns it off would make
+    every command compile the grader's modules again)."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["PYTHONPATH"] = str(tree)
     env.pop("GD_COURSE_CONFIG", None)
@@ -105,6 +111,7 @@ class Tree:
     def __init__(self, name: str, root: Path, scratch: Path):
         self.name, self.root, self.scratch = name, root, scratch
         self.env = tool_env(root)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "autograder")], check=True)
 
     def grade(self, paths: list[Path], feedback: bool) -> tuple[float, float]:
         out = Path(tempfile.mkdtemp(dir=self.scratch))
@@ -177,14 +184,17 @@ def measure_assignment(assignment: str, args, trees: list[Tree], scratch: Path) 
     folder = Path(tempfile.mkdtemp(dir=scratch, prefix=f"{assignment}-"))
     class_root = make_class(folder / "class", assignment, args.students)
     one = class_root / "student00" / assignment / a.notebook
+    two = [class_root / "student00", class_root / "student01"]
     gradescope = {t.name: t.gradescope_root(assignment, one) for t in trees}
     stock = None if args.no_nbgrader else StockNbgrader(folder / "nbgrader", assignment, class_root)
 
     jobs: dict[str, callable] = {}
     for t in trees:
         jobs[f"{t.name}:grade:class"] = lambda t=t: t.grade([class_root], False)
+        jobs[f"{t.name}:grade:two"] = lambda t=t: t.grade(two, False)
         jobs[f"{t.name}:grade:one"] = lambda t=t: t.grade([one], False)
         jobs[f"{t.name}:feedback:class"] = lambda t=t: t.grade([class_root], True)
+        jobs[f"{t.name}:feedback:two"] = lambda t=t: t.grade(two, True)
         jobs[f"{t.name}:feedback:one"] = lambda t=t: t.grade([one], True)
         jobs[f"{t.name}:floor"] = lambda t=t: (t.floor(class_root), 0.0)
         jobs[f"{t.name}:run_autograder"] = lambda t=t: t.run_autograder(gradescope[t.name])
@@ -206,11 +216,13 @@ def measure_assignment(assignment: str, args, trees: list[Tree], scratch: Path) 
     for t in trees:
         row = {"floor_s": med[f"{t.name}:floor"][0]}
         for kind in ("grade", "feedback"):
-            (class_wall, class_cpu), (one_wall, one_cpu) = med[f"{t.name}:{kind}:class"], med[f"{t.name}:{kind}:one"]
-            per = (class_wall - one_wall) / (k - 1)
+            (class_wall, class_cpu), (two_wall, two_cpu) = med[f"{t.name}:{kind}:class"], med[f"{t.name}:{kind}:two"]
+            one_wall = med[f"{t.name}:{kind}:one"][0]
+            per = (class_wall - two_wall) / (k - 2)
             row[f"{kind}_per_submission_s"] = per
-            row[f"{kind}_per_submission_cpu_s"] = (class_cpu - one_cpu) / (k - 1)
+            row[f"{kind}_per_submission_cpu_s"] = (class_cpu - two_cpu) / (k - 2)
             row[f"{kind}_fixed_s"] = one_wall - per
+            row[f"{kind}_class_files_s"] = two_wall - one_wall - per
             row[f"{kind}_class_s"] = class_wall
         row["run_autograder_s"] = med[f"{t.name}:run_autograder"][0]
         row["grade_to_floor"] = row["grade_per_submission_s"] / row["floor_s"]
@@ -240,6 +252,7 @@ def report(assignment: str, result: dict, trees: list[Tree]) -> None:
         ("grade / nbgrader (class)", "grade_to_nbgrader_class"),
         ("fixed cost per grade command, s", "grade_fixed_s"),
         ("fixed cost per --feedback command, s", "feedback_fixed_s"),
+        ("class files (histogram, report), s", "grade_class_files_s"),
         ("run_autograder, one submission, s", "run_autograder_s"),
     ]
     print(f"{'':40s}" + "".join(f"{t.name:>12s}" for t in trees))
@@ -252,12 +265,14 @@ def report(assignment: str, result: dict, trees: list[Tree]) -> None:
 
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--students", type=int, default=8)
+    parser.add_argument("--students", type=int, default=8, help="at least 3")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--baseline", default=None, help="another checkout, measured in the same rounds")
     parser.add_argument("--no-nbgrader", action="store_true", help="leave stock nbgrader out (it is slow)")
     parser.add_argument("--assignment", action="append", default=None, help="only this assignment (repeatable)")
     args = parser.parse_args()
+    if args.students < 3:
+        parser.error("--students must be at least 3 (per submission is measured between a class and its first two)")
     course = load_course(REPO / "course.yml")
     results = {}
     with tempfile.TemporaryDirectory(prefix="gd-ratios-") as scratch:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import fastjsonschema
+import jsonschema
 import nbformat
 import pytest
 import yaml
 
 from autograder.assign import tool_env
-from autograder.config import CourseConfigError, load_course
+from autograder.config import SCHEMA_PATH, CourseConfigError, _fast_validator, _stringify_dates, load_course
 
 from helpers import COURSE, REPO
 
@@ -86,6 +89,21 @@ def test_every_command_stops_with_one_line(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "gd_step" in done.stderr
+    # points for a function no hidden check grades: grade checks that once its first jail is starting
+    (tmp_path / "ungraded").mkdir()
+    ungraded = broken(tmp_path / "ungraded", CASES["ungraded-function"][0])
+    out = tmp_path / "graded"
+    for jobs in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "autograder", "grade", "solutions", "--out", str(out), "--jobs", jobs],
+            cwd=REPO,
+            env={**env, "GD_COURSE_CONFIG": str(ungraded)},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == "error: course.yml: assignments[0].points.mystery: no hidden checks grade 'mystery'"
+        assert not list(out.glob("**/results.json"))  # nothing graded, nothing filed
     # nbgrader reads the same file through nbgrader_config.py
     course_copy = tmp_path / "course"
     course_copy.mkdir()
@@ -100,3 +118,75 @@ def test_every_command_stops_with_one_line(tmp_path):
     )
     assert done.returncode != 0
     assert "error: course.yml: assignments[1].points.gd_step" in done.stderr
+
+
+def _set(*path_and_value):
+    *path, key, value = path_and_value
+
+    def change(d):
+        for step in path:
+            d = d[step]
+        d[key] = value
+
+    return change
+
+
+#: files at and past every bound of the schema, both sides: the fast check must judge each as
+#: jsonschema does (a file it let through that jsonschema refuses would be graded with nonsense)
+AGREEMENT = [
+    _set("time_limits", "call_seconds", 0),
+    _set("time_limits", "call_seconds", 600),
+    _set("time_limits", "call_seconds", 600.5),
+    _set("time_limits", "memory_mb", 255),
+    _set("time_limits", "memory_mb", 256.5),
+    _set("time_limits", "memory_mb", True),
+    _set("time_limits", "surprise", 1),
+    _set("late_policy", "counts", "worst"),
+    _set("late_policy", "counts", "last"),
+    _set("late_policy", "penalty_per_day", 100),
+    _set("late_policy", "penalty_per_day", 100.01),
+    _set("late_policy", "grace_minutes", -1),
+    _set("late_policy", "final_cutoff_days", 0),
+    _set("extensions", [{"student": "ada", "hours": 0}]),
+    _set("extensions", [{"student": "ada", "hours": 48}]),
+    _set("extensions", [{"student": "ada", "days": 2}]),
+    _set("extensions", [{"student": "", "hours": 1}]),
+    _set("extensions", [{"student": "ada", "hours": 1, "assignment": "a/b"}]),
+    _set("extensions", {"student": "ada", "hours": 1}),
+    _set("feedback_per_day", 0),
+    _set("feedback_per_day", 2.5),
+    _set("feedback_per_day", 3),
+    _set("course", "id", "has space"),
+    _set("course", "title", ""),
+    _set("course", "term", "spring"),
+    _set("assignments", []),
+    _set("assignments", 0, "notebook", "sub/dir.ipynb"),
+    _set("assignments", 0, "notebook", "gradients.py"),
+    _set("assignments", 0, "seed", -1),
+    _set("assignments", 0, "seed", 1.5),
+    _set("assignments", 0, "points", {}),
+    _set("assignments", 0, "points", "mse_loss", 0),
+    _set("assignments", 0, "points", "mse_loss", "two"),
+    _set("assignments", 0, "manual", {"9lives": 1}),
+    _set("assignments", 0, "manual", {"explain": 2}),
+    _set("assignments", 0, "lms_id", 1234),
+    _set("assignments", 0, "lms_id", [1]),
+    _set("assignments", 0, "due", 20270205),
+    _set("assignments", 0, "due", "2027-02-05 23:59"),
+    _set("assignments", 0, "time_limits", {"cell_seconds": 3601}),
+    lambda d: d["assignments"][0].pop("seed"),
+    lambda d: d.pop("course"),
+    lambda d: d.update(unknown=1),
+]
+
+
+@pytest.mark.parametrize("index", range(len(AGREEMENT)))
+def test_the_fast_check_judges_every_file_as_jsonschema_does(tmp_path, index):
+    data = _stringify_dates(yaml.safe_load(broken(tmp_path, AGREEMENT[index]).read_text()))
+    valid = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text())).is_valid(data)
+    try:
+        _fast_validator()(data)
+        fast = True
+    except fastjsonschema.JsonSchemaException:
+        fast = False
+    assert fast == valid

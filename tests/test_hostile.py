@@ -252,9 +252,20 @@ def test_bad_top_level_cell_is_skipped(tmp_path, cell):
         assert any("Cell" in note for note in graded.notes), graded.notes
 
 
-@pytest.mark.parametrize(
-    "content", ["{not json", "[1, 2, 3]", "", "\x00\x01binary"], ids=["corrupt", "list", "empty", "binary"]
-)
+UNREADABLE = {
+    "corrupt": "{not json",
+    "list": "[1, 2, 3]",
+    "empty": "",
+    "binary": "\x00\x01binary",
+    "format-3": json.dumps({"nbformat": 3, "worksheets": [{"cells": []}]}),
+    "no-cells": json.dumps({"nbformat": 4, "cells": {"0": {}}}),
+    "source-not-text": json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": {"x": 1}}]}),
+    "nested-too-deep": "[" * 200_000 + "]" * 200_000,
+    "larger-than-50-MB": json.dumps({"nbformat": 4, "cells": [], "padding": "x" * (50 << 20)}),
+}
+
+
+@pytest.mark.parametrize("content", UNREADABLE.values(), ids=UNREADABLE.keys())
 def test_unreadable_notebook_gets_results_with_a_reason(tmp_path, content):
     folder = tmp_path / "submitted" / "mallory" / A1
     folder.mkdir(parents=True)

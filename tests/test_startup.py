@@ -103,3 +103,31 @@ def test_the_grade_verb_loads_no_grader_before_it_runs():
     script = "import sys, autograder.grade; print(sorted(m for m in sys.modules if m.startswith(('numpy', 'autograder.suites', 'nbformat'))))"
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_first_jail_starts_before_the_grader_loads_numpy_and_the_suites(tmp_path):
+    """A one-submission command (Gradescope's, a student's CI run) waits for its child to run the
+    notebook: the child is started before the grader's heavy imports, which then load meanwhile."""
+    nb = write_notebook("01_gradients", tmp_path / "one" / "01_gradients")
+    script = (
+        "import json, sys\n"
+        "import autograder.sandbox.process as process\n"
+        "seen = []\n"
+        "start = process.Child.__init__\n"
+        "def spying(self, *args, **kwargs):\n"
+        "    seen.append(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'nbformat', 'jsonschema', 'rich')"
+        " or m.startswith('autograder.suites')))\n"
+        "    start(self, *args, **kwargs)\n"
+        "process.Child.__init__ = spying\n"
+        "from autograder.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "print(json.dumps({'status': status, 'before_first_child': seen[0], 'after': sorted(sys.modules)}))\n"
+    )
+    args = ["grade", str(nb), "--out", str(tmp_path / "out")]
+    done = subprocess.run([sys.executable, "-c", script, *args], cwd=REPO, capture_output=True, text=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == 0
+    assert result["before_first_child"] == []
+    assert "numpy" in result["after"]  # loaded, once the child was started
+    unused = [m for m in result["after"] if m.split(".")[0] in ("nbformat", "jsonschema") or m == "rich.progress"]
+    assert unused == []  # nbformat's schema check, course.yml's error wording, a progress bar off a terminal

@@ -29,7 +29,7 @@ from ..calls import OK, CallOutcome, CellReport
 from ..limits import Limits
 from ..verdicts import Verdict
 from . import jail
-from .process import ARENA_BYTES, Child, describe_exit
+from .process import ARENA_BYTES, Child, describe_exit, home_files
 from .process import Crashed as _Crashed
 from .process import Fatal as _Fatal
 from .process import TimedOut as _TimedOut
@@ -63,6 +63,10 @@ class Sandbox:
     standins : Standins, optional
         The stand-in rule: while one function is graded, the student's versions of the functions
         it names are replaced by proxies to the versions it gives (ours).  Without it, none are.
+    started : Child, optional
+        Its first child, started already for these files and limits
+        (``Child(workdir, home_files(extra_paths), limits)``): a grader that starts it before it
+        loads the rest of itself (numpy, the suites) gains that time.
     """
 
     def __init__(
@@ -72,14 +76,11 @@ class Sandbox:
         extra_paths: Sequence[str] = (),
         limits: Limits | None = None,
         standins: Standins | None = None,
+        started: Child | None = None,
     ):
         self.cells = cells
         self.workdir = Path(workdir)
-        self.extra_files: dict[str, bytes] = {}
-        for folder in extra_paths:
-            for path in sorted(Path(folder).glob("*.py")):
-                if path.is_file() and not path.is_symlink():
-                    self.extra_files[f"{jail.HOME}/{path.name}"] = path.read_bytes()
+        self.extra_files = home_files(extra_paths)
         self.limits = limits or Limits()
         self.standin_rule = standins
         self.skipped: dict[int, CellReport] = {}
@@ -91,6 +92,7 @@ class Sandbox:
         self.spent: dict[str, float] = {}
         self._standins_used: set[str] = set()
         self._child: Child | None = None
+        self._started = started  # the first child, until it is taken up
         self._buffer = bytearray()  # what the child sent that is not a whole message yet
         self._started_at = time.monotonic()
         self._ahead: threading.Thread | None = None  # watching a start ahead (``start_ahead``)
@@ -100,7 +102,8 @@ class Sandbox:
     # -- the child ------------------------------------------------------------------------
 
     def _spawn(self) -> None:
-        self._child = Child(self.workdir, self.extra_files, self.limits)
+        started, self._started = self._started, None
+        self._child = started or Child(self.workdir, self.extra_files, self.limits)
         self._buffer = bytearray()
 
     def _kill(self) -> None:
@@ -120,6 +123,9 @@ class Sandbox:
             self._ahead.join()
             self._ahead = None
         self._kill()
+        started, self._started = self._started, None
+        if started is not None:  # never taken up
+            started.kill()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -200,6 +206,7 @@ class Sandbox:
             self._kill()
             self.restarts += 1
             if current is None:
+                jail.require()  # a jail that cannot work here says so (started before its probe answered)
                 # no cell had started: Python itself did not start (a machine out of processes
                 # or memory), which is the grader's failure, not something in the notebook
                 self.start_failure = "the grader could not start Python for this notebook: " + describe_exit(

@@ -721,6 +721,18 @@ class SandboxUnavailable(RuntimeError):
     """Student code cannot be run safely on this machine (and the jail was not turned off)."""
 
 
+def wanted() -> bool:
+    """Whether a child starts in the jail, without waiting for a probe still running: True unless the
+    operator turned the jail off (False) or the probe has found that it cannot work here
+    (``SandboxUnavailable``, as ``require``).  Starting a jail before the probe answers runs no
+    student code outside one: a jail that cannot work stops before it starts anything."""
+    if sandbox_disabled():
+        return False
+    if _probes and not available.cache_info().currsize:
+        return True  # its answer is asked for (``require``) before any grade counts
+    return require()
+
+
 def require() -> bool:
     """True when the jail is to be used, False when the operator turned it off; raises
     ``SandboxUnavailable`` (fail closed) when it is wanted but cannot work here."""

@@ -20,17 +20,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .. import wire
 from ..limits import Limits
 from . import jail, unjailed
 
-#: the only code of ours inside the jail, copied in: the worker and the codec
+#: the only code of ours inside the jail, copied in: the worker and the codec (read, not imported:
+#: a jail is started before the grader loads numpy)
 SOURCES = {
     "/opt/gd/worker.py": (Path(__file__).parent / "worker.py").read_bytes(),
-    "/opt/gd/wire.py": (Path(wire.__file__)).read_bytes(),
+    "/opt/gd/wire.py": (Path(__file__).parents[1] / "wire.py").read_bytes(),
 }
 #: shared memory for the arrays whose in-place modification we check
 ARENA_BYTES = 16 * 1024 * 1024
@@ -135,6 +135,17 @@ def describe_exit(returncode: int | None) -> str:
     return f"the process exited with status {returncode} (sys.exit / os._exit in your code?)"
 
 
+def home_files(folders: Sequence[str]) -> dict[str, bytes]:
+    """The ``.py`` files of ``folders`` (the course's support module), as files of the jail's home:
+    regular files only, never what a link names."""
+    files = {}
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.py")):
+            if path.is_file() and not path.is_symlink():
+                files[f"{jail.HOME}/{path.name}"] = path.read_bytes()
+    return files
+
+
 def _arena() -> int:
     fd = os.memfd_create("gd-arena", os.MFD_ALLOW_SEALING)
     os.ftruncate(fd, ARENA_BYTES)
@@ -211,7 +222,7 @@ class Child:
         return jail.JailLimits(memory_mb=self.limits.memory_mb, cpu_seconds=int(self.limits.notebook_seconds * 3) + 30)
 
     def _command(self, files: dict[str, bytes]) -> tuple[list[str], tuple[int, ...], Callable[[], None]]:
-        if jail.require():
+        if jail.wanted():
             cmd = jail.jail_command(
                 [jail.interpreter(), "-I", "-S", "/opt/gd/worker.py"],
                 self.workdir,
