@@ -16,19 +16,6 @@ from autograder.suites import SUITES
 from helpers import COURSE
 
 
-@pytest.fixture
-def drawn(monkeypatch) -> list[Figure]:
-    """Every figure saved as a PNG while the test runs."""
-    figures, savefig = [], Figure.savefig
-
-    def saving(fig, *args, **kwargs):
-        figures.append(fig)
-        return savefig(fig, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", saving)
-    return figures
-
-
 def assert_laid_out(fig: Figure) -> None:
     """Everything drawn on ``fig`` lies on it (one pixel of slack), and the axes side by side,
     each with its labels, do not overlap."""
