@@ -917,6 +917,7 @@ def batch_size_plot(sub) -> Plot:
                 "(or do not move at all), so the line lies on the bottom of the plot."
             )
     name_axes(ax, "batch size", "spread of the loss across seeds")
+    ax.set_xticks(sizes, [str(size) for size in sizes])  # the batch sizes drawn, not decades
     caption = (
         "Starting at the best weights, one epoch with six seeds: the spread is the noise of using a batch instead "
         "of all the data. It should fall as the batch grows, like the reference, and vanish at the full batch "
