@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .figures import Margins, fitting_size, png, subplots, text_width
 from .results import GradedSubmission, TestResult, markdown_text, write_atomic
 from .verdicts import Verdict
 
@@ -150,10 +150,10 @@ def write_class_report(out_dir: Path, assignment: str, graded: list[GradedSubmis
     """``<assignment>_report.md`` with its PNGs, and the self-contained ``<assignment>_report.html``."""
     report = build(assignment, graded)
     pngs = {f.function: _plot(f) for f in report.functions}
-    for function, png in pngs.items():
+    for function, image in pngs.items():
         path = out_dir / f"{assignment}_report_{function}.png"
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(png)
+        tmp.write_bytes(image)
         tmp.replace(path)
     write_atomic(out_dir / f"{assignment}_report.md", markdown(report))
     path = out_dir / f"{assignment}_report.html"
@@ -304,34 +304,43 @@ def _html_key(m: MistakeRow) -> str:
     return f'<span class="undiagnosed">not diagnosed: {html.escape(m.key.removeprefix("check: "))}</span>'
 
 
-def _plot(f: FunctionReport) -> bytes:
-    """One function's picture: its score distribution, and the students per mistake."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+#: the class report's picture, in inches: its height, the histogram's width, the bars' least width
+#: and the figure's least width (the bars widen it when their labels are long)
+PLOT_HEIGHT, HISTOGRAM_WIDTH, BARS_WIDTH, PLOT_WIDTH = 2.8, 2.9, 3.0, 9.0
+LABEL_SIZE = 8
 
-    fig = Figure(figsize=(9, 2.8), dpi=80)
-    FigureCanvasAgg(fig)
-    scores_ax, mistakes_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
+
+def _plot(f: FunctionReport) -> bytes:
+    """One function's picture: its score distribution, and the students per mistake (named on the
+    left of their bars, with room made for the longest name)."""
+    from matplotlib.ticker import MaxNLocator, NullLocator
+
+    shown = f.mistakes[:PLOTTED][::-1]
+    labels = [m.key if m.diagnosed else "(not diagnosed) " + m.key.removeprefix("check: ")[:40] for m in shown]
+    margins = Margins(between=Margins.between + text_width(labels, LABEL_SIZE))
+    fixed = margins.left + HISTOGRAM_WIDTH + margins.between + margins.right
+    bars_width = max(BARS_WIDTH, PLOT_WIDTH - fixed)
+    fig, (scores_ax, mistakes_ax) = subplots(
+        1,
+        2,
+        figsize=(fixed + bars_width, PLOT_HEIGHT),
+        margins=margins,
+        gridspec_kw={"width_ratios": [HISTOGRAM_WIDTH, bars_width]},
+    )
     bins = max(4, min(12, int(2 * f.max_score) + 1))
     scores_ax.hist(f.scores, bins=bins, range=(0, f.max_score), color="#4C72B0", edgecolor="white")
     scores_ax.set_xlabel(f"score (out of {f.max_score:g})")
     scores_ax.set_ylabel("students")
     scores_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    scores_ax.set_title(f"{f.function}: scores", fontsize=10)
-    shown = f.mistakes[:PLOTTED][::-1]
-    labels = [m.key if m.diagnosed else "(not diagnosed) " + m.key.removeprefix("check: ")[:40] for m in shown]
+    scores_ax.set_title(f"{f.function}: scores", fontsize=fitting_size(f"{f.function}: scores", HISTOGRAM_WIDTH, 10))
     mistakes_ax.barh(range(len(shown)), [len(m.students) for m in shown], color="#C44E52")
-    mistakes_ax.set_yticks(range(len(shown)), labels, fontsize=8)
-    mistakes_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    mistakes_ax.set_yticks(range(len(shown)), labels, fontsize=LABEL_SIZE)
+    mistakes_ax.xaxis.set_major_locator(MaxNLocator(integer=True) if shown else NullLocator())
     mistakes_ax.set_xlabel("students")
     title = "mistakes" if f.mistakes else "no mistakes"
     extra = len(f.mistakes) - len(shown)
     mistakes_ax.set_title(title + (f" ({extra} more in the table)" if extra > 0 else ""), fontsize=10)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return png(fig)
 
 
 def top_mistakes(graded: list[GradedSubmission], count: int = 3) -> list[tuple[str, MistakeRow]]:

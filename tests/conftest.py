@@ -5,6 +5,7 @@
   ``GD_COURSE_CONFIG`` points at it, so ``helpers.COURSE`` and every ``python -m autograder``
   a test runs use it, never the shipped course.yml an instructor edits.
 * ``course_file``: a course.yml of the tests' term with changes, for a test that needs another.
+* ``drawn``: every matplotlib figure saved while a test runs (what a picture shows, read from it).
 * ``public_python``: a copy of this interpreter and its packages that any uid can run
   (``public_python.py``), for the tests that run student code as ``nobody``.
 * Under xdist (``-n auto``): tests one by one, a module whose tests share a set-up whole, the
@@ -125,6 +126,21 @@ def course_file(tmp_path: Path) -> Callable[..., Path]:
     top-level keys changed, written (with ``support/``) into a folder of this test."""
     made = iter(range(1_000_000))
     return lambda **changes: testcourse.write_course(tmp_path / f"course-{next(made)}", **changes)
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Every figure saved (as a PNG) while the test runs, in order."""
+    from matplotlib.figure import Figure
+
+    figures, savefig = [], Figure.savefig
+
+    def saving(fig, *args, **kwargs):
+        figures.append(fig)
+        return savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", saving)
+    return figures
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,15 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder.feedback import draw_plots
 from autograder.sandbox.client import Sandbox
 from autograder.suites import SUITES
+from autograder.suites.minibatch import EPOCH_RUNS
 
+from bug_zoo import VARIANTS
 from helpers import COURSE, SUPPORT, replace_function, solution_cells
 
 
@@ -96,3 +99,30 @@ def test_unreadable_notebook_report_still_has_the_reference_plots():
         plots, notes = draw_plots(Unreadable("the file is not a notebook"), assignment.id)
         assert not notes and len(plots) == len(SUITES[assignment.id].plotters)
         assert all("could not be graded" in p.caption for p in plots)
+
+
+def drawn_lines(fig) -> dict[str, np.ndarray]:
+    """The y values of each labelled line of ``fig``."""
+    return {line.get_label(): np.asarray(line.get_ydata(), dtype=float) for ax in fig.axes for line in ax.get_lines()}
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [None] + [v for v in VARIANTS if v.assignment == "03_minibatch"],
+    ids=lambda v: v.id if v else "solution",
+)
+def test_minibatch_plots_show_what_their_captions_say(drawn, variant):
+    """For the reference and every correct answer (the solution, and the zoo's valid variants: other
+    shuffles, float32, lists), as the captions say: all three loss curves fall, SGD fastest in the
+    first epoch and then noisy; the spread across seeds falls as the batch grows and vanishes at the
+    full batch."""
+    plots, notes = plots_for("03_minibatch", {variant.function: variant.source} if variant else {})
+    assert not notes and [p.name for p in plots] == ["epochs", "batch_size"] and len(drawn) == 2
+    epochs, spreads = map(drawn_lines, drawn)
+    for whose in ("reference", "yours"):
+        full, mini, sgd = (epochs[f"{label} ({whose})"] for label, *_ in EPOCH_RUNS)
+        assert all(curve[-1] < curve[0] / 2 for curve in (full, mini, sgd)), whose
+        assert sgd[1] < mini[1] < full[1], whose  # after one epoch
+        assert np.any(np.diff(sgd[1:]) > 0), whose  # noisy: it rises again somewhere
+        spread = spreads[whose]
+        assert np.all(np.diff(spread) < 0) and spread[-1] < 1e-12, (whose, spread)

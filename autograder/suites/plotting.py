@@ -4,7 +4,8 @@ A plotter (registered with ``@suite.plot`` in its assignment's suite module) tak
 code and returns a ``Plot`` of it at work on held-out problems next to the reference: a loss
 curve, a descent path on a contour plot, the batch-size comparison.  Plots show curves and
 paths, never the hidden data or the checks' code, and each is drawn from plain data the
-student's code returns.  Every plot draws the reference, and the student's curve where their
+student's code returns, on a figure of ``figures.py`` (``subplots``, ``png``: no pyplot, fixed
+margins).  Every plot draws the reference, and the student's curve where their
 code gives one; when it does not, or when their data makes the picture degenerate (a path that
 is one dot, a curve that leaves the axes), the caption says why in a sentence.  So every report
 has its plots.
@@ -13,13 +14,15 @@ has its plots.
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..figures import png, subplots
 from .framework import COURSE_SEED, Fail
+
+__all__ = ["Plot", "png", "subplots", "reference_data", "name_axes", "yours", "not_finite", "with_notes"]
 
 
 @dataclass
@@ -29,46 +32,6 @@ class Plot:
     caption: str
     png: bytes
     functions: tuple[str, ...] = ()  # the student functions it draws (``feedback.draw_plots`` notes them)
-
-
-def subplots(*grid: int, figsize: tuple[float, float], **options):
-    """A figure of our own and its axes (``matplotlib.figure.Figure``: no pyplot, so no global state
-    shared between plots or students), drawn by ``_Canvas``.  matplotlib is imported here, when the
-    first plot is drawn."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    _canvas_class()(fig)
-    return fig, fig.subplots(*grid, **options)
-
-
-@functools.lru_cache(maxsize=1)
-def _canvas_class():
-    """An Agg canvas whose renderer is kept per size: the renderer's caches (text layout, math text)
-    serve every figure of that size, so the tick labels of the hundredth plot cost what the first
-    one's did once.  Each draw clears the renderer first; nothing else is kept."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
-
-    renderers: dict[tuple[float, float, float], RendererAgg] = {}
-
-    class _Canvas(FigureCanvasAgg):
-        def get_renderer(self):
-            width, height = self.figure.bbox.size
-            key = (width, height, self.figure.dpi)
-            if key not in renderers:
-                renderers[key] = RendererAgg(width, height, self.figure.dpi)
-            self.renderer = renderers[key]
-            return self.renderer
-
-    return _Canvas
-
-
-def png(fig) -> bytes:
-    """``fig`` as PNG bytes (no software version in them: the same plot gives the same bytes)."""
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
-    return buffer.getvalue()
 
 
 def reference_data(compute: Callable) -> Callable:
@@ -88,9 +51,11 @@ def reference_data(compute: Callable) -> Callable:
 
 
 def name_axes(ax, x: str, y: str) -> None:
-    """Name a plot's axes and show its legend."""
+    """Name a plot's axes and show its legend, without minor ticks (on a log axis they are a third of
+    the drawing's time, and the decades say enough)."""
     ax.set_xlabel(x)
     ax.set_ylabel(y)
+    ax.minorticks_off()
     ax.legend(fontsize=8)
 
 
