@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "jobs", 1) < 1:
         parser.error("--jobs must be at least 1")
     verb = importlib.import_module(f"{__package__}.{args.verb}")  # autograder/<verb>.py does it
+    if hasattr(verb, "start_ahead"):
+        verb.start_ahead()  # what the verb will wait for (grade: the probe of the jail) runs while course.yml loads
     try:
         # grade checks the course against the suites once its first jail is starting (``load_course``)
         return verb.run(args, load_course(args.course, check_suites=args.verb != "grade"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -102,6 +103,27 @@ def _stringify_dates(data):
     return data
 
 
+def _odd_value(data, where: str = "") -> str:
+    """What the schema lets through but no course means: a number that is not finite (YAML's
+    ``.nan``, ``.inf``) or text with a control character (a name ending in a newline matches a
+    pattern's ``$`` in Python); the key and the problem, or ``""``."""
+    if isinstance(data, dict):
+        items = ((f"{where}.{k}" if where else str(k), v) for k, v in data.items())
+    elif isinstance(data, list):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(data))
+    elif isinstance(data, float) and not math.isfinite(data):
+        return f"{where}: {data} is not a number a course can use"
+    elif isinstance(data, str) and any(ord(c) < 32 or ord(c) == 127 for c in data):
+        return f"{where}: {data!r} holds a control character (a line break?)"
+    else:
+        return ""
+    for key, value in items:
+        found = _odd_value(value, key)
+        if found:
+            return found
+    return ""
+
+
 def _where(error: jsonschema.ValidationError) -> str:
     parts = ""
     for p in error.absolute_path:
@@ -159,6 +181,9 @@ def load_course(path: Path | str | None = None, *, check_suites: bool = True) ->
     error = _schema_error(data)
     if error is not None:
         raise CourseConfigError(f"{path.name}: {_where(error)}: {error.message}")
+    odd = _odd_value(data)
+    if odd:
+        raise CourseConfigError(f"{path.name}: {odd}")
 
     default_limits = data.get("time_limits", {})
     assignments = []

@@ -179,7 +179,7 @@ def grade_all(
 
     if jobs <= 1 or len(submissions) <= 1:
         with opening_ahead():
-            for s in submissions[:2]:  # their jails start while the probe of the jail runs, and the suites load
+            for s in submissions[:2]:  # their jails start (once the probe says the jail works) while the suites load
                 open_ahead(s, course)
             _ready_to_grade(course)
             for i, s in enumerate(submissions):
@@ -201,12 +201,18 @@ def grade_all(
     return graded
 
 
+def start_ahead() -> None:
+    """Start the probe of the jail (``jail.check_ahead``): its answer comes while the grader loads,
+    before the first child may start."""
+    jail.check_ahead()
+
+
 def run(args, course: Course) -> int:
     """``python -m autograder grade``: 0 when every submission was graded, 1 when the grader failed
     on some (their results say so), 2 for a usage error."""
     import sys
 
-    jail.check_ahead()  # its answer comes while the rest of the grader loads
+    start_ahead()  # done already when run from the command line
     from .manual import ManualScoresError, read_books
     from .nbgrader.points import disagreement
     from .results import hand_over
@@ -225,6 +231,9 @@ def run(args, course: Course) -> int:
     out_dir = Path(args.out)
     try:
         return _grade_and_report(args, course, submissions, book, out_dir)
+    except UsageError as exc:  # the jail cannot work here: nothing was graded
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:  # run as root through sudo (the workflow): its upload step, as the runner's user, reads them
         hand_over(out_dir)
         if args.junit:

@@ -23,3 +23,8 @@ class Limits:
     memory_mb: int = 2048
     output_bytes: int = 20_000
     function_seconds: float = 40.0
+
+    def __post_init__(self) -> None:
+        # whole numbers: course.yml's 2048.0 is an integer to its schema, and rlimits shift them
+        object.__setattr__(self, "memory_mb", int(self.memory_mb))
+        object.__setattr__(self, "output_bytes", int(self.output_bytes))

@@ -18,6 +18,9 @@ NBFORMAT = 4
 #: a larger notebook file is refused before it is read (parsed, it would take several times its size
 #: of the grader's memory); saved outputs are what make notebooks large, and grading needs none
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+#: the code a notebook may hold, all cells together (far below what one message to the jail may carry);
+#: a course's notebook holds some kilobytes
+MAX_CODE_BYTES = 8 * 1024 * 1024
 
 
 class NotebookError(Exception):
@@ -105,4 +108,9 @@ def read_cells(path: Path) -> list[dict]:
         if source is None:
             raise NotebookError(f"your notebook file is damaged: the source of cell {index + 1} is not text")
         cells.append({"index": index, "source": source, "mode": "full" if role == "student" else "defs"})
+    if sum(len(c["source"].encode("utf-8", "replace")) for c in cells) > MAX_CODE_BYTES:
+        raise NotebookError(
+            f"your notebook's code cells hold more than {MAX_CODE_BYTES >> 20} MB of code: keep data in files, "
+            "not in the code"
+        )
     return cells

@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 
 #: neighbouring files larger than this are not copied beside the notebook
 MAX_COPIED_FILE = 5 * 1024 * 1024
+#: a submission with more neighbouring files than this, or more bytes of them, is refused with the
+#: reason (the jail's home holds 64 MB; a course's notebook needs a few files, if any)
+MAX_NEIGHBOURS = 200
+MAX_NEIGHBOUR_BYTES = 32 * 1024 * 1024
 
 
 class UsageError(Exception):
@@ -242,17 +246,28 @@ class Unreadable:
         return CallOutcome(self.status, message=self.reason)
 
 
-def scratch_copy(notebook: Path, into: Path) -> None:
-    """Copy the notebook's neighbours (support modules, data) so that its imports work.
+def scratch_copy(notebook: Path, into: Path) -> str:
+    """Copy the notebook's neighbours (support modules, data) so that its imports work; or, when
+    there are too many of them (``MAX_NEIGHBOURS``, ``MAX_NEIGHBOUR_BYTES``), why nothing is graded.
 
     Regular files only (a symlink could name any file of the machine), and no notebooks:
     the sandbox gets the notebook's cells, never a notebook file.
     """
+    copied, size = 0, 0
     for item in notebook.parent.iterdir():
         if item.suffix == ".ipynb" or item.is_symlink() or not item.is_file():
             continue
-        if item.stat().st_size <= MAX_COPIED_FILE:
-            shutil.copyfile(item, into / item.name)
+        length = item.stat().st_size
+        if length > MAX_COPIED_FILE:
+            continue
+        copied, size = copied + 1, size + length
+        if copied > MAX_NEIGHBOURS or size > MAX_NEIGHBOUR_BYTES:
+            return (
+                f"the folder of your notebook holds more than {MAX_NEIGHBOURS} files or {MAX_NEIGHBOUR_BYTES >> 20} MB "
+                "beside it; submit the notebook with only the files it reads"
+            )
+        shutil.copyfile(item, into / item.name)
+    return ""
 
 
 class Opening:
@@ -276,8 +291,12 @@ class Opening:
         self._scratch = tempfile.TemporaryDirectory(prefix="gd-grade-")
         try:
             workdir = Path(self._scratch.name)
-            if submission.notebook.is_file():  # cells from elsewhere come with no file: nothing beside them
-                scratch_copy(submission.notebook, workdir)
+            # cells from elsewhere come with no file: nothing beside them
+            crowded = scratch_copy(submission.notebook, workdir) if submission.notebook.is_file() else ""
+            if crowded:
+                self._scratch.cleanup()
+                self._scratch = None
+                return Unreadable(crowded, note=f"Your submission was not graded: {crowded}.")
             support = [str(course.root / "support")]  # gd_support.py: copied in, like the neighbours
             assignment = course.assignment(submission.assignment_id)
             from .sandbox.process import Child, home_files

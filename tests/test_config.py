@@ -62,6 +62,10 @@ CASES = {
     "duplicate-id": (lambda d: d["assignments"][1].update(id="01_gradients"), "assignments[1].id"),
     "ungraded-function": (lambda d: d["assignments"][0]["points"].update(mystery=1), "assignments[0].points.mystery"),
     "bad-limit": (lambda d: d["time_limits"].update(call_seconds="ten"), "time_limits.call_seconds"),
+    # past the schema: YAML's .nan and .inf are numbers to it, and Python's `$` matches before a final newline
+    "nan-points": (lambda d: d["assignments"][1]["points"].update(gd_step=float("nan")), "assignments[1].points.gd_step"),
+    "infinite-limit": (lambda d: d["time_limits"].update(call_seconds=float("inf")), "time_limits.call_seconds"),
+    "id-with-a-newline": (lambda d: d["assignments"][0].update(id="01_gradients\n"), "assignments[0].id"),
 }
 
 
@@ -190,3 +194,9 @@ def test_the_fast_check_judges_every_file_as_jsonschema_does(tmp_path, index):
     except fastjsonschema.JsonSchemaException:
         fast = False
     assert fast == valid
+
+
+def test_a_whole_number_written_as_a_float_is_a_whole_number(tmp_path):
+    """memory_mb: 2048.0 is an integer to the schema; the jail's limits shift it, so it must be one."""
+    course = load_course(broken(tmp_path, _set("time_limits", "memory_mb", 2048.0)))
+    assert all(type(a.limits.memory_mb) is int and a.limits.memory_mb == 2048 for a in course.assignments)

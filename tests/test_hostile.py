@@ -262,6 +262,7 @@ UNREADABLE = {
     "source-not-text": json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": {"x": 1}}]}),
     "nested-too-deep": "[" * 200_000 + "]" * 200_000,
     "larger-than-50-MB": json.dumps({"nbformat": 4, "cells": [], "padding": "x" * (50 << 20)}),
+    "code-over-8-MB": json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": "#" * (9 << 20)}]}),
 }
 
 
@@ -276,6 +277,21 @@ def test_unreadable_notebook_gets_results_with_a_reason(tmp_path, content):
     assert results["score"] == 0 and graded[0].score == 0
     assert "could not be graded" in results["output"]
     assert all(t["status"] == "failed" for t in results["tests"])
+
+
+def test_a_crowded_submission_folder_is_refused_with_a_reason(tmp_path):
+    """Thousands of files beside the notebook (or more bytes than the jail's home holds) are the
+    submission's problem, said to the student, never a grader failure that a regrade repeats."""
+    folder = tmp_path / "submitted" / "mallory" / A1
+    write_notebook(A1, folder)
+    for i in range(250):
+        (folder / f"f{i}.txt").write_text("x")
+    write_notebook(A1, tmp_path / "submitted" / "ok" / A1)
+    out = tmp_path / "graded"
+    graded = {g.student: g for g in grade_all(discover([str(tmp_path / "submitted")], FAST), FAST, out)}
+    results = json.loads((out / "mallory" / A1 / "results.json").read_text())
+    assert results["score"] == 0 and "more than 200 files" in results["output"]
+    assert graded["ok"].score == graded["ok"].max_score
 
 
 def test_batch_of_hostile_submissions_finishes(tmp_path):

@@ -320,3 +320,36 @@ def test_folders_larger_than_the_memory_limit_are_refused():
     assert jail.JailLimits().writable_mb == 144
     with pytest.raises(ValueError, match="memory limit"):
         jail.JailLimits(memory_mb=128)
+
+
+@pytest.mark.parametrize("version", ["0.4.0", "0.8.0"])
+def test_a_bwrap_that_runs_commands_without_the_jail_is_refused_before_any_student_code(tmp_path, version):
+    """A ``bwrap`` first on PATH that runs what it is given without a jail (a wrapper that drops its
+    options, a stub): the probe sees it got no jail (not the jail's uid and hostname), so ``grade``
+    refuses in one line (exit 2), no student cell runs and nothing is filed."""
+    from helpers import REPO, write_notebook
+
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text(
+        f'#!/bin/sh\n[ "$1" = --version ] && echo "bubblewrap {version}" && exit 0\n'
+        'while [ "$#" -gt 0 ] && [ "$1" != -- ]; do shift; done; shift; exec "$@"\n'
+    )
+    fake.chmod(0o755)
+    marker = tmp_path / "ran-unjailed"
+    nb = write_notebook("01_gradients", tmp_path / "s" / "01_gradients", extra=[f"open({str(marker)!r}, 'w').write('x')\n"])
+    env = {k: v for k, v in os.environ.items() if k != jail.SWITCH}
+    env["PATH"] = f"{fake.parent}:{env['PATH']}"
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(nb), "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: refusing to run student code") and done.stderr.count("\n") == 1, done.stderr
+    assert not marker.exists()
+    assert not list(out.glob("**/results.json"))

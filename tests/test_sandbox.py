@@ -168,3 +168,30 @@ def test_no_jail_means_no_grading(monkeypatch, tmp_path, request):
     assert jail.require() is False
     outcome, _ = run([{"index": 0, "source": "def g():\n    return 2.0\n", "mode": "full"}], "g")
     assert outcome.value == 2.0
+
+
+def test_a_child_that_cannot_start_leaves_nothing_behind(tmp_path, monkeypatch):
+    """A start that fails (out of processes, a bad limit) gives back its cgroup, its shared-memory
+    arena and its folder: a grader that retries does not pile them up."""
+    from autograder.sandbox import jail, process
+
+    removed = []
+
+    class Cgroup:
+        def remove(self):
+            removed.append(True)
+
+    def refuse(*args, **kwargs):
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(jail.PidsCgroup, "create", classmethod(lambda cls, limits=None: Cgroup()))
+    import subprocess
+    import types
+
+    monkeypatch.setattr(process, "subprocess", types.SimpleNamespace(Popen=refuse, PIPE=subprocess.PIPE))
+    before = set(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        with pytest.raises(OSError):
+            process.Child(tmp_path, {}, Limits())
+    assert removed == [True, True, True]
+    assert set(os.listdir("/proc/self/fd")) <= before

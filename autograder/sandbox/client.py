@@ -206,7 +206,7 @@ class Sandbox:
             self._kill()
             self.restarts += 1
             if current is None:
-                jail.require()  # a jail that cannot work here says so (started before its probe answered)
+                jail.require()  # a jail that stopped working since the probe says so
                 # no cell had started: Python itself did not start (a machine out of processes
                 # or memory), which is the grader's failure, not something in the notebook
                 self.start_failure = "the grader could not start Python for this notebook: " + describe_exit(

@@ -666,7 +666,7 @@ def available() -> str | None:
         return probe
     proc, cmd, scratch = probe
     try:
-        _, stderr = proc.communicate(timeout=30)
+        stdout, stderr = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired as exc:
         proc.kill()
         proc.wait()
@@ -677,8 +677,15 @@ def available() -> str | None:
     if proc.returncode != 0:
         detail = stderr.decode("utf-8", "replace").strip().splitlines()
         return "bwrap cannot create the sandbox here: " + (detail[-1] if detail else f"exit {proc.returncode}")
+    if stdout.decode("ascii", "replace").split() != PROBE_EXPECTED:
+        return f"the bwrap on PATH ({shutil.which('bwrap')}) ran the probe without the jail (not its uid or hostname)"
     return None
 
+
+#: what the probe runs inside the jail, and what it must print there: the jail's uid and gid and its
+#: hostname (a ``bwrap`` that ran it without the jail, a wrapper that drops options, prints others)
+PROBE_SCRIPT = "import os; print(os.getuid(), os.getgid(), os.uname().nodename)"
+PROBE_EXPECTED = [str(INSIDE_ID), str(INSIDE_ID), "sandbox"]
 
 #: the probe ``check_ahead`` started, for ``available`` to wait for
 _probes: list = []
@@ -707,9 +714,9 @@ def _probe() -> str | tuple[subprocess.Popen, JailCommand, tempfile.TemporaryDir
     except (ImportError, OSError) as exc:
         return f"cannot build the seccomp filter (pip install pyseccomp; needs libseccomp2): {exc}"
     scratch = tempfile.TemporaryDirectory(prefix="gd-probe-")
-    cmd = jail_command([interpreter(), "-I", "-S", "-c", "import sys; sys.exit(0)"], Path(scratch.name))
+    cmd = jail_command([interpreter(), "-I", "-S", "-c", PROBE_SCRIPT], Path(scratch.name))
     try:
-        proc = subprocess.Popen(cmd, pass_fds=cmd.pass_fds, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, pass_fds=cmd.pass_fds, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
         cmd.close()
         scratch.cleanup()
@@ -719,18 +726,6 @@ def _probe() -> str | tuple[subprocess.Popen, JailCommand, tempfile.TemporaryDir
 
 class SandboxUnavailable(RuntimeError):
     """Student code cannot be run safely on this machine (and the jail was not turned off)."""
-
-
-def wanted() -> bool:
-    """Whether a child starts in the jail, without waiting for a probe still running: True unless the
-    operator turned the jail off (False) or the probe has found that it cannot work here
-    (``SandboxUnavailable``, as ``require``).  Starting a jail before the probe answers runs no
-    student code outside one: a jail that cannot work stops before it starts anything."""
-    if sandbox_disabled():
-        return False
-    if _probes and not available.cache_info().currsize:
-        return True  # its answer is asked for (``require``) before any grade counts
-    return require()
 
 
 def require() -> bool:

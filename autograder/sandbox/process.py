@@ -177,7 +177,11 @@ class Child:
         self._wait_mark, self._wait_cap = 0.0, 0.0
         self._cancelled = False
         self.arena_fd = _arena()
-        cmd, fds, close = self._command(files)
+        try:
+            cmd, fds, close = self._command(files)  # SandboxUnavailable when the jail cannot work here
+        except BaseException:
+            os.close(self.arena_fd)
+            raise
         home = self._folder.home if self._folder is not None else workdir
         env = {"MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
         env.update(PYTHONDONTWRITEBYTECODE="1", HOME=str(home), MPLCONFIGDIR=str(home / ".mpl"))
@@ -199,9 +203,12 @@ class Child:
                 ),
                 start_new_session=True,
             )
-        except BaseException:
+        except BaseException:  # nothing of this start is left: its folder, cgroup and arena
             if self._folder is not None:
                 self._folder.remove()
+            if self._pids is not None:
+                self._pids.remove()
+            os.close(self.arena_fd)
             raise
         finally:
             close()
@@ -222,7 +229,7 @@ class Child:
         return jail.JailLimits(memory_mb=self.limits.memory_mb, cpu_seconds=int(self.limits.notebook_seconds * 3) + 30)
 
     def _command(self, files: dict[str, bytes]) -> tuple[list[str], tuple[int, ...], Callable[[], None]]:
-        if jail.wanted():
+        if jail.require():  # waits for the probe: no child starts before it says the jail works
             cmd = jail.jail_command(
                 [jail.interpreter(), "-I", "-S", "/opt/gd/worker.py"],
                 self.workdir,
