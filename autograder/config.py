@@ -232,19 +232,16 @@ def load_course(path: Path | str | None = None, *, check_suites: bool = True) ->
 
 
 def check_against_suites(course: Course) -> None:
-    """Every function that carries points must have hidden checks, or it could never score
-    (checked once per process and course file: grading asks before every submission)."""
-    _suites_grade(course.path.name, tuple((a.id, tuple(a.points)) for a in course.assignments))
-
-
-@lru_cache(maxsize=8)
-def _suites_grade(file_name: str, assignments: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+    """Every function that carries points must have hidden checks, or it could never score (grading
+    asks before every submission: a few dictionary lookups once the suites are loaded)."""
     from .suites import SUITES
 
-    for i, (aid, functions) in enumerate(assignments):
-        if aid not in SUITES:
-            raise CourseConfigError(f"{file_name}: assignments[{i}].id: no hidden suite for '{aid}'")
-        graded = {c.function for c in SUITES[aid].checks}
-        for fn in functions:
+    for i, a in enumerate(course.assignments):
+        if a.id not in SUITES:
+            raise CourseConfigError(f"{course.path.name}: assignments[{i}].id: no hidden suite for '{a.id}'")
+        graded = {c.function for c in SUITES[a.id].checks}
+        for fn in a.points:
             if fn not in graded:
-                raise CourseConfigError(f"{file_name}: assignments[{i}].points.{fn}: no hidden checks grade '{fn}'")
+                raise CourseConfigError(
+                    f"{course.path.name}: assignments[{i}].points.{fn}: no hidden checks grade '{fn}'"
+                )
