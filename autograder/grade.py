@@ -210,8 +210,6 @@ def start_ahead() -> None:
 def run(args, course: Course) -> int:
     """``python -m autograder grade``: 0 when every submission was graded, 1 when the grader failed
     on some (their results say so), 2 for a usage error."""
-    import sys
-
     start_ahead()  # done already when run from the command line
     from .manual import ManualScoresError, read_books
     from .nbgrader.points import disagreement

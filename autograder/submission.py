@@ -407,7 +407,7 @@ def _graded(submission: Submission, course: Course, code: StudentCode, feedback:
     from .config import check_against_suites
     from .runner import run_assignment
 
-    check_against_suites(course)  # a course read without it (``load_course``) is checked here, once
+    check_against_suites(course)  # a course read without it (``load_course``) is checked here
     assignment = course.assignment(submission.assignment_id)
     tests = run_assignment(code, assignment)
     if getattr(code, "start_failure", ""):

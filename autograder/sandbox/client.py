@@ -80,7 +80,7 @@ class Sandbox:
     ):
         self.cells = cells
         self.workdir = Path(workdir)
-        self.extra_files = home_files(extra_paths)
+        self.extra_files = started.files if started is not None else home_files(extra_paths)
         self.limits = limits or Limits()
         self.standin_rule = standins
         self.skipped: dict[int, CellReport] = {}

@@ -169,6 +169,7 @@ class Child:
 
     def __init__(self, workdir: Path, files: dict[str, bytes], limits: Limits):
         self.workdir = workdir
+        self.files = files
         self.limits = limits
         self.output = bytearray()  # the first ``limits.output_bytes`` the student printed
         self.output_dropped = 0
